@@ -1,0 +1,95 @@
+#!/usr/bin/env node
+// rpctl: the control client. One file per command group; this file only
+// dispatches, prints help and maps errors to documented exit codes.
+
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../shared/config.js';
+import { isEntryPoint } from '../shared/entry.js';
+import { ERROR_CODES, RpcopyError } from '../shared/errors.js';
+import { packageVersion } from '../shared/version.js';
+import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
+import { configCommand } from './config.js';
+import { statusCommand } from './status.js';
+import { stopCommand } from './stop.js';
+
+const COMMANDS: Command[] = [statusCommand, stopCommand, configCommand];
+
+function mainHelp(): string {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  return `rpctl — control rpcopyd, the AWS Backup cross-account copier
+
+Usage: rpctl <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
+
+${GLOBAL_HELP}
+
+Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid config, 4 daemon not running,
+5 socket permission denied (see README.md for the full list).`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${mainHelp()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    process.stdout.write(`rpctl ${packageVersion()}\n`);
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    process.stderr.write(`rpctl: unknown command "${name}"\n\n${mainHelp()}\n`);
+    return 2;
+  }
+  const commandHelp = `${command.summary}\n\nUsage: ${command.usage}\n\n${GLOBAL_HELP}`;
+  let parsed: ReturnType<typeof parseArgs>;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      options: { ...GLOBAL_OPTIONS, ...command.options },
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (err) {
+    process.stderr.write(`rpctl ${name}: ${(err as Error).message}\n\nUsage: ${command.usage}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`rpctl ${name} — ${commandHelp}\n`);
+    return 0;
+  }
+  const context = createContext(parsed.values as Record<string, string | boolean | undefined>, parsed.positionals);
+  try {
+    return await command.run(context);
+  } catch (err) {
+    return reportError(err, context.json);
+  }
+}
+
+function reportError(err: unknown, json: boolean): number {
+  const error =
+    err instanceof RpcopyError
+      ? err
+      : err instanceof ConfigError
+        ? new RpcopyError('CONFIG_INVALID', err.message)
+        : new RpcopyError('INTERNAL', (err as Error).stack ?? String(err));
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ error: { code: error.code, message: error.message } })}\n`);
+  } else {
+    process.stderr.write(`rpctl: ${error.message}\n(${error.code}: ${ERROR_CODES[error.code].retry})\n`);
+  }
+  return error.exitCode;
+}
+
+if (isEntryPoint(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`rpctl: fatal: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,99 @@
+// The control API: thin hono routes over the daemon's services, served on a
+// Unix socket in the state directory (0600 inside a 0700 directory). No TCP.
+// Handlers never run long work: they read cheap summaries or flip flags.
+
+import { existsSync, lstatSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import { createAdaptorServer } from '@hono/node-server';
+import { Hono } from 'hono';
+import type { HealthResponse, StatusResponse, StopResponse } from '../shared/api.js';
+import { ROUTES } from '../shared/api.js';
+import type { Config } from '../shared/config.js';
+import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
+import type { Logger } from './log.js';
+
+export interface ApiServices {
+  health(): HealthResponse;
+  status(): StatusResponse;
+  stop(): StopResponse;
+  config(): Config;
+}
+
+const STATUS_OF: Partial<Record<ErrorCode, 400 | 404 | 409 | 503>> = {
+  BAD_REQUEST: 400,
+  NOT_FOUND: 404,
+  SHUTTING_DOWN: 503,
+  WINDOW_CLOSED: 409,
+};
+
+export function errorBody(code: ErrorCode, message: string): ApiErrorBody {
+  return { error: { code, message } };
+}
+
+export function buildApi(services: ApiServices, log: Logger): Hono {
+  const app = new Hono();
+  app.get(ROUTES.health, (c) => c.json(services.health()));
+  app.get(ROUTES.status, (c) => c.json(services.status()));
+  app.post(ROUTES.stop, (c) => c.json(services.stop(), 202));
+  app.get(ROUTES.config, (c) => c.json(services.config()));
+  app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
+  app.onError((err, c) => {
+    if (err instanceof RpcopyError && err.code in ERROR_CODES) {
+      return c.json(errorBody(err.code, err.message), STATUS_OF[err.code] ?? 500);
+    }
+    log.error('control API handler failed', { route: new URL(c.req.url).pathname, error: err });
+    return c.json(errorBody('INTERNAL', 'internal error; see the daemon log'), 500);
+  });
+  return app;
+}
+
+/** True when something answers on the socket (a live daemon), false when the path is dead. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * Listen on the Unix socket. A leftover socket from a killed daemon is removed,
+ * but only after a failed connect and only if the path really is a socket.
+ */
+export async function listenOnSocket(app: Hono, path: string): Promise<Server> {
+  if (existsSync(path)) {
+    if (!lstatSync(path).isSocket()) {
+      throw new RpcopyError('DAEMON_ALREADY_RUNNING', `${path} exists and is not a socket; remove it by hand`);
+    }
+    if (await socketAnswers(path)) {
+      throw new RpcopyError('DAEMON_ALREADY_RUNNING', `a daemon already answers on ${path}`);
+    }
+    rmSync(path);
+  }
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: 'localhost' }) as Server;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    // The socket file is created inside listen(): a umask around the call makes it 0600 with no window.
+    const previous = process.umask(0o177);
+    try {
+      server.listen(path, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(previous);
+    }
+  });
+  return server;
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}

@@ -1,0 +1,267 @@
+// The store's tables, for the whole pipeline. Migrations in drizzle/ are
+// generated from this file by drizzle-kit and applied at start-up; never edit
+// a generated migration, add a new one.
+//
+// Source of truth: the recovery_points row says what exists in the source
+// account; the copy_items row says what rpcopy decided and where the copy
+// stands; copy_attempts is the append-only ledger of every StartCopyJob intent.
+// Times are epoch milliseconds (integers) throughout.
+
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
+
+/** Identity of the store: which job it belongs to. Checked before anything else is touched. */
+export const storeMeta = sqliteTable('store_meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull(),
+});
+
+/** One row per daemon start; the event log and attempts refer to it. */
+export const runs = sqliteTable('runs', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  startedAt: integer('started_at').notNull().default(now),
+  endedAt: integer('ended_at'),
+  pid: integer('pid').notNull(),
+  version: text('version').notNull(),
+  mode: text('mode', { enum: ['service', 'once'] }).notNull(),
+  endReason: text('end_reason'),
+});
+
+/** Append-only operator-visible history: pauses, resumes, settings changes, phase changes. */
+export const events = sqliteTable(
+  'events',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: integer('at').notNull().default(now),
+    runId: integer('run_id').references(() => runs.id),
+    level: text('level', { enum: ['debug', 'info', 'warn', 'error'] }).notNull(),
+    kind: text('kind').notNull(),
+    message: text('message').notNull(),
+    data: text('data', { mode: 'json' }),
+  },
+  (t) => [index('events_kind_at_idx').on(t.kind, t.at)],
+);
+
+/** Operator settings changed at run time (rpctl set ...); they outlive restarts. */
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value', { mode: 'json' }).notNull(),
+  updatedAt: integer('updated_at').notNull().default(now),
+});
+
+/** Source vaults as last described, with the inventory checkpoint of each. */
+export const sourceVaults = sqliteTable('source_vaults', {
+  name: text('name').primaryKey(),
+  arn: text('arn').notNull(),
+  vaultType: text('vault_type').notNull().default('BACKUP_VAULT'),
+  selected: integer('selected', { mode: 'boolean' }).notNull(),
+  encryptionKeyArn: text('encryption_key_arn'),
+  locked: integer('locked', { mode: 'boolean' }).notNull().default(false),
+  minRetentionDays: integer('min_retention_days'),
+  maxRetentionDays: integer('max_retention_days'),
+  lockDate: integer('lock_date'),
+  tags: text('tags', { mode: 'json' }).$type<Record<string, string>>(),
+  accessPolicy: text('access_policy'),
+  notifications: text('notifications', { mode: 'json' }).$type<{ topicArn: string; events: string[] }>(),
+  pointCountReported: integer('point_count_reported'),
+  describedAt: integer('described_at'),
+  // Inventory checkpoint: the NextToken to continue from and how many points were stored so far.
+  inventoryState: text('inventory_state', { enum: ['pending', 'listing', 'done'] })
+    .notNull()
+    .default('pending'),
+  inventoryNextToken: text('inventory_next_token'),
+  inventoryPages: integer('inventory_pages').notNull().default(0),
+  inventoryCount: integer('inventory_count').notNull().default(0),
+  inventoryStartedAt: integer('inventory_started_at'),
+  inventoryCompletedAt: integer('inventory_completed_at'),
+  // A refresh lists points created after this moment (the start of the last complete listing).
+  inventoryHorizon: integer('inventory_horizon'),
+});
+
+/** Every source recovery point, one row per ARN. Never deleted: a vanished point gets goneAt. */
+export const recoveryPoints = sqliteTable(
+  'recovery_points',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    arn: text('arn').notNull(),
+    vaultName: text('vault_name').notNull(),
+    resourceArn: text('resource_arn').notNull(),
+    resourceType: text('resource_type').notNull(),
+    resourceName: text('resource_name'),
+    status: text('status').notNull(),
+    statusMessage: text('status_message'),
+    creationDate: integer('creation_date').notNull(),
+    completionDate: integer('completion_date'),
+    sizeBytes: integer('size_bytes'),
+    encryptionKeyArn: text('encryption_key_arn'),
+    encryptionKeyType: text('encryption_key_type'),
+    isEncrypted: integer('is_encrypted', { mode: 'boolean' }),
+    parentArn: text('parent_arn'),
+    isParent: integer('is_parent', { mode: 'boolean' }).notNull().default(false),
+    compositeMemberIdentifier: text('composite_member_identifier'),
+    lifecycleColdAfterDays: integer('lifecycle_cold_after_days'),
+    lifecycleDeleteAfterDays: integer('lifecycle_delete_after_days'),
+    moveToColdAt: integer('move_to_cold_at'),
+    deleteAt: integer('delete_at'),
+    vaultType: text('vault_type'),
+    storageClass: text('storage_class'),
+    isContinuous: integer('is_continuous', { mode: 'boolean' }).notNull().default(false),
+    firstSeenAt: integer('first_seen_at').notNull().default(now),
+    lastSeenAt: integer('last_seen_at').notNull().default(now),
+    goneAt: integer('gone_at'),
+  },
+  (t) => [
+    uniqueIndex('recovery_points_arn_idx').on(t.arn),
+    index('recovery_points_vault_idx').on(t.vaultName),
+    index('recovery_points_resource_idx').on(t.resourceArn, t.creationDate),
+  ],
+);
+
+/** KMS keys seen on points: asked once per key whether AWS or the customer manages it. */
+export const kmsKeys = sqliteTable('kms_keys', {
+  arn: text('arn').primaryKey(),
+  manager: text('manager', { enum: ['AWS', 'CUSTOMER', 'UNKNOWN'] }).notNull(),
+  alias: text('alias'),
+  checkedAt: integer('checked_at').notNull().default(now),
+});
+
+/** Which CSV was loaded: its fingerprint decides whether a changed file needs reloading. */
+export const metadataSources = sqliteTable('metadata_sources', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  path: text('path').notNull(),
+  fingerprint: text('fingerprint').notNull(),
+  rows: integer('rows').notNull(),
+  loadedAt: integer('loaded_at').notNull().default(now),
+});
+
+/** The CSV rows keyed by resource ARN; extra columns ride along as JSON. */
+export const metadataRows = sqliteTable(
+  'metadata_rows',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    line: integer('line').notNull(),
+    resourceArn: text('resource_arn').notNull(),
+    apmid: text('apmid').notNull(),
+    extra: text('extra', { mode: 'json' }).$type<Record<string, string>>(),
+  },
+  (t) => [index('metadata_rows_resource_idx').on(t.resourceArn)],
+);
+
+/** Problems found while enriching: malformed rows, conflicts, rows and points that match nothing. */
+export const metadataProblems = sqliteTable(
+  'metadata_problems',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    kind: text('kind', {
+      enum: [
+        'malformed_row',
+        'conflicting_apmid',
+        'duplicate_row',
+        'unmatched_row',
+        'point_without_row',
+        'empty_apmid',
+      ],
+    }).notNull(),
+    line: integer('line'),
+    resourceArn: text('resource_arn'),
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('metadata_problems_kind_idx').on(t.kind)],
+);
+
+/** Destination vaults rpcopy maps to, created or found, with what it applied. */
+export const destinationVaults = sqliteTable('destination_vaults', {
+  sourceVaultName: text('source_vault_name').primaryKey(),
+  name: text('name').notNull(),
+  arn: text('arn'),
+  vaultType: text('vault_type').notNull().default('BACKUP_VAULT'),
+  state: text('state', { enum: ['proposed', 'confirmed', 'created', 'existing', 'failed'] }).notNull(),
+  createdByRpcopy: integer('created_by_rpcopy', { mode: 'boolean' }).notNull().default(false),
+  minRetentionDays: integer('min_retention_days'),
+  maxRetentionDays: integer('max_retention_days'),
+  lockDate: integer('lock_date'),
+  lastCheckedAt: integer('last_checked_at'),
+  detail: text('detail'),
+});
+
+export const ITEM_STATES = [
+  'discovered',
+  'skipped',
+  'queued',
+  'submitting',
+  'submitted',
+  'completed',
+  'verified',
+  'failed',
+] as const;
+export type ItemState = (typeof ITEM_STATES)[number];
+
+/**
+ * The plan's decision and the copy's progress for one recovery point.
+ * discovered → skipped(reason) | queued → submitting → submitted(copyJobId) → completed → verified;
+ * failed(transient, nextAttemptAt) → queued; failed(permanent, reason).
+ * An item in `submitting` has an unknown outcome and is settled by reconciliation, never resubmitted blindly.
+ */
+export const copyItems = sqliteTable(
+  'copy_items',
+  {
+    pointId: integer('point_id')
+      .primaryKey()
+      .references(() => recoveryPoints.id),
+    state: text('state', { enum: ITEM_STATES }).notNull().default('discovered'),
+    skipReason: text('skip_reason'),
+    apmid: text('apmid'),
+    destinationVaultName: text('destination_vault_name'),
+    lifecycleDeleteAfterDays: integer('lifecycle_delete_after_days'),
+    lifecycleColdAfterDays: integer('lifecycle_cold_after_days'),
+    // The resource chain: a resource's points are copied one at a time, oldest first.
+    resourceArn: text('resource_arn').notNull(),
+    creationDate: integer('creation_date').notNull(),
+    attempt: integer('attempt').notNull().default(0),
+    idempotencyToken: text('idempotency_token'),
+    copyJobId: text('copy_job_id'),
+    jobState: text('job_state'),
+    destinationPointArn: text('destination_point_arn'),
+    leaseOwner: text('lease_owner'),
+    leaseExpiresAt: integer('lease_expires_at'),
+    nextAttemptAt: integer('next_attempt_at'),
+    failureKind: text('failure_kind', { enum: ['transient', 'permanent'] }),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    plannedAt: integer('planned_at'),
+    submittedAt: integer('submitted_at'),
+    completedAt: integer('completed_at'),
+    verifiedAt: integer('verified_at'),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [
+    index('copy_items_state_idx').on(t.state, t.nextAttemptAt),
+    index('copy_items_chain_idx').on(t.resourceArn, t.creationDate),
+    index('copy_items_job_idx').on(t.copyJobId),
+    index('copy_items_skip_idx').on(t.skipReason),
+  ],
+);
+
+/** Append-only ledger of every StartCopyJob intent and what became of it. */
+export const copyAttempts = sqliteTable(
+  'copy_attempts',
+  {
+    pointId: integer('point_id')
+      .notNull()
+      .references(() => recoveryPoints.id),
+    attempt: integer('attempt').notNull(),
+    runId: integer('run_id').references(() => runs.id),
+    idempotencyToken: text('idempotency_token').notNull(),
+    destinationVaultArn: text('destination_vault_arn').notNull(),
+    intentAt: integer('intent_at').notNull().default(now),
+    copyJobId: text('copy_job_id'),
+    outcome: text('outcome', { enum: ['pending', 'started', 'rejected', 'unknown', 'reconciled'] })
+      .notNull()
+      .default('pending'),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+  },
+  (t) => [primaryKey({ columns: [t.pointId, t.attempt] })],
+);
