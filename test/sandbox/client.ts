@@ -1,0 +1,197 @@
+/**
+ * Typed client for the sandbox admin API, for tests of rpcopy (fetch only; no
+ * AWS credentials needed). Every method maps to one endpoint under
+ * /__sandbox/ (see README.md).
+ */
+
+import type { LedgerCall, LedgerEntry } from './copy-engine.js';
+import type { IssuedCredential } from './credentials.js';
+import type { DeepPartial, Knobs } from './knobs.js';
+import type { OperationCounter } from './sandbox.js';
+import type { Truth } from './truth.js';
+
+export type AccountRef = 'source' | 'destination' | string;
+
+export interface LedgerSummary {
+  startCopyJobCalls: number;
+  rejectedCalls: number;
+  replayedCalls: number;
+  droppedResponses: number;
+  jobsCreated: number;
+  pointsWithJobs: number;
+  pointsWithMultipleJobs: number;
+  pointsWithMultipleJobsSample: string[];
+  jobsByState: Record<string, number>;
+  activeJobs: number;
+}
+
+export interface SandboxInfo {
+  region: string;
+  seed: number;
+  points: number;
+  anchor: string;
+  accounts: { source: string; destination: string };
+  organization: { id: string; arn: string; managementAccount: string };
+  destVaultKeyArn: string;
+  copyRoleArn: string;
+  operatorRoles: { source: string; destination: string };
+  vaults: Record<string, { name: string; arn: string; points: number }[]>;
+  keys: Record<string, { arn: string; aliases: string[]; manager: 'AWS' | 'CUSTOMER' }[]>;
+}
+
+/** A copy job as DescribeCopyJob returns it (timestamps in epoch seconds). */
+export type WireCopyJob = Record<string, unknown> & {
+  CopyJobId: string;
+  State: string;
+  SourceRecoveryPointArn: string;
+};
+
+export class SandboxAdminError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'SandboxAdminError';
+  }
+}
+
+export class SandboxAdmin {
+  private readonly base: string;
+
+  /** `adminUrl` is e.g. http://127.0.0.1:PORT/__sandbox (a sandbox URL without the suffix works too). */
+  constructor(adminUrl: string) {
+    const trimmed = adminUrl.replace(/\/+$/, '');
+    this.base = trimmed.endsWith('/__sandbox') ? trimmed : `${trimmed}/__sandbox`;
+  }
+
+  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let message = text;
+      try {
+        message = (JSON.parse(text) as { error?: string }).error ?? text;
+      } catch {
+        // not JSON
+      }
+      throw new SandboxAdminError(res.status, `${method} ${path}: ${res.status} ${message}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  health(): Promise<{ ok: boolean }> {
+    return this.call('GET', '/health');
+  }
+  info(): Promise<SandboxInfo> {
+    return this.call('GET', '/info');
+  }
+  knobs(): Promise<Knobs> {
+    return this.call('GET', '/knobs');
+  }
+  /** Deep-merge a patch into the knobs; returns the resulting knobs. */
+  setKnobs(patch: DeepPartial<Knobs>): Promise<Knobs> {
+    return this.call('PATCH', '/knobs', patch);
+  }
+  /** Apply StartCopyJob and then drop the connection: the next `count` calls, then with `probability`. */
+  dropAfterStartCopyJob(count: number, probability = 0): Promise<{ count: number; probability: number }> {
+    return this.call('POST', '/faults/drop-start-copy-job', { count, probability });
+  }
+  counters(): Promise<Record<string, OperationCounter>> {
+    return this.call('GET', '/counters');
+  }
+  resetCounters(): Promise<{ ok: boolean }> {
+    return this.call('POST', '/counters/reset');
+  }
+  credentials(): Promise<{
+    current: Record<string, { accessKeyId: string; generation: number; expiresAt?: number }>;
+    all: Array<Omit<IssuedCredential, 'secretAccessKey' | 'sessionToken'> & { expired: boolean }>;
+  }> {
+    return this.call('GET', '/credentials');
+  }
+  /** Issue new credentials for an account (returned in full, secret included). */
+  issueCredentials(account: AccountRef): Promise<IssuedCredential> {
+    return this.call('POST', '/credentials/issue', { account });
+  }
+  /** Expire every credential of the account now. */
+  expireCredentials(account: AccountRef): Promise<{ account: string; expired: number }> {
+    return this.call('POST', '/credentials/expire', { account });
+  }
+  /** Current credentials expire in `seconds`. */
+  expireCredentialsIn(account: AccountRef, seconds: number): Promise<unknown> {
+    return this.call('POST', '/credentials/expire', { account, inSeconds: seconds });
+  }
+  /** Credentials (current and future) live `seconds` each; null turns expiry off for new ones. */
+  expireCredentialsEvery(account: AccountRef, seconds: number | null): Promise<unknown> {
+    return this.call('POST', '/credentials/expire', { account, everySeconds: seconds });
+  }
+  /** Issue new credentials and rewrite `profile` of `file` with them (atomic rename). */
+  rotateCredentials(
+    account: AccountRef,
+    file: string,
+    profile: string,
+    opts: { expireOld?: boolean } = {},
+  ): Promise<{ account: string; accessKeyId: string; generation: number; expiresAt?: number }> {
+    return this.call('POST', '/credentials/rotate', { account, file, profile, expireOld: opts.expireOld === true });
+  }
+  /** After the account's credentials expire (+ delaySeconds), write fresh ones into the file, like an SSO helper. */
+  autoRotateCredentials(account: AccountRef, file: string, profile: string, delaySeconds = 0): Promise<unknown> {
+    return this.call('POST', '/credentials/auto-rotate', { account, file, profile, delaySeconds });
+  }
+  stopAutoRotate(account: AccountRef): Promise<unknown> {
+    return this.call('POST', '/credentials/auto-rotate', { account, enabled: false });
+  }
+  ledger(): Promise<LedgerEntry[]> {
+    return this.call('GET', '/ledger');
+  }
+  ledgerFor(recoveryPointArn: string): Promise<LedgerEntry & { calls: LedgerCall[]; jobs: WireCopyJob[] }> {
+    return this.call('GET', `/ledger?recoveryPointArn=${encodeURIComponent(recoveryPointArn)}`);
+  }
+  ledgerSummary(): Promise<LedgerSummary> {
+    return this.call('GET', '/ledger/summary');
+  }
+  copyJobs(state?: string): Promise<WireCopyJob[]> {
+    return this.call('GET', `/copy-jobs${state ? `?state=${encodeURIComponent(state)}` : ''}`);
+  }
+  /** Finish every unfinished copy job now (each with the outcome it was going to have). */
+  completeAllJobs(): Promise<{ completed: number }> {
+    return this.call('POST', '/copy-jobs/complete-all');
+  }
+  clock(): Promise<{ now: number; iso: string; offsetMs: number }> {
+    return this.call('GET', '/clock');
+  }
+  advanceClock(ms: number): Promise<{ now: number; offsetMs: number }> {
+    return this.call('POST', '/clock/advance', { ms });
+  }
+  /** Add recovery points to a source vault (new resource unless resourceArn names a generated one). */
+  addRecoveryPoints(opts: {
+    vault: string;
+    count?: number;
+    resourceArn?: string;
+    resourceType?: string;
+    status?: string;
+    sizeBytes?: number;
+  }): Promise<{ recoveryPointArns: string[] }> {
+    return this.call('POST', '/recovery-points', opts);
+  }
+  setRecoveryPointStatus(
+    vault: string,
+    recoveryPointArn: string,
+    status: string,
+    account: AccountRef = 'source',
+  ): Promise<unknown> {
+    return this.call('PATCH', '/recovery-points', { vault, recoveryPointArn, status, account });
+  }
+  truth(): Promise<Truth> {
+    return this.call('GET', '/truth');
+  }
+  async csv(): Promise<string> {
+    const res = await fetch(`${this.base}/csv`);
+    if (!res.ok) throw new SandboxAdminError(res.status, `GET /csv: ${res.status}`);
+    return res.text();
+  }
+}
