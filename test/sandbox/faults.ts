@@ -7,6 +7,9 @@
 import type { Knobs } from './knobs.js';
 import type { Prng } from './rng.js';
 
+/** Burst capacity: one second's worth of calls, but at least one call (a rate below 1/s still admits calls). */
+const capacity = (rate: number) => Math.max(1, rate);
+
 class Bucket {
   private tokens: number;
   private last: number;
@@ -14,16 +17,16 @@ class Bucket {
     private rate: number,
     now: number,
   ) {
-    this.tokens = rate;
+    this.tokens = capacity(rate);
     this.last = now;
   }
   take(rate: number, now: number): boolean {
     if (rate !== this.rate) {
       this.rate = rate;
-      this.tokens = Math.min(this.tokens, rate);
+      this.tokens = Math.min(this.tokens, capacity(rate));
     }
-    // Refill continuously; burst capacity is one second's worth of calls.
-    this.tokens = Math.min(this.rate, this.tokens + ((now - this.last) / 1000) * this.rate);
+    // Refill continuously up to the burst capacity.
+    this.tokens = Math.min(capacity(this.rate), this.tokens + ((now - this.last) / 1000) * this.rate);
     this.last = now;
     if (this.tokens >= 1) {
       this.tokens -= 1;

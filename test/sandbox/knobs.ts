@@ -108,13 +108,12 @@ export type DeepPartial<T> = {
  * silently ignored). Record-typed knobs (rates, per-account maps) merge by key.
  */
 export function mergeKnobs(target: Knobs, patch: unknown): Knobs {
-  mergeInto(
-    target as unknown as Record<string, unknown>,
-    patch,
-    defaultKnobs() as unknown as Record<string, unknown>,
-    'knobs',
-  );
-  validate(target);
+  const shape = defaultKnobs() as unknown as Record<string, unknown>;
+  // Try the patch on a copy first: a refused patch leaves the live knobs (shared by reference) untouched.
+  const trial = structuredClone(target);
+  mergeInto(trial as unknown as Record<string, unknown>, patch, shape, 'knobs');
+  validate(trial);
+  mergeInto(target as unknown as Record<string, unknown>, patch, shape, 'knobs');
   return target;
 }
 
@@ -164,6 +163,7 @@ function validate(k: Knobs): void {
   positive(k.timeFactor, 'timeFactor');
   positive(k.throttling.accountRatePerSecond, 'throttling.accountRatePerSecond');
   positive(k.throttling.defaultRatePerSecond, 'throttling.defaultRatePerSecond');
+  for (const [op, rate] of Object.entries(k.throttling.rates)) positive(rate, `throttling.rates.${op}`);
   if (!Number.isInteger(k.copyJobQuota) || k.copyJobQuota < 0)
     throw new RangeError('copyJobQuota must be an integer >= 0');
   if (!Number.isInteger(k.defaultPageSize) || k.defaultPageSize < 1 || k.defaultPageSize > 1000) {

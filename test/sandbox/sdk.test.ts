@@ -22,6 +22,7 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromIni } from '@aws-sdk/credential-providers';
 import t from 'tap';
 import { SandboxAdmin } from './client.js';
+import { SandboxClock } from './clock.js';
 import { writeCredentialsProfile } from './credentials.js';
 import { type SandboxHandle, startSandbox } from './server.js';
 import { COPY_ROLE, clientConfig, copyablePoints, createDestVault, listAllPoints } from './testkit.js';
@@ -34,7 +35,16 @@ let src: BackupClient;
 let dst: BackupClient;
 
 t.before(async () => {
-  h = await startSandbox({ points: 400, seed: 11, timeFactor: 1000, knobs: { throttling: { enabled: false } } });
+  // Sandbox time stands still unless a test advances it (admin.advanceClock): copy-job states and credential
+  // lifetimes must not depend on how much real time a loaded machine takes between two calls.
+  const startedAt = Date.now();
+  h = await startSandbox({
+    points: 400,
+    seed: 11,
+    timeFactor: 1000,
+    knobs: { throttling: { enabled: false } },
+    clock: new SandboxClock(() => startedAt),
+  });
   admin = new SandboxAdmin(h.adminUrl);
   src = new BackupClient(clientConfig(h, 'source', 1));
   dst = new BackupClient(clientConfig(h, 'destination', 1));
@@ -109,7 +119,8 @@ t.test('list filters and describe', async (t) => {
   t.ok(['WARM', 'COLD'].includes(d.StorageClass as string));
   const cold = all.find(
     (p) =>
-      p.CalculatedLifecycle?.MoveToColdStorageAt && p.CalculatedLifecycle.MoveToColdStorageAt.getTime() < Date.now(),
+      p.CalculatedLifecycle?.MoveToColdStorageAt &&
+      p.CalculatedLifecycle.MoveToColdStorageAt.getTime() <= h.sandbox.clock.now(),
   );
   if (cold) {
     const dc = await src.send(
@@ -200,7 +211,9 @@ t.test('error names as the daemon sees them', async (t) => {
 });
 
 t.test('throttling', async (t) => {
-  await admin.setKnobs({ throttling: { enabled: true, rates: { DescribeBackupVault: 1 } } });
+  // One call per 1000 s: the bucket admits its one-call burst and refuses the rest, however slowly they arrive
+  // (at 1/s, calls more than a second apart on a loaded machine would all be admitted).
+  await admin.setKnobs({ throttling: { enabled: true, rates: { DescribeBackupVault: 0.001 } } });
   t.teardown(() => admin.setKnobs({ throttling: { enabled: false } }).then(() => undefined));
   const calls = [1, 2, 3].map(() =>
     src.send(new DescribeBackupVaultCommand({ BackupVaultName: 'Default' })).then(
@@ -209,9 +222,9 @@ t.test('throttling', async (t) => {
     ),
   );
   const results = await Promise.all(calls);
-  t.ok(results.includes('ThrottlingException'), `got ${results.join(',')}`);
+  t.same(results.sort(), ['ThrottlingException', 'ThrottlingException', 'ok'], `got ${results.join(',')}`);
   const iam = new IAMClient({ ...clientConfig(h, 'source', 1) });
-  await admin.setKnobs({ throttling: { rates: { GetRole: 1 } } });
+  await admin.setKnobs({ throttling: { rates: { GetRole: 0.001 } } });
   const names = await Promise.all(
     [1, 2, 3].map(() =>
       iam.send(new GetRoleCommand({ RoleName: 'AWSBackupDefaultServiceRole' })).then(
@@ -220,7 +233,7 @@ t.test('throttling', async (t) => {
       ),
     ),
   );
-  t.ok(names.includes('Throttling'), `IAM (query protocol) throttling code: ${names.join(',')}`);
+  t.same(names.sort(), ['Throttling', 'Throttling', 'ok'], `IAM (query protocol) throttling code: ${names.join(',')}`);
   iam.destroy();
 });
 
@@ -228,7 +241,8 @@ t.test('a copy job runs CREATED → RUNNING → COMPLETED and the copy lands wit
   const destArn = await createDestVault(h, dst, 'copy-target');
   const point = copyablePoints(h, await listAllPoints(src, 'prod-ebs-daily'))[0];
   t.ok(point, 'a copyable point exists');
-  // Time factor 10: EBS waits 6 s in CREATED and runs at least 30 s, so real time passing during the test does not matter.
+  // Time factor 10: EBS waits 6 s of sandbox time in CREATED and runs at least 30 s; the sandbox clock only moves
+  // when the test advances it, so real time passing during the test does not matter.
   await admin.setKnobs({ timeFactor: 10 });
   const input = {
     RecoveryPointArn: point?.RecoveryPointArn,
@@ -494,7 +508,6 @@ t.test('air-gapped vault creation and points added for an inventory refresh', as
   t.ok((counters['backup:ListRecoveryPointsByBackupVault']?.calls ?? 0) > 0, 'counters per operation');
 });
 
-
 t.test('credentials: expiry, unknown key, stale secret, rotation through the credentials file', async (t) => {
   const dir = t.testdir();
   const file = join(dir, 'credentials');
@@ -513,11 +526,15 @@ t.test('credentials: expiry, unknown key, stale secret, rotation through the cre
   await c1.send(new ListBackupVaultsCommand({}));
 
   const good = h.credentialsFor('source');
+  // The issued secret is random and may already end in 'x' (3 chances in 64: '+', '/' and 'x' all become 'x'),
+  // so change its last character to one it certainly is not; an unchanged secret would rightly be accepted.
+  const staleSecret = `${good.secretAccessKey.slice(0, -1)}${good.secretAccessKey.endsWith('x') ? 'y' : 'x'}`;
+  t.not(staleSecret, good.secretAccessKey, 'the stale secret differs from the issued one');
   const stale = new BackupClient({
     region: h.region,
     endpoint: h.url,
     maxAttempts: 1,
-    credentials: { ...good, secretAccessKey: `${good.secretAccessKey.slice(0, -1)}x` },
+    credentials: { ...good, secretAccessKey: staleSecret },
   });
   await t.rejects(stale.send(new ListBackupVaultsCommand({})), {
     name: 'InvalidSignatureException',
