@@ -9,10 +9,12 @@ import { ERROR_CODES, RpcopyError } from '../shared/errors.js';
 import { packageVersion } from '../shared/version.js';
 import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { configCommand } from './config.js';
+import { planCommand } from './plan.js';
+import { resumeCommand } from './resume.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 
-const COMMANDS: Command[] = [statusCommand, stopCommand, configCommand];
+const COMMANDS: Command[] = [statusCommand, planCommand, stopCommand, resumeCommand, configCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -19,7 +19,10 @@ export const statusCommand: Command = {
       columns([
         ['state', state],
         ['phase', status.phase],
-        ['points', `${count(c.discovered)} discovered`],
+        [
+          'points',
+          `${count(c.discovered)} discovered (${status.inventory.vaultsDone} of ${status.inventory.vaultsSelected} vaults listed)`,
+        ],
         [
           'items',
           `${count(c.skipped)} skipped, ${count(c.queued)} queued, ${count(c.inFlight)} in flight, ` +

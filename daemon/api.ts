@@ -7,7 +7,15 @@ import type { Server } from 'node:http';
 import { connect } from 'node:net';
 import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
-import type { HealthResponse, StatusResponse, StopResponse } from '../shared/api.js';
+import { z } from 'zod';
+import type {
+  HealthResponse,
+  PlanPointsResponse,
+  PlanResponse,
+  ResumeResponse,
+  StatusResponse,
+  StopResponse,
+} from '../shared/api.js';
 import { ROUTES } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
@@ -17,7 +25,29 @@ export interface ApiServices {
   health(): HealthResponse;
   status(): StatusResponse;
   stop(): StopResponse;
+  resume(): ResumeResponse;
   config(): Config;
+  plan(): PlanResponse;
+  planPoints(query: PlanPointsQuery): PlanPointsResponse;
+}
+
+const PlanPointsQuery = z.strictObject({
+  reason: z.string().min(1).optional(),
+  after: z.coerce.number({ error: 'after: expected a point id' }).int().nonnegative().default(0),
+  limit: z.coerce
+    .number({ error: 'limit: expected a number' })
+    .int()
+    .min(1, 'limit: expected at least 1')
+    .max(10_000, 'limit: expected at most 10000')
+    .default(1000),
+});
+export type PlanPointsQuery = z.infer<typeof PlanPointsQuery>;
+
+function badRequest(error: z.ZodError): RpcopyError {
+  return new RpcopyError(
+    'BAD_REQUEST',
+    error.issues.map((i) => `${i.path.join('.') || 'query'}: ${i.message}`).join('; '),
+  );
 }
 
 const STATUS_OF: Partial<Record<ErrorCode, 400 | 404 | 409 | 503>> = {
@@ -36,7 +66,14 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.get(ROUTES.health, (c) => c.json(services.health()));
   app.get(ROUTES.status, (c) => c.json(services.status()));
   app.post(ROUTES.stop, (c) => c.json(services.stop(), 202));
+  app.post(ROUTES.resume, (c) => c.json(services.resume()));
   app.get(ROUTES.config, (c) => c.json(services.config()));
+  app.get(ROUTES.plan, (c) => c.json(services.plan()));
+  app.get(ROUTES.planPoints, (c) => {
+    const query = PlanPointsQuery.safeParse(c.req.query());
+    if (!query.success) throw badRequest(query.error);
+    return c.json(services.planPoints(query.data));
+  });
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof RpcopyError && err.code in ERROR_CODES) {

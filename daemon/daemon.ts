@@ -14,13 +14,22 @@ import type { Config } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
 import { buildApi, closeServer, listenOnSocket } from './api.js';
+import { type CredentialLoader, CredentialSession } from './aws/credentials.js';
+import { AwsPort } from './aws/port.js';
+import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
+import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
+import { PauseGate } from './pause.js';
 import { Pipeline, type PipelinePhase } from './pipeline.js';
+import { SKIP_REASONS } from './plan/reasons.js';
+import { planReport } from './plan/report.js';
+import { PlanPhase, planPoints } from './plan/service.js';
 import { Shutdown } from './shutdown.js';
-import { readCounts } from './status.js';
+import { readCounts, readInventoryProgress } from './status.js';
 import { openStore, type Store } from './store/store.js';
+import { createWorkerPool } from './workers/pool.js';
 
 export const STORE_FILE = 'rpcopy.db';
 
@@ -32,8 +41,38 @@ export interface DaemonDeps {
   version: string;
   log: Logger;
   mode: 'service' | 'once';
-  /** The pipeline phases; built by the composition root from the config and the AWS ports. */
-  phases?: (store: Store, journal: EventJournal) => PipelinePhase[];
+  /** Stop after the plan: nothing is created in the destination and nothing is copied. */
+  dryRun?: boolean;
+  /** How credentials are read; the shared credentials file by default. */
+  credentialLoader?: CredentialLoader;
+  /** Replace the pipeline phases (tests of the daemon's own mechanics). */
+  phases?: (services: DaemonServices) => PipelinePhase[];
+}
+
+/** What the phases are built from. */
+export interface DaemonServices {
+  config: Config;
+  dryRun: boolean;
+  store: Store;
+  journal: EventJournal;
+  log: Logger;
+  port: AwsPort;
+}
+
+function defaultPhases({ config, store, journal, log, port }: DaemonServices): PipelinePhase[] {
+  return [
+    new InventoryPhase({
+      store,
+      port,
+      journal,
+      log: log.child({ phase: 'inventory' }),
+      vaultPatterns: config.source.vaults,
+      pageSize: config.inventory.pageSize,
+      parallelVaults: config.inventory.parallelVaults,
+    }),
+    new EnrichPhase({ store, config, journal, log: log.child({ phase: 'enrich' }) }),
+    new PlanPhase({ store, config, journal, log: log.child({ phase: 'plan' }) }),
+  ];
 }
 
 export interface RunningDaemon {
@@ -90,15 +129,42 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const runId = startRun(store, { pid: process.pid, version, mode });
   const journal = createJournal(store, runId, log);
   const shutdown = new Shutdown();
-  const pipeline = new Pipeline(deps.phases?.(store, journal) ?? []);
+  const gate = new PauseGate();
+  const sessions = {
+    source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
+    destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
+  };
+  const pool = createWorkerPool(config.copy.workers, log);
+  const port = new AwsPort({
+    pool,
+    sessions,
+    region: config.region,
+    log: log.child({ component: 'aws' }),
+    gate,
+    pause: {
+      credentialsExhausted: async (account, failure) => {
+        const detail =
+          `${account} account (profile ${sessions[account].profile}): AWS rejected its credentials ` +
+          `${sessions[account].consecutiveFailures} times in a row (${failure.name}); refresh the token, then rpctl resume`;
+        if (gate.pause('credentials', detail)) {
+          journal.record('error', 'daemon.paused', detail, { reason: 'credentials', account, error: failure.name });
+          if (mode === 'once') void stop('paused for the operator', 'paused');
+        }
+        await gate.wait(shutdown.signal);
+      },
+    },
+  });
+  const services: DaemonServices = { config, dryRun: deps.dryRun ?? false, store, journal, log, port };
+  const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services));
   let state: DaemonState = 'starting';
-  let pauseReason: string | undefined;
+  const currentState = (): DaemonState => (gate.paused && state === 'running' ? 'paused' : state);
 
   const status = (): StatusResponse => ({
-    state,
-    ...(state === 'paused' && pauseReason ? { pauseReason } : {}),
+    state: currentState(),
+    ...(gate.paused && state === 'running' ? { pauseReason: gate.paused.reason, pauseDetail: gate.paused.detail } : {}),
     phase: pipeline.phase,
     counts: readCounts(store),
+    inventory: readInventoryProgress(store),
     daemon: {
       pid: process.pid,
       version,
@@ -140,6 +206,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         );
       }
       if (server) await closeServer(server);
+      await pool.destroy();
       journal.record('info', 'daemon.stopped', 'stopped', { reason, outcome });
       endRun(store, runId, reason);
       store.close();
@@ -158,14 +225,37 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         void stop('rpctl stop');
         return { state, message: 'stopping: in-flight work finishes, progress is saved, then the daemon exits' };
       },
+      resume: () => {
+        const ended = gate.resume();
+        if (!ended) return { state: currentState(), resumed: false, message: 'not paused: nothing to resume' };
+        sessions.source.reset();
+        sessions.destination.reset();
+        journal.record('info', 'daemon.resumed', 'resumed by the operator', { reason: ended.reason });
+        return { state: currentState(), resumed: true, message: `resumed (was paused: ${ended.reason})` };
+      },
       config: () => config,
+      plan: () => planReport(store, config),
+      planPoints: (query) => {
+        if (query.reason !== undefined && query.reason !== 'copy' && !(query.reason in SKIP_REASONS)) {
+          throw new RpcopyError(
+            'BAD_REQUEST',
+            `reason: unknown skip reason ${JSON.stringify(query.reason)}; expected copy or one of ${Object.keys(SKIP_REASONS).join(', ')}`,
+          );
+        }
+        return planPoints(store, query);
+      },
     },
     log,
   );
+  // Read both accounts' credentials once before listening: the SDK's provider chain loads its modules on first
+  // use, a few hundred milliseconds of synchronous work that would otherwise stall the first `rpctl status`.
+  // A failure here is not fatal: the first AWS call reports it and the credential session handles it.
+  await Promise.allSettled([sessions.source.credentials(), sessions.destination.credentials()]);
   try {
     server = await listenOnSocket(api, socketPath(stateDir));
   } catch (err) {
     endRun(store, runId, `failed to listen: ${(err as Error).message}`);
+    await pool.destroy();
     store.close();
     lock.release();
     throw err;
@@ -182,7 +272,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   void shutdown.track(pipeline.run({ signal: shutdown.signal, track: (work) => shutdown.track(work) })).then(
     (outcome) => {
       if (outcome !== 'done') return;
-      journal.record('info', 'pipeline.done', 'every recovery point has reached a final state');
+      journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', { phases: pipeline.phaseNames });
       if (mode === 'once') void stop('pipeline finished', 'done');
       else if (!shutdown.requested) state = 'done';
     },

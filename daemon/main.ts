@@ -28,12 +28,13 @@ const ONCE_EXIT: Record<RunOutcome, number> = {
 
 const HELP = `rpcopyd — copy AWS Backup recovery points between accounts (daemon)
 
-Usage: rpcopyd [--config PATH] [--once] [--check-config] [--state-dir DIR]
+Usage: rpcopyd [--config PATH] [--once] [--dry-run] [--check-config] [--state-dir DIR]
 
 Options:
   --config PATH     config file (default: $RPCOPY_CONFIG, else ~/.config/rpcopy/config.toml)
   --once            run the pipeline until every point is final, then exit
   --check-config    validate the config file, print the effective config, and exit
+  --dry-run         inventory, enrich and plan only: nothing is created or copied (see rpctl plan)
   --state-dir DIR   override daemon.state_dir
   --version         print the version
   -h, --help        this help
@@ -80,7 +81,13 @@ export async function main(argv: string[]): Promise<number> {
   const log = createLogger({ level: config.daemon.logLevel });
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
-    daemon = await startDaemon({ config, version, log, mode: args.once ? 'once' : 'service' });
+    daemon = await startDaemon({
+      config,
+      version,
+      log,
+      mode: args.once ? 'once' : 'service',
+      dryRun: args['dry-run'],
+    });
   } catch (err) {
     if (err instanceof RpcopyError) {
       log.error(err.message, { code: err.code });
@@ -119,6 +126,7 @@ function parseCli(argv: string[]) {
       config: { type: 'string' },
       once: { type: 'boolean', default: false },
       'check-config': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

@@ -29,6 +29,10 @@ export class Pipeline {
     return this.current;
   }
 
+  get phaseNames(): string[] {
+    return this.phases.map((p) => p.name);
+  }
+
   async run(context: PhaseContext): Promise<PipelineOutcome> {
     for (const phase of this.phases) {
       if (context.signal.aborted) return 'stopped';

@@ -6,8 +6,16 @@
 // systemd's stop timeout. Work that is cut off at the bound is safe: every
 // item's state is committed before its AWS call, and reconciliation settles it.
 
+import { setMaxListeners } from 'node:events';
+
 export class Shutdown {
   private readonly controller = new AbortController();
+
+  constructor() {
+    // Every waiting AWS call and backoff listens to this one signal: hundreds at once are expected.
+    setMaxListeners(0, this.controller.signal);
+  }
+
   private readonly inFlight = new Set<Promise<unknown>>();
   private reasonText: string | undefined;
 

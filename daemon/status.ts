@@ -1,6 +1,6 @@
 // Counts for `rpctl status`, read from the store with indexed aggregates.
 
-import type { Counts } from '../shared/api.js';
+import type { Counts, InventoryProgress } from '../shared/api.js';
 import type { Store } from './store/store.js';
 
 export function readCounts(store: Store): Counts {
@@ -24,4 +24,15 @@ export function readCounts(store: Store): Counts {
     completed: n('completed', 'verified'),
     failed: n('failed'),
   };
+}
+
+/** Inventory progress: vaults listed of those selected, and points stored so far (a dozen rows: cheap). */
+export function readInventoryProgress(store: Store): InventoryProgress {
+  return store.sqlite
+    .prepare(
+      `SELECT count(*) AS vaultsSelected, coalesce(sum(inventory_state = 'done'), 0) AS vaultsDone,
+         coalesce(sum(inventory_pages), 0) AS pages
+       FROM source_vaults WHERE selected = 1`,
+    )
+    .get() as InventoryProgress;
 }

@@ -82,28 +82,38 @@ CREATE TABLE `kms_keys` (
 --> statement-breakpoint
 CREATE TABLE `metadata_problems` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`source_id` integer NOT NULL,
 	`kind` text NOT NULL,
 	`line` integer,
 	`resource_arn` text,
-	`detail` text NOT NULL
+	`detail` text NOT NULL,
+	FOREIGN KEY (`source_id`) REFERENCES `metadata_sources`(`id`) ON UPDATE no action ON DELETE no action
 );
 --> statement-breakpoint
-CREATE INDEX `metadata_problems_kind_idx` ON `metadata_problems` (`kind`);--> statement-breakpoint
+CREATE INDEX `metadata_problems_source_kind_idx` ON `metadata_problems` (`source_id`,`kind`);--> statement-breakpoint
 CREATE TABLE `metadata_rows` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+	`source_id` integer NOT NULL,
 	`line` integer NOT NULL,
 	`resource_arn` text NOT NULL,
 	`apmid` text NOT NULL,
-	`extra` text
+	`extra` text,
+	FOREIGN KEY (`source_id`) REFERENCES `metadata_sources`(`id`) ON UPDATE no action ON DELETE no action
 );
 --> statement-breakpoint
-CREATE INDEX `metadata_rows_resource_idx` ON `metadata_rows` (`resource_arn`);--> statement-breakpoint
+CREATE INDEX `metadata_rows_source_resource_idx` ON `metadata_rows` (`source_id`,`resource_arn`);--> statement-breakpoint
 CREATE TABLE `metadata_sources` (
 	`id` integer PRIMARY KEY AUTOINCREMENT NOT NULL,
 	`path` text NOT NULL,
-	`fingerprint` text NOT NULL,
-	`rows` integer NOT NULL,
-	`loaded_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL
+	`state` text NOT NULL,
+	`sha256` text,
+	`size` integer,
+	`mtime_ms` integer,
+	`key_column` text NOT NULL,
+	`apmid_column` text NOT NULL,
+	`rows` integer DEFAULT 0 NOT NULL,
+	`loaded_at` integer DEFAULT (cast(unixepoch('subsec') * 1000 as integer)) NOT NULL,
+	CONSTRAINT "metadata_sources_state_check" CHECK("metadata_sources"."state" = 'loading' OR ("metadata_sources"."state" = 'complete' AND "metadata_sources"."sha256" IS NOT NULL AND "metadata_sources"."size" IS NOT NULL AND "metadata_sources"."mtime_ms" IS NOT NULL))
 );
 --> statement-breakpoint
 CREATE TABLE `recovery_points` (
@@ -176,6 +186,7 @@ CREATE TABLE `source_vaults` (
 	`inventory_count` integer DEFAULT 0 NOT NULL,
 	`inventory_started_at` integer,
 	`inventory_completed_at` integer,
+	`inventory_created_after` integer,
 	`inventory_horizon` integer
 );
 --> statement-breakpoint

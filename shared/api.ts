@@ -10,7 +10,10 @@ export const ROUTES = {
   health: '/v1/health',
   status: '/v1/status',
   stop: '/v1/stop',
+  resume: '/v1/resume',
   config: '/v1/config',
+  plan: '/v1/plan',
+  planPoints: '/v1/plan/points',
 } as const;
 
 export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
@@ -32,11 +35,22 @@ export const Counts = z.object({
 });
 export type Counts = z.infer<typeof Counts>;
 
+export const InventoryProgress = z.object({
+  vaultsSelected: z.number().int(),
+  vaultsDone: z.number().int(),
+  pages: z.number().int(),
+});
+export type InventoryProgress = z.infer<typeof InventoryProgress>;
+
 export const StatusResponse = z.object({
   state: DaemonState,
+  /** Why the daemon is paused: `credentials`, `preflight`, `operator`. */
   pauseReason: z.string().optional(),
+  /** What happened and what the operator should do. */
+  pauseDetail: z.string().optional(),
   phase: Phase,
   counts: Counts,
+  inventory: InventoryProgress,
   daemon: z.object({
     pid: z.number().int(),
     version: z.string(),
@@ -54,7 +68,70 @@ export type StatusResponse = z.infer<typeof StatusResponse>;
 export const StopResponse = z.object({ state: DaemonState, message: z.string() });
 export type StopResponse = z.infer<typeof StopResponse>;
 
+export const ResumeResponse = z.object({ state: DaemonState, resumed: z.boolean(), message: z.string() });
+export type ResumeResponse = z.infer<typeof ResumeResponse>;
+
 export const HealthResponse = z.object({ ok: z.literal(true), pid: z.number().int(), version: z.string() });
 export type HealthResponse = z.infer<typeof HealthResponse>;
 
 export const ErrorResponse = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+export const PlanResponse = z.object({
+  /** Recovery points inventoried (not gone). */
+  points: z.number().int(),
+  /** Points decided "copy" (queued or further along). */
+  toCopy: z.number().int(),
+  /** Skip reason → count. */
+  skipped: z.record(z.string(), z.number().int()),
+  reasons: z.record(z.string(), z.string()),
+  byVault: z.array(
+    z.object({
+      vault: z.string(),
+      destination: z.string().nullable(),
+      toCopy: z.number().int(),
+      skipped: z.number().int(),
+      started: z.number().int(),
+    }),
+  ),
+  byType: z.array(
+    z.object({
+      resourceType: z.string(),
+      toCopy: z.number().int(),
+      skipped: z.number().int(),
+      started: z.number().int(),
+    }),
+  ),
+  vaultMappings: z.array(
+    z.object({ source: z.string(), destination: z.string().nullable(), proposed: z.string().optional() }),
+  ),
+  metadata: z.object({
+    problems: z.record(z.string(), z.number().int()),
+    examples: z.array(
+      z.object({
+        kind: z.string(),
+        line: z.number().int().nullable(),
+        resourceArn: z.string().nullable(),
+        detail: z.string(),
+      }),
+    ),
+  }),
+  inventory: z.object({
+    vaultsSelected: z.number().int(),
+    vaultsDone: z.number().int(),
+  }),
+});
+export type PlanResponse = z.infer<typeof PlanResponse>;
+
+export const PlanPoint = z.object({
+  id: z.number().int(),
+  arn: z.string(),
+  vault: z.string(),
+  resourceArn: z.string(),
+  resourceType: z.string(),
+  apmid: z.string().nullable(),
+  state: z.string(),
+  reason: z.string().nullable(),
+  destinationVault: z.string().nullable(),
+});
+export const PlanPointsResponse = z.object({ points: z.array(PlanPoint), next: z.number().int().nullable() });
+export type PlanPointsResponse = z.infer<typeof PlanPointsResponse>;

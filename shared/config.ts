@@ -113,8 +113,25 @@ const fileSchema = z.strictObject({
         .min(1, 'expected at least 1 concurrent copy job')
         .max(10_000, 'expected at most 10000 concurrent copy jobs')
         .default(100),
+      expiry_margin: duration('expiry_margin').default('2d'),
     })
-    .default({ workers: 4, max_in_flight: 100 }),
+    .default({ workers: 4, max_in_flight: 100, expiry_margin: '2d' }),
+  inventory: z
+    .strictObject({
+      page_size: z
+        .number({ error: 'expected a whole number of recovery points per page' })
+        .int('expected a whole number of recovery points per page')
+        .min(1, 'expected at least 1 point per page')
+        .max(1000, 'expected at most 1000 points per page (the AWS maximum)')
+        .default(1000),
+      parallel_vaults: z
+        .number({ error: 'expected a whole number of vaults' })
+        .int('expected a whole number of vaults')
+        .min(1, 'expected at least 1 vault at a time')
+        .max(64, 'expected at most 64 vaults at a time')
+        .default(8),
+    })
+    .default({ page_size: 1000, parallel_vaults: 8 }),
   window: z
     .strictObject({
       start: clockTime,
@@ -183,7 +200,9 @@ export interface Config {
   };
   metadata: { csv: string; keyColumn: string; apmidColumn: string };
   filter: { allowedApmids?: string[]; allowedApmidsFile?: string };
-  copy: { workers: number; maxInFlight: number };
+  /** expiryMarginMs: a point expiring sooner than this after planning is not worth starting a copy for. */
+  copy: { workers: number; maxInFlight: number; expiryMarginMs: number };
+  inventory: { pageSize: number; parallelVaults: number };
   window: WindowConfig;
   compliance: { requireVaultLock: boolean; minRetentionDays?: number };
   notify: { desktop: boolean; command?: string };
@@ -327,7 +346,12 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       allowedApmids: file.filter.allowed_apmids,
       allowedApmidsFile: file.filter.allowed_apmids_file && toPath(file.filter.allowed_apmids_file),
     },
-    copy: { workers: file.copy.workers, maxInFlight: file.copy.max_in_flight },
+    copy: {
+      workers: file.copy.workers,
+      maxInFlight: file.copy.max_in_flight,
+      expiryMarginMs: parseDuration(file.copy.expiry_margin) ?? 0,
+    },
+    inventory: { pageSize: file.inventory.page_size, parallelVaults: file.inventory.parallel_vaults },
     window: {
       start: file.window.start,
       stop: file.window.stop,

@@ -8,7 +8,7 @@
 // Times are epoch milliseconds (integers) throughout.
 
 import { sql } from 'drizzle-orm';
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { check, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const now = sql`(cast(unixepoch('subsec') * 1000 as integer))`;
 
@@ -76,6 +76,8 @@ export const sourceVaults = sqliteTable('source_vaults', {
   inventoryCount: integer('inventory_count').notNull().default(0),
   inventoryStartedAt: integer('inventory_started_at'),
   inventoryCompletedAt: integer('inventory_completed_at'),
+  // The listing in progress: a full pass (null) or an incremental one of points created after this time.
+  inventoryCreatedAfter: integer('inventory_created_after'),
   // A refresh lists points created after this moment (the start of the last complete listing).
   inventoryHorizon: integer('inventory_horizon'),
 });
@@ -127,33 +129,61 @@ export const kmsKeys = sqliteTable('kms_keys', {
   checkedAt: integer('checked_at').notNull().default(now),
 });
 
-/** Which CSV was loaded: its fingerprint decides whether a changed file needs reloading. */
-export const metadataSources = sqliteTable('metadata_sources', {
-  id: integer('id').primaryKey({ autoIncrement: true }),
-  path: text('path').notNull(),
-  fingerprint: text('fingerprint').notNull(),
-  rows: integer('rows').notNull(),
-  loadedAt: integer('loaded_at').notNull().default(now),
-});
+/**
+ * One load of the metadata CSV. The current load is the `complete` row with the
+ * highest id; readers see only its rows and problems. A `loading` row is a load
+ * in progress, or one a stop or a crash abandoned: nothing reads it and the next
+ * load deletes it with its rows. An older `complete` row is a superseded load
+ * whose rows are being deleted. The fingerprint (sha256, size, mtime_ms and the
+ * two column names) describes the bytes the load read; it decides whether a
+ * changed file needs reloading and is known in full once the load completes.
+ */
+export const metadataSources = sqliteTable(
+  'metadata_sources',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    path: text('path').notNull(),
+    state: text('state', { enum: ['loading', 'complete'] }).notNull(),
+    sha256: text('sha256'),
+    size: integer('size'),
+    mtimeMs: integer('mtime_ms'),
+    keyColumn: text('key_column').notNull(),
+    apmidColumn: text('apmid_column').notNull(),
+    rows: integer('rows').notNull().default(0),
+    loadedAt: integer('loaded_at').notNull().default(now),
+  },
+  (t) => [
+    check(
+      'metadata_sources_state_check',
+      sql`${t.state} = 'loading' OR (${t.state} = 'complete' AND ${t.sha256} IS NOT NULL AND ${t.size} IS NOT NULL AND ${t.mtimeMs} IS NOT NULL)`,
+    ),
+  ],
+);
 
-/** The CSV rows keyed by resource ARN; extra columns ride along as JSON. */
+/** The CSV rows of each load, keyed by (load, resource ARN); extra columns ride along as JSON. */
 export const metadataRows = sqliteTable(
   'metadata_rows',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
+    sourceId: integer('source_id')
+      .notNull()
+      .references(() => metadataSources.id),
     line: integer('line').notNull(),
     resourceArn: text('resource_arn').notNull(),
     apmid: text('apmid').notNull(),
     extra: text('extra', { mode: 'json' }).$type<Record<string, string>>(),
   },
-  (t) => [index('metadata_rows_resource_idx').on(t.resourceArn)],
+  (t) => [index('metadata_rows_source_resource_idx').on(t.sourceId, t.resourceArn)],
 );
 
-/** Problems found while enriching: malformed rows, conflicts, rows and points that match nothing. */
+/** Problems found while enriching, per load: malformed rows, conflicts, rows and points that match nothing. */
 export const metadataProblems = sqliteTable(
   'metadata_problems',
   {
     id: integer('id').primaryKey({ autoIncrement: true }),
+    sourceId: integer('source_id')
+      .notNull()
+      .references(() => metadataSources.id),
     kind: text('kind', {
       enum: [
         'malformed_row',
@@ -168,7 +198,7 @@ export const metadataProblems = sqliteTable(
     resourceArn: text('resource_arn'),
     detail: text('detail').notNull(),
   },
-  (t) => [index('metadata_problems_kind_idx').on(t.kind)],
+  (t) => [index('metadata_problems_source_kind_idx').on(t.sourceId, t.kind)],
 );
 
 /** Destination vaults rpcopy maps to, created or found, with what it applied. */

@@ -1,0 +1,275 @@
+/**
+ * Benchmark: inventory, enrichment and plan of N recovery points from the
+ * sandbox by the real daemon (built dist/, worker threads, SQLite store), with
+ * side by side the AWS CLI listing the same vaults to /dev/null.
+ *
+ *   npm run build && npx tsx bench/inventory.ts [--points 1000000] [--runs 3] [--cli-runs 1] [--csv-rows 1000000]
+ *
+ * Per run: a fresh sandbox (AWS's published request rates enforced, as on a
+ * real account) and a fresh state directory; `rpcopyd --dry-run --once` runs
+ * inventory → enrich → plan and exits. Phase times come from the daemon's own
+ * event log; peak RSS is the daemon's VmHWM; `rpctl status` latency is sampled
+ * over the control socket every 100 ms while the daemon works. Results go to
+ * bench/results/inventory.md (medians) and stdout.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import {
+  appendFileSync,
+  createWriteStream,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
+
+const { values } = parseArgs({
+  options: {
+    points: { type: 'string' },
+    runs: { type: 'string' },
+    'cli-runs': { type: 'string' },
+    'csv-rows': { type: 'string' },
+    out: { type: 'string' },
+  },
+});
+const POINTS = Number(values.points ?? 1_000_000);
+const RUNS = Number(values.runs ?? 3);
+const CLI_RUNS = Number(values['cli-runs'] ?? 1);
+const CSV_ROWS = Number(values['csv-rows'] ?? POINTS);
+const RESULTS = values.out ?? 'bench/results/inventory.md';
+const AWS_CLI = process.env.RPCOPY_TEST_AWS_CLI ?? '/usr/bin/aws';
+
+interface Sandbox {
+  dir: string;
+  url: string;
+  env: NodeJS.ProcessEnv;
+  stop(): Promise<void>;
+}
+
+async function startSandbox(): Promise<Sandbox> {
+  const dir = mkdtempSync(join(tmpdir(), 'rpc-bench-'));
+  const child = spawn(
+    process.execPath,
+    ['dist/test/sandbox/main.js', '--points', String(POINTS), '--seed', '1', '--out', dir],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const line = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: child.stdout }).once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`sandbox exited with ${code}`)));
+  });
+  const { url } = JSON.parse(line) as { url: string };
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    dir,
+    url,
+    env: {
+      ...process.env,
+      AWS_SHARED_CREDENTIALS_FILE: join(dir, 'credentials'),
+      AWS_CONFIG_FILE: join(dir, 'aws-config'),
+      AWS_ENDPOINT_URL: url,
+      AWS_REGION: 'eu-west-2',
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    },
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Pad the sandbox's CSV with rows for resources that do not exist, up to `rows` data rows. */
+async function padCsv(file: string, rows: number): Promise<number> {
+  const existing = readFileSync(file, 'utf8').split(/\r?\n/).filter(Boolean).length - 1;
+  const out = createWriteStream(file, { flags: 'a' });
+  for (let i = existing; i < rows; i++) {
+    const ok = out.write(
+      `arn:aws:ec2:eu-west-2:111111111111:volume/vol-bench${i.toString(16).padStart(12, '0')},APM${String(1_000_000 + (i % 5000))},bench,bench@example.com\r\n`,
+    );
+    if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
+  }
+  await new Promise<void>((r) => out.end(() => r()));
+  return Math.max(existing, rows);
+}
+
+function vmHwmMb(pid: number): number | undefined {
+  try {
+    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function statusLatency(socketPath: string): Promise<number | undefined> {
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const req = request({ socketPath, path: '/v1/status', headers: { host: 'localhost' }, timeout: 5000 }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - start : undefined));
+    });
+    req.on('error', () => resolve(undefined));
+    req.end();
+  });
+}
+
+const percentile = (xs: number[], p: number) => {
+  if (xs.length === 0) return Number.NaN;
+  const sorted = [...xs].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] as number;
+};
+const median = (xs: number[]) => percentile(xs, 50);
+
+interface Run {
+  inventoryS: number;
+  enrichS: number;
+  planS: number;
+  totalS: number;
+  points: number;
+  peakRssMb: number;
+  statusP50: number;
+  statusP99: number;
+  statusMax: number;
+  statusSamples: number;
+}
+
+async function runDaemon(sandbox: Sandbox): Promise<Run> {
+  const stateDir = join(sandbox.dir, 'state');
+  const config = join(sandbox.dir, 'config.toml');
+  const started = performance.now();
+  const daemon = spawn(process.execPath, ['dist/daemon/main.js', '--config', config, '--dry-run', '--once'], {
+    env: sandbox.env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
+  let done = false;
+  let peak = 0;
+  const latencies: number[] = [];
+  const socket = join(stateDir, 'rpcopyd.sock');
+  const sampler = (async () => {
+    while (!done) {
+      peak = Math.max(peak, vmHwmMb(daemon.pid as number) ?? 0);
+      if (existsSync(socket)) {
+        const ms = await statusLatency(socket);
+        if (ms !== undefined) latencies.push(ms);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const code = await exited;
+  done = true;
+  await sampler;
+  if (code !== 0) throw new Error(`rpcopyd exited with ${code}`);
+  const totalS = (performance.now() - started) / 1000;
+
+  const db = new Database(join(stateDir, 'rpcopy.db'), { readonly: true });
+  const at = (kind: string, which: 'min' | 'max') =>
+    (db.prepare(`SELECT ${which}(at) AS at FROM events WHERE kind = ?`).get(kind) as { at: number | null }).at ??
+    Number.NaN;
+  const points = (db.prepare('SELECT count(*) AS n FROM recovery_points').get() as { n: number }).n;
+  const inventoryStart = at('daemon.started', 'min');
+  const inventoryEnd = at('inventory.vault_done', 'max');
+  const enrichEnd = at('enrich.done', 'max');
+  const planEnd = at('plan.done', 'max');
+  db.close();
+  return {
+    inventoryS: (inventoryEnd - inventoryStart) / 1000,
+    enrichS: (enrichEnd - inventoryEnd) / 1000,
+    planS: (planEnd - enrichEnd) / 1000,
+    totalS,
+    points,
+    peakRssMb: peak,
+    statusP50: percentile(latencies, 50),
+    statusP99: percentile(latencies, 99),
+    statusMax: percentile(latencies, 100),
+    statusSamples: latencies.length,
+  };
+}
+
+/** The AWS CLI listing every vault, fully paginated, to /dev/null. Returns seconds. */
+function runCli(sandbox: Sandbox): number {
+  const vaults = JSON.parse(
+    spawnSync(
+      AWS_CLI,
+      ['--endpoint-url', sandbox.url, '--profile', 'rpcopy-source', 'backup', 'list-backup-vaults', '--output', 'json'],
+      {
+        env: sandbox.env,
+        encoding: 'utf8',
+      },
+    ).stdout,
+  ) as { BackupVaultList: { BackupVaultName: string }[] };
+  const start = performance.now();
+  for (const vault of vaults.BackupVaultList) {
+    const result = spawnSync(
+      AWS_CLI,
+      [
+        '--endpoint-url',
+        sandbox.url,
+        '--profile',
+        'rpcopy-source',
+        'backup',
+        'list-recovery-points-by-backup-vault',
+        '--backup-vault-name',
+        vault.BackupVaultName,
+      ],
+      { env: sandbox.env, stdio: ['ignore', 'ignore', 'inherit'] },
+    );
+    if (result.status !== 0) throw new Error(`aws cli failed on ${vault.BackupVaultName}`);
+  }
+  return (performance.now() - start) / 1000;
+}
+
+const runs: Run[] = [];
+const cli: number[] = [];
+let csvRows = 0;
+for (let i = 0; i < RUNS; i++) {
+  const sandbox = await startSandbox();
+  try {
+    csvRows = await padCsv(join(sandbox.dir, 'apm.csv'), CSV_ROWS);
+    const run = await runDaemon(sandbox);
+    runs.push(run);
+    console.log(`run ${i + 1}: ${JSON.stringify(run)}`);
+    if (i < CLI_RUNS && existsSync(AWS_CLI)) {
+      const seconds = runCli(sandbox);
+      cli.push(seconds);
+      console.log(`cli ${i + 1}: ${seconds.toFixed(1)} s`);
+    }
+  } finally {
+    await sandbox.stop();
+  }
+}
+
+const m = (key: keyof Run) => median(runs.map((r) => r[key]));
+const row = (label: string, key: keyof Run, digits = 1) =>
+  `| ${label} | ${m(key).toFixed(digits)} | ${runs.map((r) => r[key].toFixed(digits)).join(', ')} |`;
+const text = `
+## ${POINTS.toLocaleString('en-US')} points, CSV of ${csvRows.toLocaleString('en-US')} rows — ${new Date().toISOString()}
+
+Command: \`npm run build && npx tsx bench/inventory.ts --points ${POINTS} --runs ${RUNS} --cli-runs ${CLI_RUNS} --csv-rows ${CSV_ROWS}\`
+Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}. Sandbox with AWS's published request rates (ListRecoveryPointsByBackupVault 20/s).
+
+| metric | median | runs |
+| --- | --- | --- |
+${row('inventory (s)', 'inventoryS')}
+${row('enrich: load CSV + reconcile (s)', 'enrichS')}
+${row('plan (s)', 'planS')}
+${row('whole --dry-run --once, process start to exit (s)', 'totalS')}
+${row('points stored', 'points', 0)}
+${row('daemon peak RSS (MB)', 'peakRssMb', 0)}
+${row('rpctl status latency p50 (ms)', 'statusP50')}
+${row('rpctl status latency p99 (ms)', 'statusP99')}
+${row('rpctl status latency max (ms)', 'statusMax')}
+${row('status samples', 'statusSamples', 0)}
+${cli.length > 0 ? `| AWS CLI (Debian awscli) listing the same vaults to /dev/null (s) | ${median(cli).toFixed(1)} | ${cli.map((s) => s.toFixed(1)).join(', ')} |\n| CLI listing time ÷ rpcopy inventory time | ${(median(cli) / m('inventoryS')).toFixed(2)} | |` : '| AWS CLI | not run | |'}
+`;
+console.log(text);
+if (!existsSync(RESULTS)) writeFileSync(RESULTS, '# Inventory, enrich and plan benchmark\n');
+appendFileSync(RESULTS, text);

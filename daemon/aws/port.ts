@@ -1,0 +1,180 @@
+// The main thread's door to AWS: every call goes through here, for pacing,
+// backoff and credential handling in one place (architecture.md: pacing is
+// decided on the main thread, never inside a worker).
+//
+// - Each (account, operation) has a request-rate budget (OPERATION_RATES).
+// - Throttling, quota and transient errors back off with full jitter and retry
+//   (idempotent operations only, for transient faults whose outcome is unknown).
+// - An auth error reloads the account's credentials (single-flight, counted
+//   once per generation) and retries after about a second, doubling; after the
+//   session is exhausted the port waits on the pause gate until the operator
+//   (or a changed credentials file) resumes it. Nothing in flight is lost: the
+//   call simply waits.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../log.js';
+import type { PauseGate } from '../pause.js';
+import type { AwsTask } from '../workers/aws.js';
+import type { WorkerPool } from '../workers/pool.js';
+import type { CredentialSession } from './credentials.js';
+import { type AwsFailure, classifyAwsError } from './errors.js';
+import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
+
+export class AwsCallError extends Error {
+  constructor(
+    readonly operation: OperationName,
+    readonly account: Account,
+    readonly failure: AwsFailure,
+  ) {
+    super(`${operation} (${account}): ${failure.name}: ${failure.message}`);
+    this.name = 'AwsCallError';
+  }
+}
+
+/** Spaces calls to at most `perSecond`, shared by everyone calling the same operation. */
+class RateLimiter {
+  private nextSlot = 0;
+  constructor(private readonly intervalMs: number) {}
+
+  async take(signal?: AbortSignal): Promise<void> {
+    const now = Date.now();
+    const slot = Math.max(now, this.nextSlot);
+    this.nextSlot = slot + this.intervalMs;
+    if (slot > now) await sleep(slot - now, undefined, { signal });
+  }
+}
+
+export interface PauseHandler {
+  /** Called when an account's credentials failed too often; resolves when work may go on. */
+  credentialsExhausted(account: Account, failure: AwsFailure): Promise<void>;
+}
+
+export interface AwsPortOptions {
+  pool: WorkerPool;
+  sessions: Record<Account, CredentialSession>;
+  region: string;
+  log: Logger;
+  pause: PauseHandler;
+  /** Work waits here while the daemon is paused for the operator. */
+  gate?: PauseGate;
+  /** Retries for throttling, quota and transient errors before giving up. */
+  maxRetries?: number;
+  baseBackoffMs?: number;
+  maxBackoffMs?: number;
+  random?: () => number;
+  rates?: Partial<Record<OperationName, number>>;
+}
+
+/** Operations whose repetition is harmless, so a transient fault with unknown outcome may be retried. */
+const IDEMPOTENT: ReadonlySet<OperationName> = new Set([
+  'getCallerIdentity',
+  'listBackupVaults',
+  'describeBackupVault',
+  'listRecoveryPoints',
+  'describeKey',
+]);
+
+export class AwsPort {
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly maxRetries: number;
+  private readonly baseBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly random: () => number;
+  readonly counters = { calls: 0, throttled: 0, transient: 0, authFailures: 0 };
+
+  constructor(private readonly options: AwsPortOptions) {
+    this.maxRetries = options.maxRetries ?? 8;
+    this.baseBackoffMs = options.baseBackoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 20_000;
+    this.random = options.random ?? Math.random;
+  }
+
+  private limiter(account: Account, operation: OperationName): RateLimiter {
+    const key = `${account}:${operation}`;
+    let limiter = this.limiters.get(key);
+    if (!limiter) {
+      const rate = this.options.rates?.[operation] ?? OPERATION_RATES[operation];
+      limiter = new RateLimiter(1000 / rate);
+      this.limiters.set(key, limiter);
+    }
+    return limiter;
+  }
+
+  /** Full-jitter exponential backoff (AWS architecture blog's recommendation for contending clients). */
+  private backoff(attempt: number): number {
+    const ceiling = Math.min(this.maxBackoffMs, this.baseBackoffMs * 2 ** attempt);
+    return Math.round(this.random() * ceiling);
+  }
+
+  async call<K extends OperationName>(
+    account: Account,
+    operation: K,
+    input: Operations[K]['input'],
+    signal?: AbortSignal,
+  ): Promise<Operations[K]['output']> {
+    const session = this.options.sessions[account];
+    let retries = 0;
+    let authRetries = 0;
+    for (;;) {
+      signal?.throwIfAborted();
+      await this.options.gate?.wait(signal);
+      await this.limiter(account, operation).take(signal);
+      let generation = session.generation;
+      let failure: AwsFailure;
+      try {
+        const current = await session.credentials();
+        generation = current.generation;
+        const task: AwsTask<K> = {
+          operation,
+          input,
+          account,
+          generation,
+          credentials: current.credentials,
+          region: this.options.region,
+        };
+        this.counters.calls += 1;
+        const result = await this.options.pool.runAws(task);
+        if (result.ok) {
+          session.reportSuccess(result.generation);
+          return result.output;
+        }
+        failure = classifyAwsError(result.error);
+      } catch (err) {
+        // The credentials file could not be read or lacks the profile: an auth failure of this generation.
+        failure = { ...classifyAwsError({ name: 'CredentialsProviderError', message: (err as Error).message }) };
+      }
+
+      if (failure.kind === 'auth') {
+        this.counters.authFailures += 1;
+        const verdict = session.reportAuthFailure(generation);
+        this.options.log.warn('AWS rejected the credentials; reloading them', {
+          account,
+          operation,
+          error: failure.name,
+          generation,
+          consecutiveFailures: session.consecutiveFailures,
+        });
+        if (verdict === 'exhausted') {
+          await this.options.pause.credentialsExhausted(account, failure);
+          authRetries = 0;
+        } else {
+          // A tool that rewrites the file shortly after expiry is picked up without a pause.
+          await sleep(1000 * 2 ** Math.min(authRetries, 5), undefined, { signal });
+          authRetries += 1;
+        }
+        continue;
+      }
+      const retryable =
+        failure.kind === 'throttle' ||
+        failure.kind === 'quota' ||
+        (failure.kind === 'transient' && (!failure.outcomeUnknown || IDEMPOTENT.has(operation)));
+      if (!retryable || retries >= this.maxRetries) throw new AwsCallError(operation, account, failure);
+      if (failure.kind === 'throttle' || failure.kind === 'quota') this.counters.throttled += 1;
+      else this.counters.transient += 1;
+      const delay = this.backoff(retries);
+      this.options.log.debug('retrying AWS call', { account, operation, error: failure.name, retry: retries, delay });
+      retries += 1;
+      await sleep(delay, undefined, { signal });
+    }
+  }
+}

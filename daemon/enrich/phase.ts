@@ -1,0 +1,65 @@
+// The enrich phase of the pipeline (inventory → enrich → plan → ...).
+//
+// Guarantees: every run loads the configured metadata CSV (a no-op when the
+// file matches the current load, see service.ts) and then recomputes the
+// problems that need the inventory (unmatched_row, point_without_row; see
+// reconcile.ts). Reconciliation runs every time, not only after a new load:
+// the inventory may have changed since. Both steps are chunked and stop at
+// the next chunk when the context's signal aborts; the phase then returns
+// 'stopped' and the next run starts over from the store (a partial load is
+// deleted, reconciliation is recomputed from scratch).
+//
+// Failure: a CSV that cannot be used (unreadable, empty, a header without the
+// configured columns, a read error part-way) throws MetadataError, whose
+// message names the file and the line; the daemon records it as the pipeline's
+// failure. The previous complete load, if any, stays current.
+
+import type { EventJournal } from '../events.js';
+import type { Logger } from '../log.js';
+import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import type { Store } from '../store/store.js';
+import type { MetadataConfig } from './fingerprint.js';
+import { reconcileMetadataWithPoints } from './reconcile.js';
+import { countProblems } from './repo.js';
+import { loadMetadata } from './service.js';
+
+export interface EnrichOptions {
+  store: Store;
+  /** The daemon's Config; only its [metadata] table is read. */
+  config: MetadataConfig;
+  journal: EventJournal;
+  log: Logger;
+}
+
+export class EnrichPhase implements PipelinePhase {
+  readonly name = 'enrich' as const;
+
+  constructor(private readonly options: EnrichOptions) {}
+
+  run(context: PhaseContext): Promise<'done' | 'stopped'> {
+    // Tracked: a shutdown waits (bounded) for the current chunk instead of closing the store under it.
+    return context.track(this.enrich(context.signal));
+  }
+
+  private async enrich(signal: AbortSignal): Promise<'done' | 'stopped'> {
+    const { store, config, journal, log } = this.options;
+    const loaded = await loadMetadata(store, config, { signal, log });
+    if (loaded.outcome === 'stopped' || signal.aborted) return 'stopped';
+    const reconciled = await reconcileMetadataWithPoints(store, { signal, log });
+    if (reconciled.outcome === 'stopped' || signal.aborted) return 'stopped';
+    const problems = countProblems(store, reconciled.sourceId ?? undefined);
+    journal.record(
+      'info',
+      'enrich.done',
+      loaded.outcome === 'loaded' ? 'metadata CSV loaded' : 'metadata CSV unchanged',
+      {
+        file: config.metadata.csv,
+        outcome: loaded.outcome,
+        sourceId: loaded.sourceId,
+        rows: loaded.rows,
+        problems,
+      },
+    );
+    return 'done';
+  }
+}

@@ -1,0 +1,140 @@
+// Reconciliation of the loaded CSV with the inventory: the two problem kinds
+// that need both, recomputed from scratch on every call.
+//
+// - unmatched_row: a row of the current load whose resource ARN matches no
+//   live recovery point (gone_at IS NULL). One problem per row, with its line,
+//   in (resource ARN, line) order.
+// - point_without_row: a live recovery point, in a vault that is not
+//   deselected (no source_vaults row, or selected = 1), whose resource ARN has
+//   no row in the current load. One problem per point; line is NULL.
+//
+// Guarantees: the current load's old problems of these two kinds are deleted
+// (other loads' problems go with their load), then the new
+// ones inserted, each in transactions of at most RECONCILE_CHUNK rows with a
+// turn of the event loop in between, so a million points never hold the write
+// lock for long. The work is serialized with loads (a load cannot switch
+// sources underneath). Between the deletion and the last insert a reader sees a
+// partial list; if the process dies or the signal aborts, the list stays
+// partial until the next call, which starts over. Nothing else is touched.
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Logger } from '../log.js';
+import type { Store } from '../store/store.js';
+import { currentSource } from './repo.js';
+import { serialized } from './service.js';
+
+export const RECONCILE_CHUNK = 5_000;
+
+export interface ReconcileOptions {
+  signal?: AbortSignal;
+  log?: Logger;
+}
+
+export interface ReconcileResult {
+  outcome: 'done' | 'stopped';
+  /** The load reconciled; null when no load has completed (then nothing is recorded). */
+  sourceId: number | null;
+  unmatchedRows: number;
+  pointsWithoutRow: number;
+}
+
+/** Recompute unmatched_row and point_without_row for the current load against recovery_points. */
+export function reconcileMetadataWithPoints(store: Store, options: ReconcileOptions = {}): Promise<ReconcileResult> {
+  return serialized(store, () => reconcile(store, options));
+}
+
+async function reconcile(store: Store, options: ReconcileOptions): Promise<ReconcileResult> {
+  const { signal, log } = options;
+  const outcome: ReconcileResult = { outcome: 'stopped', sourceId: null, unmatchedRows: 0, pointsWithoutRow: 0 };
+  const sql = store.sqlite;
+
+  // Serialized with loads: the current load cannot change while this runs.
+  const source = currentSource(store);
+  if (!source) {
+    outcome.outcome = 'done';
+    return outcome;
+  }
+  outcome.sourceId = source.id;
+
+  const deleteOld = sql.prepare(
+    `DELETE FROM metadata_problems WHERE id IN (
+       SELECT id FROM metadata_problems
+       WHERE source_id = ? AND kind IN ('unmatched_row', 'point_without_row') LIMIT ${RECONCILE_CHUNK})`,
+  );
+  for (;;) {
+    const deleted = store.write(() => deleteOld.run(source.id).changes);
+    if (deleted === 0) break;
+    if (signal?.aborted) return outcome;
+    await yieldToEventLoop();
+  }
+
+  // The load's rows in (resource ARN, line) order, a chunk of whole resources at a time: the chunk ends at the
+  // resource ARN ~RECONCILE_CHUNK index entries further on (a covering walk of the (source_id, resource_arn) index).
+  const boundary = sql
+    .prepare(
+      `SELECT resource_arn FROM metadata_rows INDEXED BY metadata_rows_source_resource_idx
+       WHERE source_id = ? AND resource_arn > ? ORDER BY resource_arn LIMIT 1 OFFSET ${RECONCILE_CHUNK}`,
+    )
+    .pluck();
+  // Two statements, so the upper bound is a range bound of the index walk (an `OR upTo IS NULL` would not be).
+  // ORDER BY (resource_arn, id) is the index order, so no sort; a resource's ids follow its lines, since
+  // the load copies rows in (resource ARN, line) order.
+  const unmatchedSql = (range: string) =>
+    sql.prepare(
+      `INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail)
+       SELECT m.source_id, 'unmatched_row', m.line, m.resource_arn,
+              'no recovery point in the inventory has this resource ARN'
+       FROM metadata_rows m INDEXED BY metadata_rows_source_resource_idx
+       WHERE m.source_id = @source AND ${range}
+         AND NOT EXISTS (SELECT 1 FROM recovery_points p WHERE p.resource_arn = m.resource_arn AND p.gone_at IS NULL)
+       ORDER BY m.resource_arn, m.id`,
+    );
+  const unmatchedUpTo = unmatchedSql('m.resource_arn > @after AND m.resource_arn <= @upTo');
+  const unmatchedRest = unmatchedSql('m.resource_arn > @after');
+  let afterArn = '';
+  for (;;) {
+    const upTo = boundary.get(source.id, afterArn) as string | undefined;
+    const inserted = store.write(() =>
+      upTo === undefined
+        ? unmatchedRest.run({ source: source.id, after: afterArn }).changes
+        : unmatchedUpTo.run({ source: source.id, after: afterArn, upTo }).changes,
+    );
+    outcome.unmatchedRows += inserted;
+    if (upTo === undefined) break;
+    afterArn = upTo;
+    if (signal?.aborted) return outcome;
+    await yieldToEventLoop();
+  }
+
+  const chunkEnd = sql
+    .prepare(`SELECT max(id) FROM (SELECT id FROM recovery_points WHERE id > ? ORDER BY id LIMIT ${RECONCILE_CHUNK})`)
+    .pluck();
+  const withoutRow = sql.prepare(
+    `INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail)
+     SELECT @source, 'point_without_row', NULL, p.resource_arn,
+            'recovery point ' || p.arn || ' in vault ' || p.vault_name || ' has no row in the metadata CSV'
+     FROM recovery_points p
+     WHERE p.id > @after AND p.id <= @end AND p.gone_at IS NULL
+       AND NOT EXISTS (SELECT 1 FROM metadata_rows m WHERE m.source_id = @source AND m.resource_arn = p.resource_arn)
+       AND NOT EXISTS (SELECT 1 FROM source_vaults v WHERE v.name = p.vault_name AND v.selected = 0)
+     ORDER BY p.id`,
+  );
+  let after = 0;
+  for (;;) {
+    const end = chunkEnd.get(after) as number | null;
+    if (end === null) break;
+    const inserted = store.write(() => withoutRow.run({ source: source.id, after, end }).changes);
+    outcome.pointsWithoutRow += inserted;
+    after = end;
+    if (signal?.aborted) return outcome;
+    await yieldToEventLoop();
+  }
+
+  outcome.outcome = 'done';
+  log?.info('metadata reconciled with the inventory', {
+    sourceId: source.id,
+    unmatchedRows: outcome.unmatchedRows,
+    pointsWithoutRow: outcome.pointsWithoutRow,
+  });
+  return outcome;
+}

@@ -1,0 +1,297 @@
+// Inventory: every selected source vault and every recovery point in it.
+//
+// Guarantees:
+// - Complete pagination: a vault is `done` only after a page came back with no NextToken.
+// - Checkpoint per vault: each page's rows and the vault's next position are
+//   committed in one transaction, so a crash between pages loses nothing and a
+//   restart continues from the last committed page. Rows are upserted by ARN, so
+//   replaying a page (or restarting a vault whose token AWS no longer accepts)
+//   never creates duplicates.
+// - A full pass marks points that were not seen again as gone (gone_at); an
+//   incremental refresh lists only points created after the last full pass's
+//   horizon (with an overlap) and marks nothing gone.
+// - Vaults are listed in parallel (pages fetched and parsed on worker threads);
+//   the main thread writes, one short transaction per page.
+// Source of truth: recovery_points rows, and source_vaults' inventory_* columns for progress.
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { RecoveryPointRow, VaultSummary } from '../aws/operations.js';
+import { AwsCallError, type AwsPort } from '../aws/port.js';
+import type { EventJournal } from '../events.js';
+import type { Logger } from '../log.js';
+import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import type { Store } from '../store/store.js';
+import { matchesAny } from './glob.js';
+
+/** How far back an incremental refresh looks before the last horizon, for clock skew and late-completing points. */
+const REFRESH_OVERLAP_MS = 6 * 3_600_000;
+
+export interface InventoryOptions {
+  store: Store;
+  port: AwsPort;
+  journal: EventJournal;
+  log: Logger;
+  vaultPatterns: string[];
+  pageSize?: number;
+  /** Vaults listed at the same time. */
+  parallelVaults?: number;
+  now?: () => number;
+}
+
+interface VaultProgress {
+  name: string;
+  inventoryState: 'pending' | 'listing' | 'done';
+  inventoryNextToken: string | null;
+  inventoryCreatedAfter: number | null;
+  inventoryStartedAt: number | null;
+}
+
+export class InventoryPhase implements PipelinePhase {
+  readonly name = 'inventory' as const;
+  private readonly now: () => number;
+  private readonly upsertPoint;
+  private readonly checkpoint;
+
+  constructor(private readonly options: InventoryOptions) {
+    this.now = options.now ?? Date.now;
+    const { sqlite } = options.store;
+    this.upsertPoint = sqlite.prepare(`
+      INSERT INTO recovery_points (
+        arn, vault_name, resource_arn, resource_type, resource_name, status, status_message, creation_date,
+        completion_date, size_bytes, encryption_key_arn, encryption_key_type, is_encrypted, parent_arn, is_parent,
+        composite_member_identifier, lifecycle_cold_after_days, lifecycle_delete_after_days, move_to_cold_at,
+        delete_at, vault_type, is_continuous, first_seen_at, last_seen_at, gone_at)
+      VALUES (
+        @arn, @vaultName, @resourceArn, @resourceType, @resourceName, @status, @statusMessage, @creationDate,
+        @completionDate, @sizeBytes, @encryptionKeyArn, @encryptionKeyType, @isEncrypted, @parentArn, @isParent,
+        @compositeMemberIdentifier, @lifecycleColdAfterDays, @lifecycleDeleteAfterDays, @moveToColdAt,
+        @deleteAt, @vaultType, @isContinuous, @seenAt, @seenAt, NULL)
+      ON CONFLICT (arn) DO UPDATE SET
+        status = excluded.status, status_message = excluded.status_message,
+        completion_date = excluded.completion_date, size_bytes = excluded.size_bytes,
+        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
+        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
+        move_to_cold_at = excluded.move_to_cold_at, delete_at = excluded.delete_at,
+        last_seen_at = excluded.last_seen_at, gone_at = NULL`);
+    this.checkpoint = sqlite.prepare(`
+      UPDATE source_vaults SET inventory_next_token = @nextToken, inventory_pages = inventory_pages + 1,
+        inventory_count = inventory_count + @count WHERE name = @name`);
+  }
+
+  async run(context: PhaseContext): Promise<'done' | 'stopped'> {
+    await this.discoverVaults(context.signal);
+    const pending = this.vaultsToList();
+    if (pending.length > 0) {
+      this.options.journal.record('info', 'inventory.started', 'listing recovery points', {
+        vaults: pending.map((v) => v.name),
+      });
+    }
+    const parallel = Math.max(1, Math.min(this.options.parallelVaults ?? 4, pending.length));
+    const queue = [...pending];
+    const lanes = Array.from({ length: parallel }, async () => {
+      for (let vault = queue.shift(); vault; vault = queue.shift()) {
+        if (context.signal.aborted) return;
+        await context.track(this.listVault(vault, context.signal));
+      }
+    });
+    const results = await Promise.allSettled(lanes);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (context.signal.aborted) return 'stopped';
+    if (failed) throw failed.reason;
+    await this.classifyKeys(context.signal);
+    return context.signal.aborted ? 'stopped' : 'done';
+  }
+
+  /** Read every vault (ListBackupVaults can omit lock details, so DescribeBackupVault each) and record selection. */
+  private async discoverVaults(signal: AbortSignal): Promise<void> {
+    const { port, store } = this.options;
+    const listed: VaultSummary[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await port.call('source', 'listBackupVaults', nextToken ? { nextToken } : {}, signal);
+      listed.push(...page.vaults);
+      nextToken = page.nextToken;
+    } while (nextToken);
+
+    const described = await Promise.all(
+      listed.map((v) => port.call('source', 'describeBackupVault', { name: v.name }, signal)),
+    );
+    const upsert = store.sqlite.prepare(`
+      INSERT INTO source_vaults (name, arn, vault_type, selected, encryption_key_arn, locked, min_retention_days,
+        max_retention_days, lock_date, point_count_reported, described_at)
+      VALUES (@name, @arn, @vaultType, @selected, @encryptionKeyArn, @locked, @minRetentionDays, @maxRetentionDays,
+        @lockDate, @numberOfRecoveryPoints, @describedAt)
+      ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, vault_type = excluded.vault_type,
+        selected = excluded.selected, encryption_key_arn = excluded.encryption_key_arn, locked = excluded.locked,
+        min_retention_days = excluded.min_retention_days, max_retention_days = excluded.max_retention_days,
+        lock_date = excluded.lock_date, point_count_reported = excluded.point_count_reported,
+        described_at = excluded.described_at`);
+    const describedAt = this.now();
+    store.write(() => {
+      for (const vault of described) {
+        upsert.run({
+          ...vault,
+          selected: matchesAny(vault.name, this.options.vaultPatterns) ? 1 : 0,
+          locked: vault.locked ? 1 : 0,
+          describedAt,
+        });
+      }
+    });
+    this.options.log.info('source vaults described', {
+      vaults: described.length,
+      selected: described.filter((v) => matchesAny(v.name, this.options.vaultPatterns)).length,
+    });
+  }
+
+  /** Selected vaults whose listing is not complete; completed ones get an incremental refresh. */
+  private vaultsToList(): VaultProgress[] {
+    const { sqlite } = this.options.store;
+    // A completed vault is refreshed once per run: points created since its horizon are picked up.
+    this.options.store.write(() =>
+      sqlite
+        .prepare(
+          `UPDATE source_vaults SET inventory_state = 'pending', inventory_next_token = NULL,
+             inventory_created_after = inventory_horizon - ${REFRESH_OVERLAP_MS}
+           WHERE selected = 1 AND inventory_state = 'done' AND inventory_horizon IS NOT NULL
+             AND (inventory_completed_at IS NULL OR inventory_completed_at < @runStart)`,
+        )
+        .run({ runStart: this.runStartedAt() }),
+    );
+    return sqlite
+      .prepare(
+        `SELECT name, inventory_state AS inventoryState, inventory_next_token AS inventoryNextToken,
+           inventory_created_after AS inventoryCreatedAfter, inventory_started_at AS inventoryStartedAt
+         FROM source_vaults WHERE selected = 1 AND inventory_state != 'done' ORDER BY name`,
+      )
+      .all() as VaultProgress[];
+  }
+
+  private runStartedAt(): number {
+    const row = this.options.store.sqlite.prepare('SELECT max(started_at) AS at FROM runs').get() as {
+      at: number | null;
+    };
+    return row.at ?? this.now();
+  }
+
+  private async listVault(vault: VaultProgress, signal: AbortSignal): Promise<void> {
+    const { store, port, log } = this.options;
+    const { sqlite } = store;
+    const pageSize = this.options.pageSize ?? 1000;
+    let startedAt = vault.inventoryStartedAt;
+    if (vault.inventoryState === 'pending') {
+      startedAt = this.now();
+      store.write(() =>
+        sqlite
+          .prepare(
+            `UPDATE source_vaults SET inventory_state = 'listing', inventory_started_at = ?, inventory_pages = 0,
+               inventory_count = 0, inventory_next_token = NULL WHERE name = ?`,
+          )
+          .run(startedAt, vault.name),
+      );
+    }
+    let nextToken = vault.inventoryNextToken ?? undefined;
+    const createdAfter = vault.inventoryCreatedAfter ?? undefined;
+    for (;;) {
+      if (signal.aborted) return;
+      let page: { points: RecoveryPointRow[]; nextToken?: string };
+      try {
+        page = await port.call(
+          'source',
+          'listRecoveryPoints',
+          {
+            vaultName: vault.name,
+            pageSize,
+            ...(nextToken ? { nextToken } : {}),
+            ...(createdAfter ? { createdAfter } : {}),
+          },
+          signal,
+        );
+      } catch (err) {
+        if (err instanceof AwsCallError && err.failure.kind === 'stale_token' && nextToken) {
+          // Upserts make the replay harmless: the vault restarts from its first page without duplicates.
+          log.warn('AWS no longer accepts the saved position; listing the vault again from the start', {
+            vault: vault.name,
+          });
+          nextToken = undefined;
+          continue;
+        }
+        throw err;
+      }
+      const seenAt = startedAt ?? this.now();
+      store.write(() => {
+        for (const point of page.points) {
+          this.upsertPoint.run({
+            ...point,
+            isEncrypted: point.isEncrypted === null ? null : point.isEncrypted ? 1 : 0,
+            isParent: point.isParent ? 1 : 0,
+            isContinuous: point.isContinuous ? 1 : 0,
+            seenAt,
+          });
+        }
+        this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: page.points.length });
+        if (!page.nextToken) this.completeVault(vault.name, seenAt, createdAfter === undefined);
+      });
+      if (!page.nextToken) break;
+      nextToken = page.nextToken;
+      // Let the control API answer between pages.
+      await yieldToEventLoop();
+    }
+    const done = sqlite
+      .prepare('SELECT inventory_count AS count, inventory_pages AS pages FROM source_vaults WHERE name = ?')
+      .get(vault.name) as { count: number; pages: number };
+    this.options.journal.record('info', 'inventory.vault_done', 'vault listed', {
+      vault: vault.name,
+      points: done.count,
+      pages: done.pages,
+      incremental: createdAfter !== undefined,
+    });
+  }
+
+  /** Inside the last page's transaction: the vault is done, and a full pass marks unseen points gone. */
+  private completeVault(name: string, passStartedAt: number, fullPass: boolean): void {
+    const { sqlite } = this.options.store;
+    const now = this.now();
+    if (fullPass) {
+      sqlite
+        .prepare('UPDATE recovery_points SET gone_at = ? WHERE vault_name = ? AND last_seen_at < ? AND gone_at IS NULL')
+        .run(now, name, passStartedAt);
+    }
+    sqlite
+      .prepare(
+        `UPDATE source_vaults SET inventory_state = 'done', inventory_completed_at = ?, inventory_next_token = NULL,
+           inventory_horizon = CASE WHEN ? THEN ? ELSE max(coalesce(inventory_horizon, 0), ?) END,
+           inventory_created_after = NULL
+         WHERE name = ?`,
+      )
+      .run(now, fullPass ? 1 : 0, passStartedAt, passStartedAt, name);
+  }
+
+  /** Ask KMS once per distinct key whether AWS manages it (AWS-managed keys cannot be shared cross-account). */
+  private async classifyKeys(signal: AbortSignal): Promise<void> {
+    const { store, port, log } = this.options;
+    const unknown = (
+      store.sqlite
+        .prepare(
+          `SELECT DISTINCT encryption_key_arn AS arn FROM recovery_points
+           WHERE encryption_key_arn IS NOT NULL AND encryption_key_arn NOT IN (SELECT arn FROM kms_keys)`,
+        )
+        .all() as { arn: string }[]
+    ).map((r) => r.arn);
+    const insert = store.sqlite.prepare(
+      'INSERT INTO kms_keys (arn, manager, alias, checked_at) VALUES (?, ?, ?, ?) ON CONFLICT (arn) DO NOTHING',
+    );
+    for (const arn of unknown) {
+      if (signal.aborted) return;
+      try {
+        const key = await port.call('source', 'describeKey', { keyArn: arn }, signal);
+        store.write(() => insert.run(arn, key.keyManager, key.alias, this.now()));
+      } catch (err) {
+        if (!(err instanceof AwsCallError) || !['denied', 'not_found', 'permanent'].includes(err.failure.kind))
+          throw err;
+        // Not knowing is recorded as such; the plan treats UNKNOWN keys as copyable and the copy reports the truth.
+        log.warn('cannot describe a KMS key; whether AWS manages it is unknown', { key: arn, error: err.failure.name });
+        store.write(() => insert.run(arn, 'UNKNOWN', null, this.now()));
+      }
+    }
+  }
+}

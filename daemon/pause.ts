@@ -1,0 +1,57 @@
+// The pause gate: when the operator is needed (credentials rejected three
+// times, a failed preflight), all work waits here instead of failing. Nothing
+// in flight is lost: calls simply await the gate, then carry on. The gate
+// opens on `rpctl resume` (and, later, when the credentials file changes).
+
+export interface PauseState {
+  reason: string;
+  detail: string;
+  since: number;
+}
+
+export class PauseGate {
+  private state: PauseState | undefined;
+  private waiters: (() => void)[] = [];
+
+  get paused(): PauseState | undefined {
+    return this.state;
+  }
+
+  /** Close the gate; a second pause while paused keeps the first reason. Returns true if it was open. */
+  pause(reason: string, detail: string, now = Date.now()): boolean {
+    if (this.state) return false;
+    this.state = { reason, detail, since: now };
+    return true;
+  }
+
+  /** Open the gate and release everyone waiting. Returns the state it ended, if any. */
+  resume(): PauseState | undefined {
+    const ended = this.state;
+    this.state = undefined;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    return ended;
+  }
+
+  /** Resolves at once when open, else when resumed; rejects if the signal aborts first. */
+  wait(signal?: AbortSignal): Promise<void> {
+    if (!this.state) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.waiters = this.waiters.filter((w) => w !== wake);
+        reject(signal?.reason);
+      };
+      const wake = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(wake);
+    });
+  }
+}

@@ -1,0 +1,38 @@
+// What `rpctl plan` shows: the plan's counts, the vault name mappings that
+// need the operator, the metadata CSV's problems and inventory progress.
+// Cheap aggregate reads only: it answers while the pipeline runs.
+
+import type { PlanResponse } from '../../shared/api.js';
+import type { Config } from '../../shared/config.js';
+import { metadataReport } from '../enrich/queries.js';
+import type { Store } from '../store/store.js';
+import { SKIP_REASONS } from './reasons.js';
+import { planSummary } from './service.js';
+import { destinationVaultName, proposeVaultName } from './vault-names.js';
+
+export function planReport(store: Store, config: Config, exampleLimit = 5): PlanResponse {
+  const summary = planSummary(store);
+  const vaults = store.sqlite
+    .prepare(`SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`)
+    .all() as { name: string; selected: number; inventoryState: string }[];
+  const selected = vaults.filter((v) => v.selected === 1);
+  const metadata = metadataReport(store, { limit: exampleLimit });
+  return {
+    ...summary,
+    reasons: { ...SKIP_REASONS },
+    vaultMappings: selected.map((v) => {
+      const destination = destinationVaultName(v.name, config.destination.vaultNames) ?? null;
+      return { source: v.name, destination, ...(destination === null ? { proposed: proposeVaultName(v.name) } : {}) };
+    }),
+    metadata: {
+      problems: metadata.counts,
+      examples: Object.values(metadata.problems)
+        .flat()
+        .map((p) => ({ kind: p.kind, line: p.line, resourceArn: p.resourceArn, detail: p.detail })),
+    },
+    inventory: {
+      vaultsSelected: selected.length,
+      vaultsDone: selected.filter((v) => v.inventoryState === 'done').length,
+    },
+  };
+}

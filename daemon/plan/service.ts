@@ -1,0 +1,273 @@
+// Plan: one decision for every inventoried recovery point — copy (into which
+// destination vault) or skip with exactly one named reason (reasons.ts).
+//
+// Guarantees:
+// - Deterministic: the same inventory, CSV and config give the same plan.
+// - Re-planning never touches an item whose copy has started: only items in
+//   discovered, skipped or queued are (re)decided; submitting, submitted,
+//   completed, verified and failed items keep their state.
+// - Chunked: the plan is written in transactions of PLAN_CHUNK points, with a
+//   yield between them, so the control API answers while a million points are
+//   planned. A crash mid-plan leaves some items decided and the rest
+//   undecided; the next run plans them all again (idempotent upsert).
+// The decision is computed in SQL over temporary lookup tables (allowed APMIDs,
+// the enrich module's resolved APMID per resource, vault mapping): one pass, no per-row JS.
+
+import { readFileSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Config } from '../../shared/config.js';
+import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/queries.js';
+import type { EventJournal } from '../events.js';
+import type { Logger } from '../log.js';
+import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import type { Store } from '../store/store.js';
+import { CROSS_ACCOUNT_TYPES, SKIP_REASONS, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
+import { destinationVaultName } from './vault-names.js';
+
+const PLAN_CHUNK = 50_000;
+const DAY_MS = 86_400_000;
+
+export interface PlanOptions {
+  store: Store;
+  config: Config;
+  journal: EventJournal;
+  log: Logger;
+  now?: () => number;
+}
+
+/** The allowed APMIDs from config: the list, or the file (one per line, # comments and blank lines ignored). */
+export function allowedApmids(config: Config): string[] {
+  if (config.filter.allowedApmids) return config.filter.allowedApmids;
+  const file = config.filter.allowedApmidsFile;
+  if (!file) return [];
+  return readFileSync(file, 'utf8')
+    .split(/\r?\n/)
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
+}
+
+const sqlList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
+
+export class PlanPhase implements PipelinePhase {
+  readonly name = 'plan' as const;
+  private readonly now: () => number;
+
+  constructor(private readonly options: PlanOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  async run(context: PhaseContext): Promise<'done' | 'stopped'> {
+    const { store, journal } = this.options;
+    const { sqlite } = store;
+    const started = this.now();
+    // The enrich module resolves one APMID per resource (or why there is none) into a temp table.
+    const resolved = await materializeResolvedApmids(store, { signal: context.signal });
+    if (resolved.outcome === 'stopped') return 'stopped';
+    this.prepareLookups();
+    const { maxId } = sqlite.prepare('SELECT coalesce(max(id), 0) AS maxId FROM recovery_points').get() as {
+      maxId: number;
+    };
+    const decide = sqlite.prepare(this.decisionSql());
+    const parameters = {
+      now: started,
+      expiryHorizon: started + this.options.config.copy.expiryMarginMs,
+    };
+    for (let from = 1; from <= maxId; from += PLAN_CHUNK) {
+      if (context.signal.aborted) return 'stopped';
+      store.write(() => decide.run({ ...parameters, from, to: from + PLAN_CHUNK - 1 }));
+      await yieldToEventLoop();
+    }
+    const summary = planSummary(store);
+    journal.record('info', 'plan.done', 'plan written', {
+      points: summary.points,
+      toCopy: summary.toCopy,
+      skipped: summary.skipped,
+      ms: this.now() - started,
+    });
+    return 'done';
+  }
+
+  /** Small temporary tables the decision joins against; rebuilt at every plan. */
+  private prepareLookups(): void {
+    const { store, config } = this.options;
+    const { sqlite } = store;
+    store.write(() => {
+      sqlite.exec(`
+        DROP TABLE IF EXISTS temp.plan_allowed;
+        DROP TABLE IF EXISTS temp.plan_vaults;
+        CREATE TEMP TABLE plan_allowed (apmid TEXT PRIMARY KEY) WITHOUT ROWID;
+        CREATE TEMP TABLE plan_vaults (source_name TEXT PRIMARY KEY, destination_name TEXT, selected INTEGER,
+          min_retention_days INTEGER, max_retention_days INTEGER) WITHOUT ROWID;
+      `);
+      const allow = sqlite.prepare('INSERT OR IGNORE INTO plan_allowed (apmid) VALUES (?)');
+      for (const apmid of allowedApmids(config)) allow.run(apmid);
+      const vaults = sqlite
+        .prepare(
+          `SELECT v.name, v.selected, coalesce(d.min_retention_days, v.min_retention_days) AS minRetentionDays,
+             coalesce(d.max_retention_days, v.max_retention_days) AS maxRetentionDays
+           FROM source_vaults v LEFT JOIN destination_vaults d ON d.source_vault_name = v.name`,
+        )
+        .all() as {
+        name: string;
+        selected: number;
+        minRetentionDays: number | null;
+        maxRetentionDays: number | null;
+      }[];
+      const addVault = sqlite.prepare('INSERT INTO plan_vaults VALUES (?, ?, ?, ?, ?)');
+      for (const v of vaults) {
+        addVault.run(
+          v.name,
+          destinationVaultName(v.name, config.destination.vaultNames) ?? null,
+          v.selected,
+          v.minRetentionDays,
+          v.maxRetentionDays,
+        );
+      }
+    });
+  }
+
+  private decisionSql(): string {
+    const reason = (name: SkipReason) => `'${name}'`;
+    // Retention of the copy in days: the source's DeleteAfterDays, else what its calculated delete date implies.
+    const retentionDays = `coalesce(p.lifecycle_delete_after_days,
+      CASE WHEN p.delete_at IS NOT NULL THEN (p.delete_at - p.creation_date) / ${DAY_MS} END)`;
+    return `
+      INSERT INTO copy_items (point_id, state, skip_reason, apmid, destination_vault_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, planned_at, updated_at)
+      SELECT id, CASE WHEN reason IS NULL THEN 'queued' ELSE 'skipped' END, reason, apmid, destination_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, @now, @now
+      FROM (
+        SELECT p.id, p.resource_arn, p.creation_date, p.lifecycle_delete_after_days, p.lifecycle_cold_after_days,
+          a.apmid, v.destination_name,
+          CASE
+            WHEN p.gone_at IS NOT NULL THEN ${reason('point_gone')}
+            WHEN v.selected IS NOT 1 THEN ${reason('vault_not_selected')}
+            WHEN v.destination_name IS NULL THEN ${reason('vault_needs_mapping')}
+            WHEN a.resource_arn IS NULL THEN ${reason('apmid_missing')}
+            WHEN a.reason = 'conflict' THEN ${reason('apmid_conflict')}
+            WHEN a.reason = 'empty' THEN ${reason('apmid_empty')}
+            WHEN a.apmid NOT IN (SELECT apmid FROM plan_allowed) THEN ${reason('apmid_not_allowed')}
+            WHEN p.status NOT IN ('COMPLETED', 'AVAILABLE') THEN ${reason('status_not_completed')}
+            WHEN p.is_continuous THEN ${reason('continuous_backup')}
+            WHEN p.resource_type NOT IN (${sqlList(CROSS_ACCOUNT_TYPES)})
+              OR (p.resource_type = 'DynamoDB' AND p.arn LIKE 'arn:%:dynamodb:%') THEN ${reason('resource_type_not_supported')}
+            WHEN p.parent_arn IS NOT NULL
+              AND EXISTS (SELECT 1 FROM recovery_points parent WHERE parent.arn = p.parent_arn)
+              THEN ${reason('composite_member')}
+            WHEN p.storage_class IN ('COLD', 'DELETED')
+              OR (p.move_to_cold_at IS NOT NULL AND p.move_to_cold_at <= @now) THEN ${reason('cold_storage')}
+            WHEN p.resource_type IN (${sqlList(SOURCE_KEY_TYPES)})
+              AND (SELECT manager FROM kms_keys k WHERE k.arn = p.encryption_key_arn) = 'AWS'
+              THEN ${reason('aws_managed_key')}
+            WHEN (v.min_retention_days IS NOT NULL AND ${retentionDays} < v.min_retention_days)
+              OR (v.max_retention_days IS NOT NULL AND coalesce(${retentionDays}, 1e18) > v.max_retention_days)
+              THEN ${reason('lifecycle_outside_lock')}
+            WHEN p.delete_at IS NOT NULL AND p.delete_at < @expiryHorizon THEN ${reason('expiring_before_copy')}
+          END AS reason
+        FROM recovery_points p
+        LEFT JOIN plan_vaults v ON v.source_name = p.vault_name
+        LEFT JOIN ${RESOLVED_APMIDS_TABLE} a ON a.resource_arn = p.resource_arn
+        WHERE p.id BETWEEN @from AND @to
+      ) AS decided
+      WHERE true
+      ON CONFLICT (point_id) DO UPDATE SET
+        state = excluded.state, skip_reason = excluded.skip_reason, apmid = excluded.apmid,
+        destination_vault_name = excluded.destination_vault_name,
+        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
+        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
+        planned_at = excluded.planned_at, updated_at = excluded.updated_at
+      WHERE copy_items.state IN ('discovered', 'skipped', 'queued')`;
+  }
+}
+
+export interface PlanSummary {
+  points: number;
+  toCopy: number;
+  skipped: Record<string, number>;
+  byVault: { vault: string; destination: string | null; toCopy: number; skipped: number; started: number }[];
+  byType: { resourceType: string; toCopy: number; skipped: number; started: number }[];
+}
+
+/** Counts for `rpctl plan`: points inventoried, to copy (queued or further along), skipped by reason. */
+export function planSummary(store: Store): PlanSummary {
+  const { sqlite } = store;
+  const points = (
+    sqlite.prepare('SELECT count(*) AS n FROM recovery_points WHERE gone_at IS NULL').get() as { n: number }
+  ).n;
+  const skipped: Record<string, number> = {};
+  for (const row of sqlite
+    .prepare(
+      `SELECT skip_reason AS reason, count(*) AS n FROM copy_items WHERE state = 'skipped'
+       GROUP BY skip_reason ORDER BY n DESC`,
+    )
+    .all() as { reason: string; n: number }[]) {
+    skipped[row.reason] = row.n;
+  }
+  const toCopy = (
+    sqlite.prepare(`SELECT count(*) AS n FROM copy_items WHERE state NOT IN ('skipped', 'discovered')`).get() as {
+      n: number;
+    }
+  ).n;
+  const byVault = sqlite
+    .prepare(
+      `SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
+         sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy, sum(i.state = 'skipped') AS skipped,
+         sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.vault_name ORDER BY p.vault_name`,
+    )
+    .all() as PlanSummary['byVault'];
+  const byType = sqlite
+    .prepare(
+      `SELECT p.resource_type AS resourceType, sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy,
+         sum(i.state = 'skipped') AS skipped, sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`,
+    )
+    .all() as PlanSummary['byType'];
+  return { points, toCopy, skipped, byVault, byType };
+}
+
+export function describeReason(reason: string): string {
+  return SKIP_REASONS[reason as SkipReason] ?? reason;
+}
+
+export interface PlanPointRow {
+  id: number;
+  arn: string;
+  vault: string;
+  resourceArn: string;
+  resourceType: string;
+  apmid: string | null;
+  state: string;
+  reason: string | null;
+  destinationVault: string | null;
+}
+
+/**
+ * One page of planned points, by id, optionally of one reason (`copy` for the
+ * points to copy). Keyset pagination keeps every page cheap at any depth.
+ */
+export function planPoints(
+  store: Store,
+  filter: { reason?: string; after?: number; limit: number },
+): { points: PlanPointRow[]; next: number | null } {
+  const where =
+    filter.reason === undefined
+      ? ''
+      : filter.reason === 'copy'
+        ? `AND i.state NOT IN ('skipped', 'discovered')`
+        : "AND i.state = 'skipped' AND i.skip_reason = @reason";
+  const points = store.sqlite
+    .prepare(
+      `SELECT p.id, p.arn, p.vault_name AS vault, p.resource_arn AS resourceArn, p.resource_type AS resourceType,
+         i.apmid, i.state, i.skip_reason AS reason, i.destination_vault_name AS destinationVault
+       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+       WHERE i.point_id > @after ${where} ORDER BY i.point_id LIMIT @limit`,
+    )
+    .all({
+      after: filter.after ?? 0,
+      limit: filter.limit,
+      ...(filter.reason && filter.reason !== 'copy' ? { reason: filter.reason } : {}),
+    }) as PlanPointRow[];
+  const last = points.at(-1);
+  return { points, next: points.length === filter.limit && last ? last.id : null };
+}

@@ -1,0 +1,37 @@
+// The worker-thread pool (piscina) that runs AWS calls and page
+// deserialisation off the main thread, so the control API and the store's
+// single writer are never blocked by JSON parsing of large pages.
+
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import type { OperationName } from '../aws/operations.js';
+import type { Logger } from '../log.js';
+import type { AwsTask, AwsTaskResult } from './aws.js';
+
+export interface WorkerPool {
+  runAws<K extends OperationName>(task: AwsTask<K>): Promise<AwsTaskResult<K>>;
+  readonly threads: number;
+  destroy(): Promise<void>;
+}
+
+// '.ts' when running from sources (tsx, tap), '.js' from dist/: the worker file has the same extension.
+const ext = extname(fileURLToPath(import.meta.url));
+
+export function createWorkerPool(threads: number, log: Logger): WorkerPool {
+  const pool = new Piscina({
+    filename: new URL(`./aws${ext}`, import.meta.url).href,
+    minThreads: threads,
+    maxThreads: threads,
+    // Many AWS calls wait on the network at once: let each thread hold several.
+    concurrentTasksPerWorker: 16,
+    idleTimeout: 60_000,
+  });
+  // Without a listener a worker that fails to load would crash the process.
+  pool.on('error', (err: unknown) => log.error('worker thread failed', { error: err }));
+  return {
+    threads,
+    runAws: (task) => pool.run(task) as Promise<AwsTaskResult<typeof task.operation>>,
+    destroy: () => pool.destroy(),
+  };
+}
