@@ -1,23 +1,19 @@
-// Counts for `rpctl status`, read from the store with indexed aggregates.
+// Counts and progress for `rpctl status`: cheap reads only, so status answers promptly at any load.
 
 import type { Counts, InventoryProgress } from '../shared/api.js';
 import type { Store } from './store/store.js';
 
 export function readCounts(store: Store): Counts {
-  const discovered = (
-    store.sqlite.prepare('SELECT count(*) AS n FROM recovery_points WHERE gone_at IS NULL').get() as { n: number }
-  ).n;
-  const byState = new Map(
-    (
-      store.sqlite.prepare('SELECT state, count(*) AS n FROM copy_items GROUP BY state').all() as {
-        state: string;
-        n: number;
-      }[]
-    ).map((r) => [r.state, r.n]),
+  // status_counters is kept by triggers (drizzle/0001_status_counters.sql): constant time at any scale.
+  const counters = new Map(
+    (store.sqlite.prepare('SELECT name, n FROM status_counters').all() as { name: string; n: number }[]).map((r) => [
+      r.name,
+      r.n,
+    ]),
   );
-  const n = (...states: string[]) => states.reduce((sum, s) => sum + (byState.get(s) ?? 0), 0);
+  const n = (...states: string[]) => states.reduce((sum, s) => sum + (counters.get(`item:${s}`) ?? 0), 0);
   return {
-    discovered,
+    discovered: counters.get('points') ?? 0,
     skipped: n('skipped'),
     queued: n('queued'),
     inFlight: n('submitting', 'submitted'),

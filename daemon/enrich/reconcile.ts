@@ -68,6 +68,23 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
     await yieldToEventLoop();
   }
 
+  // The live points' resource ARNs, as a keyed temp table built in id chunks: recovery_points has no index on
+  // resource_arn (it would halve the inventory's write speed), so lookups by resource go through this table.
+  sql.exec(
+    `CREATE TEMP TABLE IF NOT EXISTS reconcile_resources (resource_arn TEXT PRIMARY KEY) WITHOUT ROWID;
+     DELETE FROM temp.reconcile_resources;`,
+  );
+  const collectResources = sql.prepare(
+    `INSERT OR IGNORE INTO temp.reconcile_resources (resource_arn)
+     SELECT resource_arn FROM recovery_points WHERE id > ? AND id <= ? AND gone_at IS NULL`,
+  );
+  const lastId = (sql.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() as number) ?? 0;
+  for (let from = 0; from < lastId; from += RECONCILE_CHUNK) {
+    collectResources.run(from, from + RECONCILE_CHUNK);
+    if (signal?.aborted) return outcome;
+    await yieldToEventLoop();
+  }
+
   // The load's rows in (resource ARN, line) order, a chunk of whole resources at a time: the chunk ends at the
   // resource ARN ~RECONCILE_CHUNK index entries further on (a covering walk of the (source_id, resource_arn) index).
   const boundary = sql
@@ -86,7 +103,7 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
               'no recovery point in the inventory has this resource ARN'
        FROM metadata_rows m INDEXED BY metadata_rows_source_resource_idx
        WHERE m.source_id = @source AND ${range}
-         AND NOT EXISTS (SELECT 1 FROM recovery_points p WHERE p.resource_arn = m.resource_arn AND p.gone_at IS NULL)
+         AND NOT EXISTS (SELECT 1 FROM temp.reconcile_resources r WHERE r.resource_arn = m.resource_arn)
        ORDER BY m.resource_arn, m.id`,
     );
   const unmatchedUpTo = unmatchedSql('m.resource_arn > @after AND m.resource_arn <= @upTo');

@@ -24,7 +24,9 @@ import type { Store } from '../store/store.js';
 import { CROSS_ACCOUNT_TYPES, SKIP_REASONS, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
 import { destinationVaultName } from './vault-names.js';
 
-const PLAN_CHUNK = 50_000;
+// Points decided per transaction: small enough that one transaction blocks the event loop (and so
+// `rpctl status`) for tens of milliseconds at most, large enough that per-transaction overhead stays small.
+const PLAN_CHUNK = 5_000;
 const DAY_MS = 86_400_000;
 
 export interface PlanOptions {

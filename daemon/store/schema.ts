@@ -117,7 +117,8 @@ export const recoveryPoints = sqliteTable(
   (t) => [
     uniqueIndex('recovery_points_arn_idx').on(t.arn),
     index('recovery_points_vault_idx').on(t.vaultName),
-    index('recovery_points_resource_idx').on(t.resourceArn, t.creationDate),
+    // Deliberately no index on resource_arn: random text keys cost half the inventory's write time at a million
+    // points (bench/results/inventory.md). Lookups by resource use copy_items' chain index or a temp table.
   ],
 );
 

@@ -103,3 +103,56 @@ t.test('a store left by a crash (WAL and shm present) reopens', async (t) => {
   );
   reopened.close();
 });
+
+t.test('status counters follow every insert, state change, gone mark and delete', async (t) => {
+  const { readCounts } = await import('../../daemon/status.js');
+  const file = join(shortTempDir(t), 'rpcopy.db');
+  const store = openStore(file, identity, options);
+  t.teardown(() => store.close());
+  const { sqlite } = store;
+  const addPoint = sqlite.prepare(
+    `INSERT INTO recovery_points (arn, vault_name, resource_arn, resource_type, status, creation_date)
+     VALUES (?, 'v', ?, 'EBS', 'COMPLETED', 0)`,
+  );
+  const addItem = sqlite.prepare(
+    `INSERT INTO copy_items (point_id, state, resource_arn, creation_date) VALUES (?, ?, 'r', 0)`,
+  );
+  store.write(() => {
+    for (let i = 1; i <= 10; i++) {
+      addPoint.run(`arn:p${i}`, `arn:r${i}`);
+      addItem.run(i, i <= 4 ? 'skipped' : 'queued');
+    }
+    sqlite.prepare(`UPDATE copy_items SET state = 'submitted' WHERE point_id IN (5, 6)`).run();
+    sqlite.prepare(`UPDATE copy_items SET state = 'completed' WHERE point_id = 7`).run();
+    sqlite.prepare(`UPDATE copy_items SET state = 'failed' WHERE point_id = 8`).run();
+    sqlite.prepare(`UPDATE copy_items SET state = 'failed' WHERE point_id = 8`).run(); // no change: no double count
+    sqlite.prepare(`UPDATE recovery_points SET gone_at = 1 WHERE id IN (9, 10)`).run();
+    sqlite.prepare(`UPDATE recovery_points SET gone_at = 2 WHERE id = 10`).run(); // still gone: no double count
+    sqlite.prepare(`UPDATE recovery_points SET gone_at = NULL WHERE id = 10`).run(); // back again
+    // An upsert that changes the state counts like an update.
+    sqlite
+      .prepare(
+        `INSERT INTO copy_items (point_id, state, resource_arn, creation_date) VALUES (1, 'queued', 'r', 0)
+         ON CONFLICT (point_id) DO UPDATE SET state = excluded.state`,
+      )
+      .run();
+    sqlite.prepare('DELETE FROM copy_items WHERE point_id = 2').run();
+  });
+  const aggregate = Object.fromEntries(
+    (
+      sqlite.prepare('SELECT state, count(*) AS n FROM copy_items GROUP BY state').all() as {
+        state: string;
+        n: number;
+      }[]
+    ).map((r) => [r.state, r.n]),
+  );
+  t.same(readCounts(store), {
+    discovered: 9,
+    skipped: aggregate.skipped,
+    queued: aggregate.queued,
+    inFlight: aggregate.submitted,
+    completed: aggregate.completed,
+    failed: aggregate.failed,
+  });
+  t.same(aggregate, { skipped: 2, queued: 3, submitted: 2, completed: 1, failed: 1 }, 'the scenario is as intended');
+});
