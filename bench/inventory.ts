@@ -153,6 +153,7 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
   let done = false;
   let peak = 0;
   const latencies: number[] = [];
+  const slow: { at: number; ms: number }[] = [];
   const socket = join(stateDir, 'rpcopyd.sock');
   const sampler = (async () => {
     while (!done) {
@@ -160,6 +161,7 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
       if (existsSync(socket)) {
         const ms = await statusLatency(socket);
         if (ms !== undefined) latencies.push(ms);
+        if (ms !== undefined && ms > 100) slow.push({ at: Date.now(), ms: Math.round(ms) });
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -179,6 +181,22 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
   const inventoryEnd = at('inventory.vault_done', 'max');
   const enrichEnd = at('enrich.done', 'max');
   const planEnd = at('plan.done', 'max');
+  const phaseAt = (when: number) =>
+    when < at('inventory.started', 'min')
+      ? 'start-up'
+      : when <= inventoryEnd
+        ? 'inventory'
+        : when <= enrichEnd
+          ? 'enrich'
+          : when <= planEnd
+            ? 'plan'
+            : 'end';
+  const slowByPhase: Record<string, number[]> = {};
+  for (const s of slow) {
+    const phase = phaseAt(s.at);
+    slowByPhase[phase] = [...(slowByPhase[phase] ?? []), s.ms];
+  }
+  console.log(`status answers slower than 100 ms, by phase: ${JSON.stringify(slowByPhase)}`);
   db.close();
   return {
     inventoryS: (inventoryEnd - inventoryStart) / 1000,

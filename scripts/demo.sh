@@ -42,6 +42,10 @@ while :; do
   ' "$status")"
   echo "  $line"
   case "$line" in done*|*"phase done"*) break ;; esac
+  case "$line" in paused*)
+    echo "  paused: $(node -e 'console.log(JSON.parse(process.argv[1]).pauseDetail ?? "")' "$status")"
+    break ;;
+  esac
   sleep 1
 done
 

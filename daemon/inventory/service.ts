@@ -14,17 +14,19 @@
 //   the main thread writes, one short transaction per page.
 // Source of truth: recovery_points rows, and source_vaults' inventory_* columns for progress.
 
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { RecoveryPointRow, VaultSummary } from '../aws/operations.js';
 import { AwsCallError, type AwsPort } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
+import { WriteQueue } from '../store/write-queue.js';
 import { matchesAny } from './glob.js';
 
 /** How far back an incremental refresh looks before the last horizon, for clock skew and late-completing points. */
 const REFRESH_OVERLAP_MS = 6 * 3_600_000;
+/** Rows per write transaction (a page of up to 1000 is split). */
+const WRITE_SLICE = 250;
 
 export interface InventoryOptions {
   store: Store;
@@ -50,6 +52,8 @@ export class InventoryPhase implements PipelinePhase {
   readonly name = 'inventory' as const;
   private readonly now: () => number;
   private readonly upsertPoint;
+  /** Pages from parallel vault lanes are committed one per event-loop turn (see write-queue.ts). */
+  private readonly writes = new WriteQueue();
   private readonly checkpoint;
 
   constructor(private readonly options: InventoryOptions) {
@@ -218,23 +222,33 @@ export class InventoryPhase implements PipelinePhase {
         throw err;
       }
       const seenAt = startedAt ?? this.now();
-      store.write(() => {
-        for (const point of page.points) {
-          this.upsertPoint.run({
-            ...point,
-            isEncrypted: point.isEncrypted === null ? null : point.isEncrypted ? 1 : 0,
-            isParent: point.isParent ? 1 : 0,
-            isContinuous: point.isContinuous ? 1 : 0,
-            seenAt,
-          });
-        }
-        this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: page.points.length });
-        if (!page.nextToken) this.completeVault(vault.name, seenAt, createdAfter === undefined);
-      });
+      // A page is committed in slices, each its own short transaction and event-loop turn, so that a
+      // million-point store's index updates never hold the control API for long. Only the last slice
+      // advances the checkpoint: after a crash between slices the page is listed again, and the upsert
+      // makes the replayed rows harmless.
+      const slices = Math.max(1, Math.ceil(page.points.length / WRITE_SLICE));
+      for (let slice = 0; slice < slices; slice++) {
+        const rows = page.points.slice(slice * WRITE_SLICE, (slice + 1) * WRITE_SLICE);
+        const last = slice === slices - 1;
+        await this.writes.run(() =>
+          store.write(() => {
+            for (const point of rows) {
+              this.upsertPoint.run({
+                ...point,
+                isEncrypted: point.isEncrypted === null ? null : point.isEncrypted ? 1 : 0,
+                isParent: point.isParent ? 1 : 0,
+                isContinuous: point.isContinuous ? 1 : 0,
+                seenAt,
+              });
+            }
+            if (!last) return;
+            this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: page.points.length });
+            if (!page.nextToken) this.completeVault(vault.name, seenAt, createdAfter === undefined);
+          }),
+        );
+      }
       if (!page.nextToken) break;
       nextToken = page.nextToken;
-      // Let the control API answer between pages.
-      await yieldToEventLoop();
     }
     const done = sqlite
       .prepare('SELECT inventory_count AS count, inventory_pages AS pages FROM source_vaults WHERE name = ?')

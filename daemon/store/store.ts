@@ -154,9 +154,9 @@ export function openStore(file: string, identity: StoreIdentity, options: OpenSt
     // NORMAL: a power loss may roll back the last commits; reconciliation with AWS makes that harmless.
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
-    // Checkpoint every ~40 MB of WAL instead of every 4 MB: each checkpoint syncs the database file, and bulk
-    // inventory writes would otherwise trigger one after nearly every page (bench/results/inventory.md).
-    sqlite.pragma('wal_autocheckpoint = 10000');
+    // The daemon checkpoints from a worker thread (checkpointer.ts); the writer's own automatic checkpoint, which
+    // blocks the main thread while it copies and syncs, is only a safety net at ~400 MB of WAL.
+    sqlite.pragma('wal_autocheckpoint = 100000');
     sqlite.pragma('foreign_keys = ON');
     const db = drizzle(sqlite, { schema });
     migrate(db, { migrationsFolder });
