@@ -8,13 +8,23 @@ import { isEntryPoint } from '../shared/entry.js';
 import { ERROR_CODES, RpcopyError } from '../shared/errors.js';
 import { packageVersion } from '../shared/version.js';
 import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
+import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
 import { planCommand } from './plan.js';
+import { preflightCommand } from './preflight.js';
 import { resumeCommand } from './resume.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 
-const COMMANDS: Command[] = [statusCommand, planCommand, stopCommand, resumeCommand, configCommand];
+const COMMANDS: Command[] = [
+  statusCommand,
+  planCommand,
+  preflightCommand,
+  complianceCommand,
+  stopCommand,
+  resumeCommand,
+  configCommand,
+];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -28,7 +38,8 @@ ${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join('\n')}
 ${GLOBAL_HELP}
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid config, 4 daemon not running,
-5 socket permission denied (see README.md for the full list).`;
+5 socket permission denied, 12 a check failed (preflight) or found drift (compliance)
+(see README.md for the full list).`;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -9,9 +9,11 @@ import { createAdaptorServer } from '@hono/node-server';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type {
+  ComplianceResponse,
   HealthResponse,
   PlanPointsResponse,
   PlanResponse,
+  PreflightResponse,
   ResumeResponse,
   StatusResponse,
   StopResponse,
@@ -29,6 +31,9 @@ export interface ApiServices {
   config(): Config;
   plan(): PlanResponse;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
+  /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
+  preflight(): Promise<PreflightResponse>;
+  compliance(): Promise<ComplianceResponse>;
 }
 
 const PlanPointsQuery = z.strictObject({
@@ -74,6 +79,8 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
     if (!query.success) throw badRequest(query.error);
     return c.json(services.planPoints(query.data));
   });
+  app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
+  app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof RpcopyError && err.code in ERROR_CODES) {

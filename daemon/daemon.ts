@@ -16,6 +16,7 @@ import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
 import { buildApi, closeServer, listenOnSocket } from './api.js';
 import { type CredentialLoader, CredentialSession } from './aws/credentials.js';
 import { AwsPort } from './aws/port.js';
+import { checkCompliance } from './compliance/service.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { InventoryPhase } from './inventory/service.js';
@@ -26,9 +27,13 @@ import { Pipeline, type PipelinePhase } from './pipeline.js';
 import { SKIP_REASONS } from './plan/reasons.js';
 import { planReport } from './plan/report.js';
 import { PlanPhase, planPoints } from './plan/service.js';
+import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
+import { runPreflight } from './preflight/service.js';
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
+import { startCheckpointer } from './store/checkpointer.js';
 import { openStore, type Store } from './store/store.js';
+import { VaultsPhase } from './vaults/service.js';
 import { createWorkerPool } from './workers/pool.js';
 
 export const STORE_FILE = 'rpcopy.db';
@@ -57,10 +62,20 @@ export interface DaemonServices {
   journal: EventJournal;
   log: Logger;
   port: AwsPort;
+  /** Pause all work for the operator (reason shown by rpctl status); resolves on resume, rejects on stop. */
+  pauseForOperator: OperatorPause;
 }
 
-function defaultPhases({ config, store, journal, log, port }: DaemonServices): PipelinePhase[] {
-  return [
+function defaultPhases({
+  config,
+  dryRun,
+  store,
+  journal,
+  log,
+  port,
+  pauseForOperator,
+}: DaemonServices): PipelinePhase[] {
+  const phases: PipelinePhase[] = [
     new InventoryPhase({
       store,
       port,
@@ -72,6 +87,21 @@ function defaultPhases({ config, store, journal, log, port }: DaemonServices): P
     }),
     new EnrichPhase({ store, config, journal, log: log.child({ phase: 'enrich' }) }),
     new PlanPhase({ store, config, journal, log: log.child({ phase: 'plan' }) }),
+  ];
+  // A dry run stops after the plan: nothing is created in the destination (rpctl preflight still works on demand).
+  if (dryRun) return phases;
+  return [
+    ...phases,
+    // Preflight before the first write to the destination: a wrong account or a missing permission pauses here.
+    new PreflightPhase({
+      store,
+      port,
+      config,
+      journal,
+      log: log.child({ phase: 'preflight' }),
+      pause: pauseForOperator,
+    }),
+    new VaultsPhase({ store, port, config, journal, log: log.child({ phase: 'vaults' }) }),
   ];
 }
 
@@ -126,6 +156,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     throw err;
   }
 
+  const checkpointer = startCheckpointer(store.file, log);
   const runId = startRun(store, { pid: process.pid, version, mode });
   const journal = createJournal(store, runId, log);
   const shutdown = new Shutdown();
@@ -154,7 +185,22 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
     },
   });
-  const services: DaemonServices = { config, dryRun: deps.dryRun ?? false, store, journal, log, port };
+  const pauseForOperator: OperatorPause = async (reason, detail, data) => {
+    if (gate.pause(reason, detail)) {
+      journal.record('error', 'daemon.paused', detail, { reason, ...data });
+      if (mode === 'once') void stop('paused for the operator', 'paused');
+    }
+    await gate.wait(shutdown.signal);
+  };
+  const services: DaemonServices = {
+    config,
+    dryRun: deps.dryRun ?? false,
+    store,
+    journal,
+    log,
+    port,
+    pauseForOperator,
+  };
   const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services));
   let state: DaemonState = 'starting';
   const currentState = (): DaemonState => (gate.paused && state === 'running' ? 'paused' : state);
@@ -207,6 +253,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       }
       if (server) await closeServer(server);
       await pool.destroy();
+      await checkpointer.stop();
       journal.record('info', 'daemon.stopped', 'stopped', { reason, outcome });
       endRun(store, runId, reason);
       store.close();
@@ -244,6 +291,28 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         }
         return planPoints(store, query);
       },
+      // On demand, while the pipeline may be paused: these calls do not wait on the pause gate.
+      preflight: async () => {
+        const checks = await runPreflight({
+          port,
+          store,
+          config,
+          signal: shutdown.signal,
+          callOptions: { ignorePause: true },
+          vaultPolicies: 'strict',
+        });
+        return { ok: !checks.some((c) => c.status === 'fail'), checkedAt: new Date().toISOString(), checks };
+      },
+      compliance: async () => {
+        const result = await checkCompliance({
+          port,
+          store,
+          config,
+          signal: shutdown.signal,
+          callOptions: { ignorePause: true },
+        });
+        return { ok: result.drift.length === 0, checkedAt: new Date().toISOString(), ...result };
+      },
     },
     log,
   );
@@ -256,6 +325,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   } catch (err) {
     endRun(store, runId, `failed to listen: ${(err as Error).message}`);
     await pool.destroy();
+    await checkpointer.stop();
     store.close();
     lock.release();
     throw err;
@@ -288,6 +358,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     finished,
     stop,
     abort: () => {
+      void checkpointer.stop();
       // Synchronous and safe between two statements: every transaction is synchronous, so none is open here.
       store.close();
       rmSync(socketPath(stateDir), { force: true });

@@ -14,6 +14,8 @@ export const ROUTES = {
   config: '/v1/config',
   plan: '/v1/plan',
   planPoints: '/v1/plan/points',
+  preflight: '/v1/preflight',
+  compliance: '/v1/compliance',
 } as const;
 
 export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
@@ -135,3 +137,39 @@ export const PlanPoint = z.object({
 });
 export const PlanPointsResponse = z.object({ points: z.array(PlanPoint), next: z.number().int().nullable() });
 export type PlanPointsResponse = z.infer<typeof PlanPointsResponse>;
+
+export const CHECK_STATUSES = ['pass', 'fail', 'unknown'] as const;
+export const PreflightCheck = z.object({
+  check: z.string(),
+  status: z.enum(CHECK_STATUSES),
+  detail: z.string(),
+  /** For a fail or unknown: the missing action or setting and how to fix it. */
+  fix: z.string().optional(),
+});
+export type PreflightCheck = z.infer<typeof PreflightCheck>;
+
+/** POST /v1/preflight: the checks, run now, read-only. */
+export const PreflightResponse = z.object({
+  ok: z.boolean(),
+  checkedAt: z.string(),
+  checks: z.array(PreflightCheck),
+});
+export type PreflightResponse = z.infer<typeof PreflightResponse>;
+
+/** GET /v1/compliance: every destination vault against its source and the [compliance] config, read now. */
+export const ComplianceResponse = z.object({
+  ok: z.boolean(),
+  checkedAt: z.string(),
+  vaults: z.array(
+    z.object({
+      source: z.string(),
+      destination: z.string(),
+      status: z.enum(['ok', 'drift']),
+      sourceLock: z.string(),
+      destinationLock: z.string().nullable(),
+      notes: z.array(z.string()),
+    }),
+  ),
+  drift: z.array(z.object({ vault: z.string(), destination: z.string(), kind: z.string(), detail: z.string() })),
+});
+export type ComplianceResponse = z.infer<typeof ComplianceResponse>;

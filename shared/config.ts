@@ -149,6 +149,17 @@ const fileSchema = z.strictObject({
     })
     .partial()
     .default({}),
+  vaults: z
+    .strictObject({
+      confirm_compliance_lock: z
+        .boolean({
+          error:
+            'expected true or false: true lets rpcopy apply compliance-mode vault locks, which become ' +
+            'irreversible once their grace period ends',
+        })
+        .default(false),
+    })
+    .default({ confirm_compliance_lock: false }),
   compliance: z
     .strictObject({
       require_vault_lock: z.boolean({ error: 'expected true or false' }).default(false),
@@ -204,6 +215,12 @@ export interface Config {
   copy: { workers: number; maxInFlight: number; expiryMarginMs: number };
   inventory: { pageSize: number; parallelVaults: number };
   window: WindowConfig;
+  /**
+   * confirmComplianceLock: the operator agreed that destination vaults get compliance-mode locks (and
+   * logically air-gapped vaults, which are always compliance-locked); without it rpcopy shows what it would
+   * lock, applies a governance lock with the same limits, and reports the difference as drift.
+   */
+  vaults: { confirmComplianceLock: boolean };
   compliance: { requireVaultLock: boolean; minRetentionDays?: number };
   notify: { desktop: boolean; command?: string };
   daemon: { stateDir: string; shutdownTimeoutMs: number; logLevel: 'debug' | 'info' | 'warn' | 'error' };
@@ -360,6 +377,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       maxRuntimeMs: file.window.max_runtime === undefined ? undefined : parseDuration(file.window.max_runtime),
       drainMs: file.window.drain === undefined ? undefined : parseDuration(file.window.drain),
     },
+    vaults: { confirmComplianceLock: file.vaults.confirm_compliance_lock },
     compliance: {
       requireVaultLock: file.compliance.require_vault_lock,
       minRetentionDays: file.compliance.min_retention_days,

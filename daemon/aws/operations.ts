@@ -55,6 +55,63 @@ export interface Operations {
     output: { points: RecoveryPointRow[]; nextToken?: string };
   };
   describeKey: { input: { keyArn: string }; output: { keyManager: 'AWS' | 'CUSTOMER'; alias: string | null } };
+  // Destination vaults (daemon/vaults), preflight and compliance.
+  describeVault: { input: { name: string }; output: VaultDetail };
+  listTags: { input: { arn: string }; output: { tags: Record<string, string> } };
+  /** The vault's access policy document, or null when it has none. */
+  getVaultAccessPolicy: { input: { name: string }; output: { policy: string | null } };
+  /** The vault's notification configuration, or null when it has none. */
+  getVaultNotifications: { input: { name: string }; output: { notifications: VaultNotifications | null } };
+  createBackupVault: {
+    input: { name: string; tags: Record<string, string>; encryptionKeyArn: string; creatorRequestId: string };
+    output: { arn: string };
+  };
+  createLogicallyAirGappedBackupVault: {
+    input: {
+      name: string;
+      tags: Record<string, string>;
+      encryptionKeyArn?: string;
+      creatorRequestId: string;
+      minRetentionDays: number;
+      maxRetentionDays: number;
+    };
+    output: { arn: string };
+  };
+  putVaultLock: {
+    input: { name: string; minRetentionDays?: number; maxRetentionDays?: number; changeableForDays?: number };
+    output: Record<string, never>;
+  };
+  putVaultAccessPolicy: { input: { name: string; policy: string }; output: Record<string, never> };
+  putVaultNotifications: { input: { name: string } & VaultNotifications; output: Record<string, never> };
+  tagResource: { input: { arn: string; tags: Record<string, string> }; output: Record<string, never> };
+  describeGlobalSettings: { input: Record<string, never>; output: { settings: Record<string, string> } };
+  describeOrganization: { input: Record<string, never>; output: { id: string; masterAccountId: string | null } };
+  getRole: { input: { name: string }; output: { arn: string; path: string; trustPolicy: string } };
+  simulatePrincipalPolicy: {
+    input: {
+      policySourceArn: string;
+      actions: string[];
+      resourceArns?: string[];
+      context?: { key: string; type: 'string'; values: string[] }[];
+    };
+    output: { results: { action: string; decision: string }[] };
+  };
+  describeKeyDetail: {
+    input: { keyArn: string };
+    output: { arn: string; keyManager: string; keyState: string; enabled: boolean; keyUsage: string | null };
+  };
+}
+
+export interface VaultNotifications {
+  topicArn: string;
+  events: string[];
+}
+
+/** DescribeBackupVault in full, for replication and compliance (LockDate present = compliance mode). */
+export interface VaultDetail extends VaultSummary {
+  vaultState: string | null;
+  creatorRequestId: string | null;
+  encryptionKeyType: string | null;
 }
 
 export type OperationName = keyof Operations;
@@ -66,4 +123,21 @@ export const OPERATION_RATES: Record<OperationName, number> = {
   describeBackupVault: 5,
   listRecoveryPoints: 18,
   describeKey: 50,
+  // aws-backup.md §4.2: DescribeBackupVault, TagResource and PutBackupVaultNotifications 5/s, Get* 15/s, List* 20/s.
+  describeVault: 5,
+  listTags: 18,
+  getVaultAccessPolicy: 12,
+  getVaultNotifications: 12,
+  // Unpublished rates: kept low, a few calls per vault.
+  createBackupVault: 2,
+  createLogicallyAirGappedBackupVault: 2,
+  putVaultLock: 2,
+  putVaultAccessPolicy: 2,
+  putVaultNotifications: 4,
+  tagResource: 4,
+  describeGlobalSettings: 5,
+  describeOrganization: 5,
+  getRole: 10,
+  simulatePrincipalPolicy: 5,
+  describeKeyDetail: 20,
 };

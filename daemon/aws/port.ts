@@ -72,7 +72,33 @@ const IDEMPOTENT: ReadonlySet<OperationName> = new Set([
   'describeBackupVault',
   'listRecoveryPoints',
   'describeKey',
+  'describeVault',
+  'listTags',
+  'getVaultAccessPolicy',
+  'getVaultNotifications',
+  'describeGlobalSettings',
+  'describeOrganization',
+  'getRole',
+  'simulatePrincipalPolicy',
+  'describeKeyDetail',
+  // Writes that are idempotent as rpcopy sends them: a vault is created with a deterministic CreatorRequestId
+  // (AWS returns the same vault; an AlreadyExistsException is checked against our id), and a policy, tag set or
+  // notification configuration put twice with the same content is the same state. putVaultLock is left out:
+  // with ChangeableForDays a repeat moves the lock date.
+  'createBackupVault',
+  'createLogicallyAirGappedBackupVault',
+  'putVaultAccessPolicy',
+  'putVaultNotifications',
+  'tagResource',
 ]);
+
+export interface CallOptions {
+  /**
+   * Do not wait on the pause gate: for on-demand checks (rpctl preflight, rpctl compliance) that must answer
+   * while the pipeline is paused for the operator. Credential handling is unchanged.
+   */
+  ignorePause?: boolean;
+}
 
 export class AwsPort {
   private readonly limiters = new Map<string, RateLimiter>();
@@ -111,13 +137,14 @@ export class AwsPort {
     operation: K,
     input: Operations[K]['input'],
     signal?: AbortSignal,
+    options: CallOptions = {},
   ): Promise<Operations[K]['output']> {
     const session = this.options.sessions[account];
     let retries = 0;
     let authRetries = 0;
     for (;;) {
       signal?.throwIfAborted();
-      await this.options.gate?.wait(signal);
+      if (!options.ignorePause) await this.options.gate?.wait(signal);
       await this.limiter(account, operation).take(signal);
       let generation = session.generation;
       let failure: AwsFailure;

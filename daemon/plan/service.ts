@@ -26,7 +26,7 @@ import { destinationVaultName } from './vault-names.js';
 
 // Points decided per transaction: small enough that one transaction blocks the event loop (and so
 // `rpctl status`) for tens of milliseconds at most, large enough that per-transaction overhead stays small.
-const PLAN_CHUNK = 5_000;
+const PLAN_CHUNK = 2_000;
 const DAY_MS = 86_400_000;
 
 export interface PlanOptions {

@@ -9,12 +9,25 @@
 
 import {
   BackupClient,
+  type BackupVaultEvent,
+  CreateBackupVaultCommand,
+  CreateLogicallyAirGappedBackupVaultCommand,
   DescribeBackupVaultCommand,
+  DescribeGlobalSettingsCommand,
+  GetBackupVaultAccessPolicyCommand,
+  GetBackupVaultNotificationsCommand,
   ListBackupVaultsCommand,
   ListRecoveryPointsByBackupVaultCommand,
+  ListTagsCommand,
+  PutBackupVaultAccessPolicyCommand,
+  PutBackupVaultLockConfigurationCommand,
+  PutBackupVaultNotificationsCommand,
   type RecoveryPointByBackupVault,
+  TagResourceCommand,
 } from '@aws-sdk/client-backup';
+import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
+import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentials } from '../aws/credentials.js';
 import { toWireError, type WireError } from '../aws/errors.js';
@@ -38,6 +51,8 @@ interface Clients {
   backup: BackupClient;
   sts: STSClient;
   kms: KMSClient;
+  iam: IAMClient;
+  organizations: OrganizationsClient;
 }
 
 const cache = new Map<Account, Clients>();
@@ -49,6 +64,8 @@ function clientsFor(task: AwsTask): Clients {
     cached.backup.destroy();
     cached.sts.destroy();
     cached.kms.destroy();
+    cached.iam.destroy();
+    cached.organizations.destroy();
   }
   const { accessKeyId, secretAccessKey, sessionToken } = task.credentials;
   const common = {
@@ -62,6 +79,8 @@ function clientsFor(task: AwsTask): Clients {
     backup: new BackupClient(common),
     sts: new STSClient(common),
     kms: new KMSClient(common),
+    iam: new IAMClient(common),
+    organizations: new OrganizationsClient(common),
   };
   cache.set(task.account, clients);
   return clients;
@@ -122,6 +141,11 @@ function toVault(v: {
   };
 }
 
+/** A Get* answer of "there is none" (aws-backup.md §2.6: ResourceNotFoundException, UNCONFIRMED). */
+function isNotFound(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ResourceNotFoundException';
+}
+
 type Handlers = {
   [K in OperationName]: (c: Clients, input: Operations[K]['input']) => Promise<Operations[K]['output']>;
 };
@@ -162,6 +186,153 @@ const handlers: Handlers = {
       alias = aliases?.Aliases?.[0]?.AliasName ?? null;
     }
     return { keyManager: out.KeyMetadata?.KeyManager === 'AWS' ? 'AWS' : 'CUSTOMER', alias };
+  },
+  async describeVault(c, input) {
+    const out = await c.backup.send(new DescribeBackupVaultCommand({ BackupVaultName: input.name }));
+    return {
+      ...toVault(out),
+      vaultState: out.VaultState ?? null,
+      creatorRequestId: out.CreatorRequestId ?? null,
+      encryptionKeyType: out.EncryptionKeyType ?? null,
+    };
+  },
+  async listTags(c, input) {
+    const tags: Record<string, string> = {};
+    let nextToken: string | undefined;
+    do {
+      const out = await c.backup.send(new ListTagsCommand({ ResourceArn: input.arn, NextToken: nextToken }));
+      Object.assign(tags, out.Tags ?? {});
+      nextToken = out.NextToken;
+    } while (nextToken);
+    return { tags };
+  },
+  async getVaultAccessPolicy(c, input) {
+    try {
+      const out = await c.backup.send(new GetBackupVaultAccessPolicyCommand({ BackupVaultName: input.name }));
+      return { policy: out.Policy ?? null };
+    } catch (err) {
+      // The caller described the vault first, so "not found" here means the vault has no policy.
+      if (isNotFound(err)) return { policy: null };
+      throw err;
+    }
+  },
+  async getVaultNotifications(c, input) {
+    try {
+      const out = await c.backup.send(new GetBackupVaultNotificationsCommand({ BackupVaultName: input.name }));
+      if (!out.SNSTopicArn) return { notifications: null };
+      return { notifications: { topicArn: out.SNSTopicArn, events: [...(out.BackupVaultEvents ?? [])] } };
+    } catch (err) {
+      if (isNotFound(err)) return { notifications: null };
+      throw err;
+    }
+  },
+  async createBackupVault(c, input) {
+    const out = await c.backup.send(
+      new CreateBackupVaultCommand({
+        BackupVaultName: input.name,
+        BackupVaultTags: input.tags,
+        EncryptionKeyArn: input.encryptionKeyArn,
+        CreatorRequestId: input.creatorRequestId,
+      }),
+    );
+    return { arn: out.BackupVaultArn ?? '' };
+  },
+  async createLogicallyAirGappedBackupVault(c, input) {
+    const out = await c.backup.send(
+      new CreateLogicallyAirGappedBackupVaultCommand({
+        BackupVaultName: input.name,
+        BackupVaultTags: input.tags,
+        CreatorRequestId: input.creatorRequestId,
+        MinRetentionDays: input.minRetentionDays,
+        MaxRetentionDays: input.maxRetentionDays,
+        ...(input.encryptionKeyArn ? { EncryptionKeyArn: input.encryptionKeyArn } : {}),
+      }),
+    );
+    return { arn: out.BackupVaultArn ?? '' };
+  },
+  async putVaultLock(c, input) {
+    await c.backup.send(
+      new PutBackupVaultLockConfigurationCommand({
+        BackupVaultName: input.name,
+        MinRetentionDays: input.minRetentionDays,
+        MaxRetentionDays: input.maxRetentionDays,
+        ChangeableForDays: input.changeableForDays,
+      }),
+    );
+    return {};
+  },
+  async putVaultAccessPolicy(c, input) {
+    await c.backup.send(new PutBackupVaultAccessPolicyCommand({ BackupVaultName: input.name, Policy: input.policy }));
+    return {};
+  },
+  async putVaultNotifications(c, input) {
+    await c.backup.send(
+      new PutBackupVaultNotificationsCommand({
+        BackupVaultName: input.name,
+        SNSTopicArn: input.topicArn,
+        BackupVaultEvents: input.events as BackupVaultEvent[],
+      }),
+    );
+    return {};
+  },
+  async tagResource(c, input) {
+    await c.backup.send(new TagResourceCommand({ ResourceArn: input.arn, Tags: input.tags }));
+    return {};
+  },
+  async describeGlobalSettings(c) {
+    const out = await c.backup.send(new DescribeGlobalSettingsCommand({}));
+    return { settings: { ...(out.GlobalSettings ?? {}) } };
+  },
+  async describeOrganization(c) {
+    const out = await c.organizations.send(new DescribeOrganizationCommand({}));
+    return { id: out.Organization?.Id ?? '', masterAccountId: out.Organization?.MasterAccountId ?? null };
+  },
+  async getRole(c, input) {
+    const out = await c.iam.send(new GetRoleCommand({ RoleName: input.name }));
+    const document = out.Role?.AssumeRolePolicyDocument ?? '';
+    // IAM returns the trust policy URL-encoded.
+    let trustPolicy = document;
+    try {
+      trustPolicy = decodeURIComponent(document);
+    } catch {
+      // Not encoded after all: keep it as is.
+    }
+    return { arn: out.Role?.Arn ?? '', path: out.Role?.Path ?? '/', trustPolicy };
+  },
+  async simulatePrincipalPolicy(c, input) {
+    const results: { action: string; decision: string }[] = [];
+    let marker: string | undefined;
+    do {
+      const out = await c.iam.send(
+        new SimulatePrincipalPolicyCommand({
+          PolicySourceArn: input.policySourceArn,
+          ActionNames: input.actions,
+          ResourceArns: input.resourceArns,
+          ContextEntries: input.context?.map((e) => ({
+            ContextKeyName: e.key,
+            ContextKeyType: e.type,
+            ContextKeyValues: e.values,
+          })),
+          Marker: marker,
+        }),
+      );
+      for (const r of out.EvaluationResults ?? []) {
+        results.push({ action: r.EvalActionName ?? '', decision: r.EvalDecision ?? 'implicitDeny' });
+      }
+      marker = out.IsTruncated ? out.Marker : undefined;
+    } while (marker);
+    return { results };
+  },
+  async describeKeyDetail(c, input) {
+    const out = await c.kms.send(new DescribeKeyCommand({ KeyId: input.keyArn }));
+    const k = out.KeyMetadata;
+    return {
+      arn: k?.Arn ?? input.keyArn,
+      keyManager: k?.KeyManager ?? 'UNKNOWN',
+      keyState: k?.KeyState ?? 'UNKNOWN',
+      enabled: k?.Enabled ?? false,
+      keyUsage: k?.KeyUsage ?? null,
+    };
   },
 };
 
