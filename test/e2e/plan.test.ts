@@ -7,32 +7,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { CROSS_ACCOUNT_TYPES, SOURCE_KEY_TYPES } from '../../daemon/plan/reasons.js';
-import { type DaemonProcess, runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
-import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+import { runUntilDone, stopDaemon } from '../helpers/pipeline.js';
+import { runCtlAsync } from '../helpers/process.js';
+import { startSandboxProcess } from '../helpers/sandbox.js';
 
 const DAY = 86_400_000;
-
-async function planUntilDone(t: Test, sandbox: RunningSandbox): Promise<DaemonProcess> {
-  const daemon = spawnDaemon(['--dry-run'], sandbox.env, t);
-  await waitFor(
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      const status = await runCtlAsync(['status', '--json'], sandbox.env);
-      return status.code === 0 && JSON.parse(status.stdout).state === 'done';
-    },
-    'the dry run to finish',
-    120_000,
-    200,
-  );
-  return daemon;
-}
-
-async function stop(daemon: DaemonProcess, env: NodeJS.ProcessEnv): Promise<void> {
-  await runCtlAsync(['stop'], env);
-  await daemon.exited;
-}
 
 interface PointRow {
   id: number;
@@ -89,7 +70,7 @@ function csvApmids(text: string): Map<string, Set<string>> {
 
 t.test('plan: every point gets one decision that an independent oracle agrees with', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 2400, seed: 5 });
-  const daemon = await planUntilDone(t, sandbox);
+  const daemon = await runUntilDone(t, sandbox, ['--dry-run']);
 
   const human = await runCtlAsync(['plan'], sandbox.env);
   t.equal(human.code, 0, human.stderr);
@@ -103,7 +84,7 @@ t.test('plan: every point gets one decision that an independent oracle agrees wi
   const plan = JSON.parse(json.stdout);
   const listed = await runCtlAsync(['plan', '--list', 'apmid_conflict', '--json'], sandbox.env);
   const badList = await runCtlAsync(['plan', '--list', 'no_such_reason'], sandbox.env);
-  await stop(daemon, sandbox.env);
+  await stopDaemon(daemon, sandbox.env);
 
   const truth = await sandbox.admin.truth();
   t.equal(plan.points, truth.totalPoints, 'every generated point is inventoried');
@@ -211,8 +192,8 @@ t.test(
   'plan: a vault dropped from source.vaults, a confirmed mapping, and a refresh that finds new points',
   async (t) => {
     const sandbox = await startSandboxProcess(t, { points: 800, seed: 9 });
-    let daemon = await planUntilDone(t, sandbox);
-    await stop(daemon, sandbox.env);
+    let daemon = await runUntilDone(t, sandbox, ['--dry-run']);
+    await stopDaemon(daemon, sandbox.env);
 
     const before = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
     const count = (db: Database.Database) =>
@@ -226,8 +207,8 @@ t.test(
       .replace('[destination]\n', '[destination]\nvault_names = { "Default" = "Default-copy" }\n');
     writeFileSync(sandbox.config, config);
 
-    daemon = await planUntilDone(t, sandbox);
-    await stop(daemon, sandbox.env);
+    daemon = await runUntilDone(t, sandbox, ['--dry-run']);
+    await stopDaemon(daemon, sandbox.env);
     const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
     t.teardown(() => db.close());
     t.equal(count(db), initial + 7, 'the refresh found the 7 new points and nothing twice');

@@ -7,22 +7,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
-import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+import { DESTINATION_WRITES, type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
 
 const SRC = '111111111111';
 const DST = '222222222222';
-const WRITES = [
-  'backup:CreateBackupVault',
-  'backup:CreateLogicallyAirGappedBackupVault',
-  'backup:PutBackupVaultLockConfiguration',
-  'backup:PutBackupVaultAccessPolicy',
-  'backup:PutBackupVaultNotifications',
-  'backup:TagResource',
-];
 
 async function writeCalls(sandbox: RunningSandbox): Promise<number> {
   const counters = await sandbox.admin.counters();
-  return WRITES.reduce((sum, w) => sum + (counters[w]?.calls ?? 0), 0);
+  return DESTINATION_WRITES.reduce((sum, w) => sum + (counters[w]?.calls ?? 0), 0);
 }
 
 async function status(sandbox: RunningSandbox): Promise<{ state: string; pauseReason?: string; pauseDetail?: string }> {

@@ -20,21 +20,14 @@ import {
 } from '@aws-sdk/client-backup';
 import { fromIni } from '@aws-sdk/credential-providers';
 import Database from 'better-sqlite3';
-import t, { type Test } from 'tap';
-import { type DaemonProcess, runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
-import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+import t from 'tap';
+import { runUntilDone, stopDaemon } from '../helpers/pipeline.js';
+import { runCtlAsync, spawnDaemon } from '../helpers/process.js';
+import { DESTINATION_WRITES, type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
 
 const SRC = '111111111111';
 const DST = '222222222222';
 const LAG = 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT';
-const WRITES = [
-  'backup:CreateBackupVault',
-  'backup:CreateLogicallyAirGappedBackupVault',
-  'backup:PutBackupVaultLockConfiguration',
-  'backup:PutBackupVaultAccessPolicy',
-  'backup:PutBackupVaultNotifications',
-  'backup:TagResource',
-];
 
 function client(sandbox: RunningSandbox, profile: 'rpcopy-source' | 'rpcopy-dest'): BackupClient {
   return new BackupClient({
@@ -47,29 +40,6 @@ function client(sandbox: RunningSandbox, profile: 'rpcopy-source' | 'rpcopy-dest
       ignoreCache: true,
     }),
   });
-}
-
-async function runUntilDone(t: Test, sandbox: RunningSandbox): Promise<DaemonProcess> {
-  const daemon = spawnDaemon([], sandbox.env, t);
-  await waitFor(
-    async () => {
-      if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
-      const status = await runCtlAsync(['status', '--json'], sandbox.env);
-      if (status.code !== 0) return false;
-      const s = JSON.parse(status.stdout);
-      if (s.state === 'paused') throw new Error(`daemon paused: ${s.pauseDetail}`);
-      return s.state === 'done';
-    },
-    'the pipeline to finish',
-    120_000,
-    200,
-  );
-  return daemon;
-}
-
-async function stop(daemon: DaemonProcess, env: NodeJS.ProcessEnv): Promise<void> {
-  await runCtlAsync(['stop'], env);
-  await daemon.exited;
 }
 
 interface ReadVault {
@@ -144,7 +114,7 @@ function events(sandbox: RunningSandbox, kind: string): { message: string; data:
 
 async function writeCalls(sandbox: RunningSandbox): Promise<Record<string, number>> {
   const counters = await sandbox.admin.counters();
-  return Object.fromEntries(WRITES.map((w) => [w, counters[w]?.calls ?? 0]));
+  return Object.fromEntries(DESTINATION_WRITES.map((w) => [w, counters[w]?.calls ?? 0]));
 }
 
 t.test('vaults: consent, strengthening, exact replication, and a second run that changes nothing', async (t) => {
@@ -201,7 +171,7 @@ t.test('vaults: consent, strengthening, exact replication, and a second run that
   let daemon = await runUntilDone(t, sandbox);
   const compliance1 = await runCtlAsync(['compliance'], sandbox.env);
   const compliance1Json = await runCtlAsync(['compliance', '--json'], sandbox.env);
-  await stop(daemon, sandbox.env);
+  await stopDaemon(daemon, sandbox.env);
   const targets = copyTargets(sandbox);
   t.ok(targets.length >= 6, `the plan copies from ${targets.length} vaults: ${targets.join(', ')}`);
 
@@ -277,7 +247,7 @@ t.test('vaults: consent, strengthening, exact replication, and a second run that
   daemon = await runUntilDone(t, sandbox);
   const compliance2 = await runCtlAsync(['compliance', '--json'], sandbox.env);
   const preflight2 = await runCtlAsync(['preflight', '--json'], sandbox.env);
-  await stop(daemon, sandbox.env);
+  await stopDaemon(daemon, sandbox.env);
   const result2 = JSON.parse(compliance2.stdout) as { ok: boolean; drift: unknown[] };
   t.same(result2.drift, [], 'no drift once confirmed');
   t.equal(compliance2.code, 0);

@@ -85,3 +85,13 @@ export async function startSandboxProcess(
     stop,
   };
 }
+
+/** The Backup operations that write to the destination account, as the sandbox counts them. */
+export const DESTINATION_WRITES = [
+  'backup:CreateBackupVault',
+  'backup:CreateLogicallyAirGappedBackupVault',
+  'backup:PutBackupVaultLockConfiguration',
+  'backup:PutBackupVaultAccessPolicy',
+  'backup:PutBackupVaultNotifications',
+  'backup:TagResource',
+] as const;
