@@ -49,7 +49,6 @@ export interface VaultSummary {
 export interface Operations {
   getCallerIdentity: { input: Record<string, never>; output: { account: string; arn: string; userId: string } };
   listBackupVaults: { input: { nextToken?: string }; output: { vaults: VaultSummary[]; nextToken?: string } };
-  describeBackupVault: { input: { name: string }; output: VaultSummary };
   listRecoveryPoints: {
     input: { vaultName: string; nextToken?: string; pageSize: number; createdAfter?: number };
     output: { points: RecoveryPointRow[]; nextToken?: string };
@@ -120,7 +119,6 @@ export type OperationName = keyof Operations;
 export const OPERATION_RATES: Record<OperationName, number> = {
   getCallerIdentity: 10,
   listBackupVaults: 18,
-  describeBackupVault: 5,
   listRecoveryPoints: 18,
   describeKey: 50,
   // aws-backup.md §4.2: DescribeBackupVault, TagResource and PutBackupVaultNotifications 5/s, Get* 15/s, List* 20/s.

@@ -69,7 +69,6 @@ export interface AwsPortOptions {
 const IDEMPOTENT: ReadonlySet<OperationName> = new Set([
   'getCallerIdentity',
   'listBackupVaults',
-  'describeBackupVault',
   'listRecoveryPoints',
   'describeKey',
   'describeVault',
@@ -168,7 +167,7 @@ export class AwsPort {
         failure = classifyAwsError(result.error);
       } catch (err) {
         // The credentials file could not be read or lacks the profile: an auth failure of this generation.
-        failure = { ...classifyAwsError({ name: 'CredentialsProviderError', message: (err as Error).message }) };
+        failure = classifyAwsError({ name: 'CredentialsProviderError', message: (err as Error).message });
       }
 
       if (failure.kind === 'auth') {

@@ -117,8 +117,9 @@ export class InventoryPhase implements PipelinePhase {
       nextToken = page.nextToken;
     } while (nextToken);
 
+    // One operation (and so one rate budget) per AWS API: the vaults phase describes vaults the same way.
     const described = await Promise.all(
-      listed.map((v) => port.call('source', 'describeBackupVault', { name: v.name }, signal)),
+      listed.map((v) => port.call('source', 'describeVault', { name: v.name }, signal)),
     );
     const upsert = store.sqlite.prepare(`
       INSERT INTO source_vaults (name, arn, vault_type, selected, encryption_key_arn, locked, min_retention_days,
@@ -134,7 +135,14 @@ export class InventoryPhase implements PipelinePhase {
     store.write(() => {
       for (const vault of described) {
         upsert.run({
-          ...vault,
+          name: vault.name,
+          arn: vault.arn,
+          vaultType: vault.vaultType,
+          encryptionKeyArn: vault.encryptionKeyArn,
+          minRetentionDays: vault.minRetentionDays,
+          maxRetentionDays: vault.maxRetentionDays,
+          lockDate: vault.lockDate,
+          numberOfRecoveryPoints: vault.numberOfRecoveryPoints,
           selected: matchesAny(vault.name, this.options.vaultPatterns) ? 1 : 0,
           locked: vault.locked ? 1 : 0,
           describedAt,

@@ -159,9 +159,6 @@ const handlers: Handlers = {
     const out = await c.backup.send(new ListBackupVaultsCommand({ NextToken: input.nextToken, MaxResults: 1000 }));
     return { vaults: (out.BackupVaultList ?? []).map(toVault), ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
   },
-  async describeBackupVault(c, input) {
-    return toVault(await c.backup.send(new DescribeBackupVaultCommand({ BackupVaultName: input.name })));
-  },
   async listRecoveryPoints(c, input) {
     const out = await c.backup.send(
       new ListRecoveryPointsByBackupVaultCommand({
