@@ -15,6 +15,7 @@ import { preflightCommand } from './preflight.js';
 import { resumeCommand } from './resume.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
+import { testenvCommand } from './testenv.js';
 
 const COMMANDS: Command[] = [
   statusCommand,
@@ -24,6 +25,7 @@ const COMMANDS: Command[] = [
   stopCommand,
   resumeCommand,
   configCommand,
+  testenvCommand,
 ];
 
 function mainHelp(): string {

@@ -12,6 +12,27 @@
  * (counts per vault, type, status and category) that tests compare against.
  */
 import {
+  ALLOWED_APMIDS,
+  APPS,
+  CSV_HEADER,
+  CSV_MIN_ORPHANS,
+  CSV_ORPHAN_EVERY,
+  type CsvCategory,
+  conflictingApmid,
+  csvCategory,
+  csvFileText,
+  csvRow,
+  fiveColumnRow,
+  type KeyRef,
+  ownerOf as owner,
+  PLAIN_DYNAMO_SHARE,
+  RESOURCE_KEY_SHARES,
+  threeColumnRow,
+  unbalancedQuoteRow,
+  VAULT_SPECS,
+  type VaultSpec,
+} from '../../shared/testenv/shape.js';
+import {
   type CreatedBy,
   FULLY_MANAGED,
   type Lifecycle,
@@ -20,9 +41,12 @@ import {
   type RecoveryPoint,
   type RecoveryPointStatus,
   type ResourceType,
-  type VaultType,
 } from './model.js';
 import { decodeId, encodeId, hash32, hashString, hexChars, unit, uuidWithHead } from './rng.js';
+
+// The shape (vaults, compliance settings, keys, applications, CSV cases) lives in shared/testenv/shape.ts,
+// shared with the rehearsal templates; re-exported here for the sandbox's other modules.
+export { ALLOWED_APMIDS, APPS, type CsvCategory, type KeyRef, VAULT_SPECS, type VaultSpec };
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -45,263 +69,6 @@ const S = {
   plain: 12,
   name: 13,
 } as const;
-
-export type KeyRef =
-  | 'aws/backup'
-  | 'aws/ebs'
-  | 'aws/rds'
-  | 'aws/fsx'
-  | 'backup-vault-cmk'
-  | 'ebs-cmk'
-  | 'rds-cmk'
-  | 'fsx-cmk'
-  | 'finance-cmk'
-  | 'legacy-unshared-cmk'
-  | 'aws-owned';
-
-export interface VaultSpec {
-  name: string;
-  type: VaultType;
-  /** Share of the account's points held in this vault. */
-  weight: number;
-  types: ReadonlyArray<readonly [ResourceType, number]>;
-  key: KeyRef;
-  /** Resource-level CMK used by not-fully-managed types in this vault. */
-  resourceCmk?: { ebs?: KeyRef; rds?: KeyRef; fsx?: KeyRef };
-  /** Lock: lockDays relative to the anchor (negative = already immutable); omit lockDays for governance mode. */
-  lock?: { min?: number; max?: number; lockDays?: number };
-  policy?: 'deny-delete' | 'allow-org-copy' | 'deny-delete-and-allow-copy';
-  notifications?: string[];
-  tags: Record<string, string>;
-  /** Days between consecutive backups of one resource. */
-  intervalDays: number;
-  lifecycle?: Lifecycle;
-  /** Share of S3/RDS resources whose newest point is a continuous backup. */
-  continuousShare?: number;
-  /** Share of points not created by the vault's plan (on-demand backups). */
-  onDemandShare: number;
-}
-
-/**
- * Twelve vaults with diverse compliance settings: compliance lock (immutable
- * and still in grace time), governance lock, no lock, a logically air-gapped
- * vault, `Default`, and the EFS service vault whose name cannot be recreated.
- */
-export const VAULT_SPECS: readonly VaultSpec[] = [
-  {
-    name: 'Default',
-    type: 'BACKUP_VAULT',
-    weight: 3,
-    types: [
-      ['EBS', 3],
-      ['RDS', 2],
-      ['EFS', 1],
-      ['DynamoDB', 1],
-    ],
-    key: 'aws/backup',
-    tags: {},
-    intervalDays: 7,
-    lifecycle: { DeleteAfterDays: 120 },
-    onDemandShare: 0.5,
-  },
-  {
-    name: 'aws/efs/automatic-backup-vault',
-    type: 'BACKUP_VAULT',
-    weight: 4,
-    types: [['EFS', 1]],
-    key: 'aws/backup',
-    tags: {},
-    intervalDays: 1,
-    lifecycle: { DeleteAfterDays: 35 },
-    onDemandShare: 0,
-  },
-  {
-    name: 'prod-ebs-daily',
-    type: 'BACKUP_VAULT',
-    weight: 20,
-    types: [
-      ['EBS', 8],
-      ['EC2', 2],
-    ],
-    key: 'backup-vault-cmk',
-    lock: { min: 7, max: 365, lockDays: -200 },
-    policy: 'deny-delete',
-    notifications: ['BACKUP_JOB_COMPLETED', 'COPY_JOB_FAILED', 'RECOVERY_POINT_MODIFIED'],
-    tags: { Environment: 'prod', CostCentre: 'CC-1001', Compliance: 'SOX' },
-    intervalDays: 1,
-    lifecycle: { DeleteAfterDays: 35 },
-    onDemandShare: 0.03,
-  },
-  {
-    name: 'prod-rds-monthly',
-    type: 'BACKUP_VAULT',
-    weight: 12,
-    types: [
-      ['RDS', 3],
-      ['Aurora', 2],
-    ],
-    key: 'backup-vault-cmk',
-    lock: { min: 30, max: 3650 },
-    policy: 'deny-delete',
-    notifications: ['BACKUP_JOB_FAILED', 'COPY_JOB_FAILED'],
-    tags: { Environment: 'prod', CostCentre: 'CC-1002' },
-    intervalDays: 30,
-    lifecycle: { DeleteAfterDays: 365 },
-    continuousShare: 0.2,
-    onDemandShare: 0.02,
-  },
-  {
-    name: 'prod-mixed-weekly',
-    type: 'BACKUP_VAULT',
-    weight: 15,
-    types: [
-      ['EBS', 2],
-      ['EC2', 1],
-      ['RDS', 1],
-      ['S3', 1],
-      ['EFS', 2],
-      ['DynamoDB', 2],
-      ['FSx', 1],
-    ],
-    key: 'backup-vault-cmk',
-    tags: { Environment: 'prod', Schedule: 'weekly' },
-    intervalDays: 7,
-    lifecycle: { MoveToColdStorageAfterDays: 30, DeleteAfterDays: 365 },
-    onDemandShare: 0.05,
-  },
-  {
-    name: 'finance-compliance',
-    type: 'BACKUP_VAULT',
-    weight: 6,
-    types: [
-      ['RDS', 2],
-      ['Aurora', 1],
-      ['S3', 1],
-      ['DynamoDB', 1],
-    ],
-    key: 'finance-cmk',
-    resourceCmk: { rds: 'finance-cmk' },
-    // Compliance mode still in its grace time: LockDate in the future.
-    lock: { min: 365, max: 2555, lockDays: 2 },
-    policy: 'deny-delete-and-allow-copy',
-    notifications: ['BACKUP_JOB_COMPLETED', 'BACKUP_JOB_FAILED', 'COPY_JOB_SUCCESSFUL', 'COPY_JOB_FAILED'],
-    tags: { Environment: 'prod', DataClass: 'confidential', Compliance: 'PCI, SOX' },
-    intervalDays: 30,
-    lifecycle: { DeleteAfterDays: 2555 },
-    continuousShare: 0.1,
-    onDemandShare: 0,
-  },
-  {
-    name: 'dev-shortterm',
-    type: 'BACKUP_VAULT',
-    weight: 8,
-    types: [
-      ['EBS', 3],
-      ['EC2', 1],
-      ['RDS', 1],
-      ['S3', 1],
-    ],
-    key: 'aws/backup',
-    tags: { Environment: 'dev' },
-    intervalDays: 1,
-    lifecycle: { DeleteAfterDays: 14 },
-    onDemandShare: 0.1,
-  },
-  {
-    name: 'analytics-s3',
-    type: 'BACKUP_VAULT',
-    weight: 8,
-    types: [['S3', 1]],
-    key: 'backup-vault-cmk',
-    tags: { Environment: 'prod', Team: 'analytics' },
-    notifications: ['BACKUP_JOB_FAILED'],
-    intervalDays: 1,
-    lifecycle: { DeleteAfterDays: 90 },
-    continuousShare: 0.3,
-    onDemandShare: 0,
-  },
-  {
-    name: 'dynamo-tables',
-    type: 'BACKUP_VAULT',
-    weight: 7,
-    types: [['DynamoDB', 1]],
-    key: 'backup-vault-cmk',
-    lock: { min: 7, max: 400 },
-    tags: { Environment: 'prod' },
-    intervalDays: 7,
-    lifecycle: { MoveToColdStorageAfterDays: 60, DeleteAfterDays: 400 },
-    onDemandShare: 0.02,
-  },
-  {
-    name: 'fsx-filesystems',
-    type: 'BACKUP_VAULT',
-    weight: 5,
-    types: [['FSx', 1]],
-    key: 'backup-vault-cmk',
-    tags: { Environment: 'prod', Storage: 'fsx' },
-    intervalDays: 1,
-    lifecycle: { DeleteAfterDays: 90 },
-    onDemandShare: 0.01,
-  },
-  {
-    name: 'airgapped-archive',
-    type: 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT',
-    weight: 4,
-    types: [
-      ['EBS', 2],
-      ['EC2', 1],
-      ['S3', 1],
-      ['EFS', 1],
-      ['DynamoDB', 1],
-    ],
-    key: 'aws-owned',
-    // Logically air-gapped vaults are always compliance-locked with Min/Max set at creation. [doc LAG]
-    lock: { min: 7, max: 3650, lockDays: -90 },
-    tags: { Environment: 'prod', Isolation: 'air-gapped' },
-    intervalDays: 30,
-    lifecycle: { DeleteAfterDays: 3650 },
-    onDemandShare: 0,
-  },
-  {
-    name: 'legacy-ec2-ami',
-    type: 'BACKUP_VAULT',
-    weight: 8,
-    types: [
-      ['EC2', 2],
-      ['EBS', 1],
-    ],
-    key: 'backup-vault-cmk',
-    resourceCmk: { ebs: 'ebs-cmk' },
-    lock: { min: 1, max: 36500 },
-    policy: 'allow-org-copy',
-    tags: { Environment: 'legacy', Owner: 'platform-team', 'aws:backup:source-resource': 'retired' },
-    intervalDays: 14,
-    // Never expires: copies of these into a vault with MaxRetentionDays fail unless a Lifecycle is given.
-    onDemandShare: 0.2,
-  },
-];
-
-/** Applications, their APMIDs and how they appear in the CSV's appName column. */
-export const APPS = [
-  { key: 'payments', apmid: 'APM0001001', name: 'Payments, EU', weight: 4 },
-  { key: 'ledger', apmid: 'APM0001002', name: 'General Ledger', weight: 3 },
-  { key: 'crm', apmid: 'APM0001003', name: 'CRM "Classic"', weight: 3 },
-  { key: 'hr', apmid: 'APM0001004', name: 'HR Portal', weight: 2 },
-  { key: 'analytics', apmid: 'APM0001005', name: 'Analytics Platform', weight: 3 },
-  { key: 'search', apmid: 'APM0001006', name: 'Search', weight: 2 },
-  { key: 'billing', apmid: 'APM0001007', name: 'Billing, Invoicing & Tax', weight: 3 },
-  { key: 'inventory', apmid: 'APM0001008', name: 'Inventory', weight: 2 },
-  { key: 'auth', apmid: 'APM0001009', name: 'Auth Service', weight: 2 },
-  { key: 'warehouse', apmid: 'APM0001010', name: 'Entrepôt de données', weight: 2 },
-  { key: 'ftp', apmid: 'APM0002001', name: 'Legacy FTP', weight: 1 },
-  { key: 'sandbox', apmid: 'APM0002002', name: 'Developer sandbox', weight: 1 },
-  { key: 'mobile', apmid: 'APM0002003', name: 'Mobile API (retired)', weight: 1 },
-] as const;
-
-export const ALLOWED_APMIDS: readonly string[] = APPS.filter((a) => a.apmid.startsWith('APM0001')).map((a) => a.apmid);
-
-/** How a resource appears in the metadata CSV. */
-export type CsvCategory = 'valid' | 'duplicateSame' | 'empty' | 'notAllowed' | 'absent' | 'conflict' | 'malformed';
 
 export interface ResourceInfo {
   vault: number;
@@ -446,7 +213,8 @@ export class Dataset {
     const tail = hexChars(8, seed, v, r, S.tail);
     const R = this.region;
     const A = this.accountId;
-    const plainDynamo = type === 'DynamoDB' && s.type === 'BACKUP_VAULT' && unit(seed, v, r, S.plain) < 0.15;
+    const plainDynamo =
+      type === 'DynamoDB' && s.type === 'BACKUP_VAULT' && unit(seed, v, r, S.plain) < PLAIN_DYNAMO_SHARE;
     let arn: string;
     let name: string;
     switch (type) {
@@ -508,18 +276,18 @@ export class Dataset {
     switch (type) {
       case 'EBS':
       case 'EC2':
-        if (u < 0.1) return 'aws/ebs';
-        if (u < 0.13) return 'legacy-unshared-cmk';
+        if (u < RESOURCE_KEY_SHARES.ebs.awsManagedBelow) return 'aws/ebs';
+        if (u < RESOURCE_KEY_SHARES.ebs.unsharedCmkBelow) return 'legacy-unshared-cmk';
         return s.resourceCmk?.ebs ?? 'ebs-cmk';
       case 'RDS':
-        if (u < 0.12) return 'aws/rds';
+        if (u < RESOURCE_KEY_SHARES.rds.awsManagedBelow) return 'aws/rds';
         return s.resourceCmk?.rds ?? 'rds-cmk';
       case 'Aurora':
-        if (u < 0.1) return 'aws/rds';
-        if (u < 0.13) return undefined; // unencrypted cluster
+        if (u < RESOURCE_KEY_SHARES.aurora.awsManagedBelow) return 'aws/rds';
+        if (u < RESOURCE_KEY_SHARES.aurora.unencryptedBelow) return undefined; // unencrypted cluster
         return s.resourceCmk?.rds ?? 'rds-cmk';
       case 'FSx':
-        if (u < 0.1) return 'aws/fsx';
+        if (u < RESOURCE_KEY_SHARES.fsx.awsManagedBelow) return 'aws/fsx';
         return s.resourceCmk?.fsx ?? 'fsx-cmk';
       default:
         return s.key;
@@ -704,7 +472,7 @@ export class Dataset {
    * with the wrong column count, and a final row with an unbalanced quote.
    */
   csv(): { text: string; truth: CsvTruth } {
-    const lines: string[] = ['resourceArn,APMID,appName,owner'];
+    const lines: string[] = [CSV_HEADER];
     const truth: CsvTruth = {
       rows: 0,
       resources: { valid: 0, duplicateSame: 0, empty: 0, notAllowed: 0, absent: 0, conflict: 0, malformed: 0 },
@@ -712,15 +480,13 @@ export class Dataset {
       malformedLines: [],
       conflictingResources: [],
     };
-    const row = (arn: string, apmid: string, app: string, owner: string) =>
-      [arn, apmid, app, owner].map(csvField).join(',');
     let unbalanced: string | undefined;
     let orphan = 0;
     const addOrphan = () => {
       const app = APPS[orphan % APPS.length] as (typeof APPS)[number];
       const fake = `vol-0${hexChars(16, this.seed, 0xdead, orphan)}`;
       lines.push(
-        row(`arn:aws:ec2:${this.region}:${this.accountId}:volume/${fake}`, app.apmid, app.name, owner(app.key)),
+        csvRow(`arn:aws:ec2:${this.region}:${this.accountId}:volume/${fake}`, app.apmid, app.name, owner(app.key)),
       );
       truth.orphanRows++;
       orphan++;
@@ -732,48 +498,46 @@ export class Dataset {
       switch (res.csv) {
         case 'valid':
         case 'notAllowed':
-          lines.push(row(res.arn, app.apmid, app.name, owner(app.key)));
+          lines.push(csvRow(res.arn, app.apmid, app.name, owner(app.key)));
           break;
         case 'duplicateSame':
-          lines.push(row(res.arn, app.apmid, app.name, owner(app.key)));
-          lines.push(row(res.arn, app.apmid, app.name, owner(app.key)));
+          lines.push(csvRow(res.arn, app.apmid, app.name, owner(app.key)));
+          lines.push(csvRow(res.arn, app.apmid, app.name, owner(app.key)));
           break;
         case 'empty':
-          lines.push(row(res.arn, '', app.name, owner(app.key)));
+          lines.push(csvRow(res.arn, '', app.name, owner(app.key)));
           break;
         case 'conflict': {
-          const other = ALLOWED_APMIDS[(ALLOWED_APMIDS.indexOf(app.apmid) + 1) % ALLOWED_APMIDS.length] ?? 'APM0001001';
-          lines.push(row(res.arn, app.apmid, app.name, owner(app.key)));
-          lines.push(row(res.arn, other, app.name, owner(app.key)));
+          const other = conflictingApmid(app.apmid);
+          lines.push(csvRow(res.arn, app.apmid, app.name, owner(app.key)));
+          lines.push(csvRow(res.arn, other, app.name, owner(app.key)));
           truth.conflictingResources.push(res.arn);
           break;
         }
         case 'malformed':
           if (unbalanced === undefined) {
             // Kept for the last line: an unbalanced quote swallows everything after it in a strict parser.
-            unbalanced = `${csvField(res.arn)},${app.apmid},"${app.name.replace(/"/g, '')},${owner(app.key)}`;
+            unbalanced = unbalancedQuoteRow(res.arn, app);
           } else {
-            lines.push(`${csvField(res.arn)},${app.apmid},${csvField(app.name)}`); // three columns
+            lines.push(threeColumnRow(res.arn, app));
             truth.malformedLines.push(lines.length);
           }
           break;
         case 'absent':
           break;
       }
-      if (++n % 40 === 0) addOrphan();
+      if (++n % CSV_ORPHAN_EVERY === 0) addOrphan();
     }
-    while (orphan < 3) addOrphan();
+    while (orphan < CSV_MIN_ORPHANS) addOrphan();
     // An extra column (five fields) is malformed too.
-    lines.push(
-      `${row(`arn:aws:s3:::orphan-bucket-${hexChars(8, this.seed, 0xbeef)}`, 'APM0001001', 'Search', owner('search'))},extra`,
-    );
+    lines.push(fiveColumnRow(`arn:aws:s3:::orphan-bucket-${hexChars(8, this.seed, 0xbeef)}`));
     truth.malformedLines.push(lines.length);
     if (unbalanced !== undefined) {
       lines.push(unbalanced);
       truth.malformedLines.push(lines.length);
     }
     truth.rows = lines.length - 1;
-    return { text: `\uFEFF${lines.join('\r\n')}\r\n`, truth };
+    return { text: csvFileText(lines), truth };
   }
 }
 
@@ -803,23 +567,6 @@ const POINT_ID_PATTERNS: readonly RegExp[] = [
   /:backup\/backup-0([0-9a-f]{8})[0-9a-f]{8}$/,
   /\/backup\/\d{13}-([0-9a-f]{8})$/,
 ];
-
-function csvField(s: string): string {
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-function owner(app: string): string {
-  return `team-${app}@example.com`;
-}
-
-function csvCategory(u: number, apmid: string): CsvCategory {
-  if (u < 0.07) return 'absent';
-  if (u < 0.12) return 'empty';
-  if (u < 0.15) return 'conflict';
-  if (u < 0.17) return 'malformed';
-  if (u < 0.2) return 'duplicateSame';
-  return ALLOWED_APMIDS.includes(apmid) ? 'valid' : 'notAllowed';
-}
 
 function pick<T>(items: readonly T[], cumulative: readonly number[], u: number): T {
   for (let k = 0; k < cumulative.length; k++) if (u < (cumulative[k] as number)) return items[k] as T;
