@@ -12,7 +12,9 @@ import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
 import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
+import { reconcileCommand } from './reconcile.js';
 import { resumeCommand } from './resume.js';
+import { retryCommand } from './retry.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { testenvCommand } from './testenv.js';
@@ -24,6 +26,8 @@ const COMMANDS: Command[] = [
   complianceCommand,
   stopCommand,
   resumeCommand,
+  retryCommand,
+  reconcileCommand,
   configCommand,
   testenvCommand,
 ];

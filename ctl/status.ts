@@ -3,6 +3,34 @@ import { formatDuration } from '../shared/duration.js';
 import type { Command } from './command.js';
 import { columns, count } from './format.js';
 
+function copyRows(status: StatusResponse): [string, string][] {
+  const copy = status.copy;
+  if (!copy) return [];
+  const rows: [string, string][] = [
+    [
+      'copy jobs',
+      `${count(status.counts.inFlight)} in flight of a window of ${copy.window} (max ${copy.maxInFlight}` +
+        `${copy.learnedQuota !== null ? `, account quota seen at ${copy.learnedQuota}` : ''})` +
+        `${copy.awsInFlight !== null ? `; AWS reports ${count(copy.awsInFlight)} CREATED or RUNNING` : ''}`,
+    ],
+    [
+      'this run',
+      `${count(copy.startedThisRun)} started, ${count(copy.finishedThisRun)} finished, ${count(copy.verifiedThisRun)} verified` +
+        `${copy.meanJobSeconds !== null ? `; a job takes ${formatDuration(copy.meanJobSeconds * 1000)} on average` : ''}`,
+    ],
+    [
+      'canaries',
+      `${copy.canaries.open} passed, ${copy.canaries.probing} running, ${copy.canaries.pending} waiting, ${copy.canaries.failed} failed`,
+    ],
+  ];
+  for (const f of copy.topFailures) {
+    rows.push([`failed: ${f.reason}`, `${count(f.count)} (${f.kind}) — ${f.description}; e.g. ${f.example}`]);
+  }
+  for (const r of copy.retrying) rows.push([`retrying: ${r.reason}`, `${count(r.count)} waiting for another attempt`]);
+  if (copy.topFailures.length > 0) rows.push(['', 'once a cause is fixed: rpctl retry --reason REASON']);
+  return rows;
+}
+
 export const statusCommand: Command = {
   name: 'status',
   summary: 'phase, state, counts per state and the daemon it talks to',
@@ -18,6 +46,9 @@ export const statusCommand: Command = {
     ctx.out(
       columns([
         ['state', state],
+        ...(status.state === 'paused' && status.pauseDetail
+          ? ([['why', status.pauseDetail]] as [string, string][])
+          : []),
         ['phase', status.phase],
         [
           'points',
@@ -28,6 +59,7 @@ export const statusCommand: Command = {
           `${count(c.skipped)} skipped, ${count(c.queued)} queued, ${count(c.inFlight)} in flight, ` +
             `${count(c.completed)} completed, ${count(c.failed)} failed`,
         ],
+        ...copyRows(status),
         ['accounts', `${status.source.accountId} → ${status.destination.accountId} in ${status.source.region}`],
         [
           'daemon',

@@ -14,11 +14,13 @@ import type {
   PlanPointsResponse,
   PlanResponse,
   PreflightResponse,
+  ReconcileResponse,
   ResumeResponse,
+  RetryResponse,
   StatusResponse,
   StopResponse,
 } from '../shared/api.js';
-import { ROUTES } from '../shared/api.js';
+import { RetryRequest, ROUTES } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
 import type { Logger } from './log.js';
@@ -27,13 +29,18 @@ export interface ApiServices {
   health(): HealthResponse;
   status(): StatusResponse;
   stop(): StopResponse;
-  resume(): ResumeResponse;
+  /** Verifies refreshed credentials with STS before work restarts: a few seconds at most, never blocking. */
+  resume(): Promise<ResumeResponse>;
   config(): Config;
   plan(): PlanResponse;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
   /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
   preflight(): Promise<PreflightResponse>;
   compliance(): Promise<ComplianceResponse>;
+  /** Requeue the failed points of one failure reason (a short transaction). */
+  retry(request: { reason: string }): RetryResponse;
+  /** Lists copy jobs and destination vaults (read-only AWS calls): seconds to minutes at scale, never blocking. */
+  reconcile(): Promise<ReconcileResponse>;
 }
 
 const PlanPointsQuery = z.strictObject({
@@ -71,7 +78,7 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.get(ROUTES.health, (c) => c.json(services.health()));
   app.get(ROUTES.status, (c) => c.json(services.status()));
   app.post(ROUTES.stop, (c) => c.json(services.stop(), 202));
-  app.post(ROUTES.resume, (c) => c.json(services.resume()));
+  app.post(ROUTES.resume, async (c) => c.json(await services.resume()));
   app.get(ROUTES.config, (c) => c.json(services.config()));
   app.get(ROUTES.plan, (c) => c.json(services.plan()));
   app.get(ROUTES.planPoints, (c) => {
@@ -81,6 +88,12 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   });
   app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
+  app.post(ROUTES.retry, async (c) => {
+    const body = RetryRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw badRequest(body.error);
+    return c.json(services.retry(body.data));
+  });
+  app.post(ROUTES.reconcile, async (c) => c.json(await services.reconcile()));
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof RpcopyError && err.code in ERROR_CODES) {

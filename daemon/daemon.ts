@@ -9,19 +9,25 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { DaemonState, StatusResponse } from '../shared/api.js';
+import type { DaemonState, ResumeResponse, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
 import { buildApi, closeServer, listenOnSocket } from './api.js';
-import { type CredentialLoader, CredentialSession } from './aws/credentials.js';
+import { type CredentialLoader, CredentialSession, verifyCredentials } from './aws/credentials.js';
+import { type CredentialsWatch, sharedCredentialsFile, watchCredentialsFile } from './aws/credentials-watch.js';
 import { AwsPort } from './aws/port.js';
 import { checkCompliance } from './compliance/service.js';
+import { FAILURE_REASONS } from './copy/failures.js';
+import { CopyPhase } from './copy/phase.js';
+import { CopyQueue } from './copy/queue.js';
+import { reconcileReport } from './copy/reconcile.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
+import { createNotifier } from './notify.js';
 import { PauseGate } from './pause.js';
 import { Pipeline, type PipelinePhase } from './pipeline.js';
 import { SKIP_REASONS } from './plan/reasons.js';
@@ -48,6 +54,8 @@ export interface DaemonDeps {
   mode: 'service' | 'once';
   /** Stop after the plan: nothing is created in the destination and nothing is copied. */
   dryRun?: boolean;
+  /** Run every phase up to the destination vaults, but start no copy job. */
+  noCopy?: boolean;
   /** How credentials are read; the shared credentials file by default. */
   credentialLoader?: CredentialLoader;
   /** Replace the pipeline phases (tests of the daemon's own mechanics). */
@@ -64,6 +72,8 @@ export interface DaemonServices {
   port: AwsPort;
   /** Pause all work for the operator (reason shown by rpctl status); resolves on resume, rejects on stop. */
   pauseForOperator: OperatorPause;
+  /** The copy engine (absent in a dry run). */
+  copy?: CopyPhase;
 }
 
 function defaultPhases({
@@ -74,6 +84,7 @@ function defaultPhases({
   log,
   port,
   pauseForOperator,
+  copy,
 }: DaemonServices): PipelinePhase[] {
   const phases: PipelinePhase[] = [
     new InventoryPhase({
@@ -102,6 +113,7 @@ function defaultPhases({
       pause: pauseForOperator,
     }),
     new VaultsPhase({ store, port, config, journal, log: log.child({ phase: 'vaults' }) }),
+    ...(copy ? [copy] : []),
   ];
 }
 
@@ -165,21 +177,46 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
     destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
   };
+  const accountIds = { source: config.source.accountId, destination: config.destination.accountId };
+  const notifier = createNotifier({
+    log: log.child({ component: 'notify' }),
+    desktop: config.notify.desktop,
+    command: config.notify.command,
+  });
   const pool = createWorkerPool(config.copy.workers, log);
   const port = new AwsPort({
     pool,
+    rates: { startCopyJob: config.copy.startRate },
     sessions,
     region: config.region,
     log: log.child({ component: 'aws' }),
     gate,
     pause: {
+      // Every call that meets the exhausted session lands here; the first one pauses and notifies, all of them
+      // wait on the gate and then retry with the verified credentials: nothing in flight is lost.
       credentialsExhausted: async (account, failure) => {
+        const session = sessions[account];
         const detail =
-          `${account} account (profile ${sessions[account].profile}): AWS rejected its credentials ` +
-          `${sessions[account].consecutiveFailures} times in a row (${failure.name}); refresh the token, then rpctl resume`;
+          `${account} account (profile ${session.profile}): AWS rejected its credentials ` +
+          `${session.consecutiveFailures} times in a row (${failure.name}); refresh the token: rpcopy resumes by ` +
+          'itself once the credentials file holds a working one, or run rpctl resume';
         if (gate.pause('credentials', detail)) {
-          journal.record('error', 'daemon.paused', detail, { reason: 'credentials', account, error: failure.name });
+          const data = {
+            account,
+            accountId: accountIds[account],
+            profile: session.profile,
+            error: failure.name,
+            consecutiveFailures: session.consecutiveFailures,
+          };
+          journal.record('error', 'daemon.paused', detail, { reason: 'credentials', ...data });
+          void notifier.notify({ event: 'paused', reason: 'credentials', message: detail, ...data });
           if (mode === 'once') void stop('paused for the operator', 'paused');
+          // A refresh that landed while the last reload gave up is no change the watcher will report again.
+          else {
+            void recheckAfterPause(account).catch((err: unknown) =>
+              log.warn('checking the credentials file after the pause failed', { account, error: err }),
+            );
+          }
         }
         await gate.wait(shutdown.signal);
       },
@@ -188,11 +225,85 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const pauseForOperator: OperatorPause = async (reason, detail, data) => {
     if (gate.pause(reason, detail)) {
       journal.record('error', 'daemon.paused', detail, { reason, ...data });
+      void notifier.notify({ event: 'paused', reason, message: detail, ...data });
       if (mode === 'once') void stop('paused for the operator', 'paused');
     }
     await gate.wait(shutdown.signal);
   };
+
+  // Resuming: one function for every trigger (rpctl resume through the API, a changed credentials file, and
+  // later the keypress of rpctl watch through the same API). After a credentials pause, work restarts only once
+  // STS accepts both accounts' tokens as the configured accounts; otherwise the daemon stays paused and says why.
+  // Concurrent triggers share one check.
+  type ResumeTrigger = 'operator' | 'credentials-file';
+  let resuming: Promise<ResumeResponse> | undefined;
+  const resumeAfterPause = (trigger: ResumeTrigger): Promise<ResumeResponse> => {
+    resuming ??= tryResume(trigger).finally(() => {
+      resuming = undefined;
+    });
+    return resuming;
+  };
+  const tryResume = async (trigger: ResumeTrigger): Promise<ResumeResponse> => {
+    const paused = gate.paused;
+    if (!paused) return { state: currentState(), resumed: false, message: 'not paused: nothing to resume' };
+    const checkCredentials =
+      paused.reason === 'credentials' || sessions.source.exhausted || sessions.destination.exhausted;
+    if (checkCredentials) {
+      let problems: Awaited<ReturnType<typeof verifyCredentials>>;
+      try {
+        problems = await verifyCredentials({ port, sessions, accountIds, signal: shutdown.signal });
+      } catch (err) {
+        if (shutdown.requested) return { state: currentState(), resumed: false, message: 'stopping: not resumed' };
+        throw err;
+      }
+      if (problems.length > 0) {
+        const why = problems.map((p) => p.message).join('; ');
+        const by = trigger === 'operator' ? 'rpctl resume' : 'the credentials file changed';
+        const message =
+          `still paused: ${why}. Refresh the token: rpcopy resumes by itself once the credentials file holds ` +
+          'a working one, or run rpctl resume again';
+        gate.note(`Resume refused (${by}): ${why}`);
+        journal.record('warn', 'daemon.resume_refused', message, {
+          reason: paused.reason,
+          trigger,
+          problems: problems.map(({ account, kind }) => ({ account, kind })),
+        });
+        // The operator who ran rpctl resume reads the answer; a refused automatic resume is news to them.
+        if (trigger !== 'operator') {
+          void notifier.notify({ event: 'resume_refused', reason: paused.reason, message, trigger });
+        }
+        return { state: currentState(), resumed: false, verified: false, message };
+      }
+    }
+    // Resumed or stopped by someone else while the check ran.
+    if (gate.paused !== paused)
+      return { state: currentState(), resumed: false, message: 'not paused: nothing to resume' };
+    gate.resume();
+    const message =
+      trigger === 'operator'
+        ? `resumed (was paused: ${paused.reason}${checkCredentials ? '; STS accepted both accounts’ credentials' : ''})`
+        : `resumed by itself: the credentials file changed and STS accepted both accounts’ credentials (was paused: ${paused.reason})`;
+    journal.record('info', 'daemon.resumed', message, { reason: paused.reason, trigger, verified: checkCredentials });
+    void notifier.notify(
+      { event: 'resumed', reason: paused.reason, message, trigger },
+      { desktop: trigger !== 'operator' },
+    );
+    return { state: currentState(), resumed: true, ...(checkCredentials ? { verified: true } : {}), message };
+  };
+  const recheckAfterPause = async (account: keyof typeof sessions): Promise<void> => {
+    if (await sessions[account].holdsNewKeys()) await resumeAfterPause('credentials-file');
+  };
+  const onCredentialsFileChange = async (): Promise<void> => {
+    if (gate.paused?.reason !== 'credentials' || shutdown.requested) return;
+    await resumeAfterPause('credentials-file');
+  };
+  let credentialsWatch: CredentialsWatch | undefined;
+  const copy =
+    deps.dryRun || deps.noCopy
+      ? undefined
+      : new CopyPhase({ store, port, config, journal, log: log.child({ phase: 'copy' }), runId, gate });
   const services: DaemonServices = {
+    copy,
     config,
     dryRun: deps.dryRun ?? false,
     store,
@@ -207,7 +318,12 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
 
   const status = (): StatusResponse => ({
     state: currentState(),
-    ...(gate.paused && state === 'running' ? { pauseReason: gate.paused.reason, pauseDetail: gate.paused.detail } : {}),
+    ...(gate.paused && state === 'running'
+      ? {
+          pauseReason: gate.paused.reason,
+          pauseDetail: gate.paused.note ? `${gate.paused.detail}. ${gate.paused.note}` : gate.paused.detail,
+        }
+      : {}),
     phase: pipeline.phase,
     counts: readCounts(store),
     inventory: readInventoryProgress(store),
@@ -222,9 +338,12 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     },
     source: { accountId: config.source.accountId, region: config.region },
     destination: { accountId: config.destination.accountId },
+    credentials: { source: sessions.source.snapshot(), destination: sessions.destination.snapshot() },
+    ...(copy && pipeline.phase === 'copy' ? { copy: copy.status() } : {}),
   });
 
   let stopping: Promise<RunOutcome> | undefined;
+  let rerunning = false;
   let resolveFinished!: (outcome: RunOutcome) => void;
   const finished = new Promise<RunOutcome>((resolve) => {
     resolveFinished = resolve;
@@ -234,6 +353,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const stop = (reason: string, outcome: RunOutcome = 'stopped'): Promise<RunOutcome> => {
     if (stopping) return stopping;
     shutdown.request(reason);
+    credentialsWatch?.close();
     state = 'stopping';
     journal.record('info', 'daemon.stopping', 'stopping: no new work is claimed', {
       reason,
@@ -252,6 +372,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         );
       }
       if (server) await closeServer(server);
+      // A --once run that stops on a pause must still hand its event to notify.command.
+      await notifier.drain(config.daemon.shutdownTimeoutMs);
       await pool.destroy();
       await checkpointer.stop();
       journal.record('info', 'daemon.stopped', 'stopped', { reason, outcome });
@@ -272,15 +394,47 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         void stop('rpctl stop');
         return { state, message: 'stopping: in-flight work finishes, progress is saved, then the daemon exits' };
       },
-      resume: () => {
-        const ended = gate.resume();
-        if (!ended) return { state: currentState(), resumed: false, message: 'not paused: nothing to resume' };
-        sessions.source.reset();
-        sessions.destination.reset();
-        journal.record('info', 'daemon.resumed', 'resumed by the operator', { reason: ended.reason });
-        return { state: currentState(), resumed: true, message: `resumed (was paused: ${ended.reason})` };
-      },
+      resume: () => resumeAfterPause('operator'),
       config: () => config,
+      retry: ({ reason }) => {
+        if (!(reason in FAILURE_REASONS)) {
+          throw new RpcopyError(
+            'BAD_REQUEST',
+            `reason: unknown failure reason ${JSON.stringify(reason)}; expected one of ${Object.keys(FAILURE_REASONS).join(', ')}`,
+          );
+        }
+        const result = new CopyQueue(store, runId).retry(reason, Date.now());
+        journal.record('info', 'copy.retry', `requeued failed points of reason ${reason}`, { reason, ...result });
+        // A service whose pipeline had finished copies the requeued points now, not at its next start.
+        if (result.requeued > 0 && state === 'done' && copy && !rerunning) {
+          state = 'running';
+          rerunning = true;
+          const context = { signal: shutdown.signal, track: <T>(work: Promise<T>) => shutdown.track(work) };
+          void shutdown.track(pipeline.rerun(copy, context)).then(
+            (outcome) => {
+              rerunning = false;
+              if (outcome === 'done' && !shutdown.requested) state = 'done';
+            },
+            (err: unknown) => {
+              rerunning = false;
+              journal.record('error', 'pipeline.failed', 'the copy phase failed; progress so far is saved', {
+                error: err,
+              });
+              void stop('pipeline failed', 'failed');
+            },
+          );
+        }
+        return {
+          reason,
+          ...result,
+          message:
+            result.requeued === 0
+              ? `no failed points of reason ${reason}`
+              : `requeued ${result.requeued} failed points of reason ${reason}${result.combos > 0 ? ` (${result.combos} canaries run again first)` : ''}`,
+        };
+      },
+      reconcile: async () =>
+        reconcileReport(store, new CopyQueue(store, runId), port, shutdown.signal, { ignorePause: true }),
       plan: () => planReport(store, config),
       planPoints: (query) => {
         if (query.reason !== undefined && query.reason !== 'copy' && !(query.reason in SKIP_REASONS)) {
@@ -332,6 +486,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   }
 
   state = 'running';
+  credentialsWatch = watchCredentialsFile({
+    file: sharedCredentialsFile(),
+    log: log.child({ component: 'credentials' }),
+    onChange: onCredentialsFileChange,
+  });
   journal.record('info', 'daemon.started', 'rpcopyd started', {
     pid: process.pid,
     version,
@@ -358,6 +517,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     finished,
     stop,
     abort: () => {
+      credentialsWatch?.close();
       void checkpointer.stop();
       // Synchronous and safe between two statements: every transaction is synchronous, so none is open here.
       store.close();

@@ -28,13 +28,14 @@ const ONCE_EXIT: Record<RunOutcome, number> = {
 
 const HELP = `rpcopyd — copy AWS Backup recovery points between accounts (daemon)
 
-Usage: rpcopyd [--config PATH] [--once] [--dry-run] [--check-config] [--state-dir DIR]
+Usage: rpcopyd [--config PATH] [--once] [--dry-run | --no-copy] [--check-config] [--state-dir DIR]
 
 Options:
   --config PATH     config file (default: $RPCOPY_CONFIG, else ~/.config/rpcopy/config.toml)
   --once            run the pipeline until every point is final, then exit
   --check-config    validate the config file, print the effective config, and exit
   --dry-run         inventory, enrich and plan only: nothing is created or copied (see rpctl plan)
+  --no-copy         everything up to the destination vaults (preflight included), but start no copy job
   --state-dir DIR   override daemon.state_dir
   --version         print the version
   -h, --help        this help
@@ -87,6 +88,7 @@ export async function main(argv: string[]): Promise<number> {
       log,
       mode: args.once ? 'once' : 'service',
       dryRun: args['dry-run'],
+      noCopy: args['no-copy'],
     });
   } catch (err) {
     if (err instanceof RpcopyError) {
@@ -127,6 +129,7 @@ function parseCli(argv: string[]) {
       once: { type: 'boolean', default: false },
       'check-config': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'no-copy': { type: 'boolean', default: false },
       'state-dir': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

@@ -1,12 +1,15 @@
 // The pause gate: when the operator is needed (credentials rejected three
 // times, a failed preflight), all work waits here instead of failing. Nothing
 // in flight is lost: calls simply await the gate, then carry on. The gate
-// opens on `rpctl resume` (and, later, when the credentials file changes).
+// opens on `rpctl resume`, or for a credentials pause when the credentials
+// file changes; either way only after the new token is verified (daemon.ts).
 
 export interface PauseState {
   reason: string;
   detail: string;
   since: number;
+  /** The latest development while paused, e.g. why the last resume was refused. */
+  note?: string;
 }
 
 export class PauseGate {
@@ -22,6 +25,11 @@ export class PauseGate {
     if (this.state) return false;
     this.state = { reason, detail, since: now };
     return true;
+  }
+
+  /** Say what happened since the pause began (a resume was refused, and why); replaces any earlier note. */
+  note(text: string): void {
+    if (this.state) this.state.note = text;
   }
 
   /** Open the gate and release everyone waiting. Returns the state it ended, if any. */

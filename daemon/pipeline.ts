@@ -33,6 +33,15 @@ export class Pipeline {
     return this.phases.map((p) => p.name);
   }
 
+  /** Run one phase again after the pipeline finished (a service whose operator requeued work). */
+  async rerun(phase: PipelinePhase, context: PhaseContext): Promise<PipelineOutcome> {
+    if (context.signal.aborted) return 'stopped';
+    this.current = phase.name;
+    const outcome = await phase.run(context);
+    if (outcome === 'done') this.current = 'done';
+    return outcome;
+  }
+
   async run(context: PhaseContext): Promise<PipelineOutcome> {
     for (const phase of this.phases) {
       if (context.signal.aborted) return 'stopped';

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # The demo (npm run demo): start the built-in AWS sandbox with a few thousand
-# recovery points, run rpcopyd against it over real HTTP, show its progress
-# through rpctl, then the plan, then stop everything. Nothing outside
-# .demo/ is written; the sandbox and the daemon are stopped on exit.
+# recovery points, run rpcopyd against it over real HTTP and copy every
+# eligible point end to end (inventory, metadata, plan, preflight, destination
+# vaults, canaries, copy jobs, verification), showing progress through rpctl,
+# then the plan, a status summary and a reconciliation against AWS's records.
+# Copy jobs run 20,000x faster than real ones (the sandbox's time factor), so
+# the whole backlog takes a few minutes. Nothing outside .demo/ is written; the
+# sandbox and the daemon are stopped on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POINTS="${DEMO_POINTS:-3000}"
@@ -12,7 +16,9 @@ export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 [ -f dist/daemon/main.js ] || npm run --silent build
 rm -rf "$DIR" && mkdir -p "$DIR"
 
-node dist/test/sandbox/main.js --points "$POINTS" --seed 1 --out "$DIR" > "$DIR/sandbox.out" 2> "$DIR/sandbox.log" &
+# StartCopyJob's real rate is unpublished; the demo lets the sandbox (and rpcopy, below) go at 20/s.
+node dist/test/sandbox/main.js --points "$POINTS" --seed 1 --out "$DIR" --time-factor 20000 \
+  --knobs '{"throttling":{"rates":{"StartCopyJob":20}}}' > "$DIR/sandbox.out" 2> "$DIR/sandbox.log" &
 SANDBOX=$!
 DAEMON=""
 cleanup() {
@@ -25,6 +31,8 @@ for _ in $(seq 1 100); do [ -s "$DIR/sandbox.out" ] && break; sleep 0.1; done
 # shellcheck disable=SC1091
 . "$DIR/sandbox.env"
 echo "sandbox: $POINTS recovery points in 12 vaults at $AWS_ENDPOINT_URL (files in $DIR)"
+sed -i 's/^max_in_flight = .*/max_in_flight = 100\nstart_rate = 15/' "$RPCOPY_CONFIG"
+printf '\n[vaults]\nconfirm_compliance_lock = true\n' >> "$RPCOPY_CONFIG"
 
 rpctl() { node dist/ctl/main.js "$@"; }
 node dist/daemon/main.js --config "$RPCOPY_CONFIG" > "$DIR/rpcopyd.log" 2>&1 &
@@ -38,7 +46,8 @@ while :; do
   line="$(node -e '
     const s = JSON.parse(process.argv[1]);
     const c = s.counts;
-    console.log(`${s.state.padEnd(8)} phase ${s.phase.padEnd(9)} vaults ${s.inventory.vaultsDone}/${s.inventory.vaultsSelected}  points ${c.discovered}  to copy ${c.queued + c.inFlight + c.completed + c.failed}  skipped ${c.skipped}`);
+    const copy = s.copy ? `  window ${s.copy.window}  canaries ${s.copy.canaries.open}/${s.copy.canaries.open + s.copy.canaries.pending + s.copy.canaries.probing + s.copy.canaries.failed}` : "";
+    console.log(`${s.state.padEnd(8)} phase ${s.phase.padEnd(9)} points ${c.discovered}  skipped ${c.skipped}  queued ${c.queued}  in flight ${c.inFlight}  copied ${c.completed}  failed ${c.failed}${copy}`);
   ' "$status")"
   echo "  $line"
   case "$line" in done*|*"phase done"*) break ;; esac
@@ -46,11 +55,16 @@ while :; do
     echo "  paused: $(node -e 'console.log(JSON.parse(process.argv[1]).pauseDetail ?? "")' "$status")"
     break ;;
   esac
-  sleep 1
+  sleep 2
 done
 
 echo
 rpctl plan
+echo
+rpctl status
+echo
+echo "Reconciliation against AWS's own records (copy jobs and destination vault listings):"
+rpctl reconcile || true
 echo
 rpctl stop
 wait "$DAEMON" && DAEMON=""

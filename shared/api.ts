@@ -16,6 +16,8 @@ export const ROUTES = {
   planPoints: '/v1/plan/points',
   preflight: '/v1/preflight',
   compliance: '/v1/compliance',
+  retry: '/v1/copy/retry',
+  reconcile: '/v1/copy/reconcile',
 } as const;
 
 export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
@@ -44,6 +46,19 @@ export const InventoryProgress = z.object({
 });
 export type InventoryProgress = z.infer<typeof InventoryProgress>;
 
+/** One account's credential session as `rpctl status --json` shows it: counters only, never key material. */
+export const CredentialStatus = z.object({
+  profile: z.string(),
+  /** Credential sets loaded so far (1 after the first read); workers rebuild their clients when it changes. */
+  generation: z.number().int(),
+  /** Generations AWS rejected in a row; at 3 the daemon pauses for the operator. */
+  consecutiveFailures: z.number().int(),
+  /** Re-reads of the credentials file: one per rejection (however many calls failed), plus one per resume. */
+  reloads: z.number().int(),
+  exhausted: z.boolean(),
+});
+export type CredentialStatus = z.infer<typeof CredentialStatus>;
+
 export const StatusResponse = z.object({
   state: DaemonState,
   /** Why the daemon is paused: `credentials`, `preflight`, `operator`. */
@@ -64,13 +79,26 @@ export const StatusResponse = z.object({
   }),
   source: z.object({ accountId: z.string(), region: z.string() }),
   destination: z.object({ accountId: z.string() }),
+  credentials: z.object({ source: CredentialStatus, destination: CredentialStatus }).optional(),
+  /** The copy engine, while the copy phase runs. */
+  copy: z.lazy(() => CopyStatus).optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
 export const StopResponse = z.object({ state: DaemonState, message: z.string() });
 export type StopResponse = z.infer<typeof StopResponse>;
 
-export const ResumeResponse = z.object({ state: DaemonState, resumed: z.boolean(), message: z.string() });
+export const ResumeResponse = z.object({
+  state: DaemonState,
+  resumed: z.boolean(),
+  message: z.string(),
+  /**
+   * Set when the daemon was paused for credentials: true when STS accepted both accounts' tokens (and work
+   * restarted), false when a token is still rejected or belongs to another account (still paused; `message` says
+   * which). Absent for other pauses.
+   */
+  verified: z.boolean().optional(),
+});
 export type ResumeResponse = z.infer<typeof ResumeResponse>;
 
 export const HealthResponse = z.object({ ok: z.literal(true), pid: z.number().int(), version: z.string() });
@@ -173,3 +201,70 @@ export const ComplianceResponse = z.object({
   drift: z.array(z.object({ vault: z.string(), destination: z.string(), kind: z.string(), detail: z.string() })),
 });
 export type ComplianceResponse = z.infer<typeof ComplianceResponse>;
+
+export const FailureSummary = z.object({
+  reason: z.string(),
+  kind: z.string(),
+  count: z.number().int(),
+  example: z.string(),
+  description: z.string(),
+});
+
+export const CopyStatus = z.object({
+  /** Copy jobs rpcopy lets be in flight now (the AIMD window), at most `maxInFlight`. */
+  window: z.number().int(),
+  maxInFlight: z.number().int(),
+  /** In-flight level at which the account last refused a job (LimitExceededException), if it ever did. */
+  learnedQuota: z.number().int().nullable(),
+  /** CREATED + RUNNING copy jobs of the source account at the last look (AWS's count, other tools' jobs included). */
+  awsInFlight: z.number().int().nullable(),
+  lastSweepAt: z.string().nullable(),
+  startedThisRun: z.number().int(),
+  finishedThisRun: z.number().int(),
+  verifiedThisRun: z.number().int(),
+  quotaRejections: z.number().int(),
+  throttled: z.number().int(),
+  canaries: z.object({
+    pending: z.number().int(),
+    probing: z.number().int(),
+    open: z.number().int(),
+    failed: z.number().int(),
+  }),
+  meanJobSeconds: z.number().nullable(),
+  topFailures: z.array(FailureSummary),
+  retrying: z.array(z.object({ reason: z.string(), count: z.number().int() })),
+});
+export type CopyStatus = z.infer<typeof CopyStatus>;
+
+/** POST /v1/copy/retry {reason}: failed points of one reason back to the queue. */
+export const RetryRequest = z.strictObject({ reason: z.string().min(1, 'reason: expected a failure reason') });
+export const RetryResponse = z.object({
+  reason: z.string(),
+  requeued: z.number().int(),
+  combos: z.number().int(),
+  message: z.string(),
+});
+export type RetryResponse = z.infer<typeof RetryResponse>;
+
+/** POST /v1/copy/reconcile: AWS's records against the store, read-only. */
+export const ReconcileResponse = z.object({
+  checkedAt: z.string(),
+  vaults: z.array(
+    z.object({ destination: z.string(), copyJobs: z.number().int(), destinationPoints: z.number().int() }),
+  ),
+  duplicates: z.array(z.object({ sourcePointArn: z.string(), jobs: z.array(z.string()) })),
+  orphans: z.array(z.object({ destinationPointArn: z.string(), vault: z.string() })),
+  missing: z.array(
+    z.object({ sourcePointArn: z.string(), destinationPointArn: z.string().nullable(), state: z.string() }),
+  ),
+  mismatched: z.array(
+    z.object({ sourcePointArn: z.string(), storeJob: z.string().nullable(), awsJobs: z.array(z.string()) }),
+  ),
+  counts: z.object({
+    duplicates: z.number().int(),
+    orphans: z.number().int(),
+    missing: z.number().int(),
+    mismatched: z.number().int(),
+  }),
+});
+export type ReconcileResponse = z.infer<typeof ReconcileResponse>;

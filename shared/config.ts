@@ -114,8 +114,15 @@ const fileSchema = z.strictObject({
         .max(10_000, 'expected at most 10000 concurrent copy jobs')
         .default(100),
       expiry_margin: duration('expiry_margin').default('2d'),
+      // StartCopyJob's request rate is not published (aws-backup.md §4.2): rpcopy starts low; raise it only
+      // where AWS has confirmed a higher rate for the account.
+      start_rate: z
+        .number({ error: 'expected StartCopyJob calls per second' })
+        .positive('expected a positive number of StartCopyJob calls per second')
+        .max(100, 'expected at most 100 StartCopyJob calls per second')
+        .default(4),
     })
-    .default({ workers: 4, max_in_flight: 100, expiry_margin: '2d' }),
+    .default({ workers: 4, max_in_flight: 100, expiry_margin: '2d', start_rate: 4 }),
   inventory: z
     .strictObject({
       page_size: z
@@ -212,7 +219,7 @@ export interface Config {
   metadata: { csv: string; keyColumn: string; apmidColumn: string };
   filter: { allowedApmids?: string[]; allowedApmidsFile?: string };
   /** expiryMarginMs: a point expiring sooner than this after planning is not worth starting a copy for. */
-  copy: { workers: number; maxInFlight: number; expiryMarginMs: number };
+  copy: { workers: number; maxInFlight: number; expiryMarginMs: number; startRate: number };
   inventory: { pageSize: number; parallelVaults: number };
   window: WindowConfig;
   /**
@@ -367,6 +374,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       workers: file.copy.workers,
       maxInFlight: file.copy.max_in_flight,
       expiryMarginMs: parseDuration(file.copy.expiry_margin) ?? 0,
+      startRate: file.copy.start_rate,
     },
     inventory: { pageSize: file.inventory.page_size, parallelVaults: file.inventory.parallel_vaults },
     window: {

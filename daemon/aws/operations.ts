@@ -99,6 +99,61 @@ export interface Operations {
     input: { keyArn: string };
     output: { arn: string; keyManager: string; keyState: string; enabled: boolean; keyUsage: string | null };
   };
+  // The copy engine (daemon/copy).
+  startCopyJob: {
+    input: {
+      recoveryPointArn: string;
+      sourceVaultName: string;
+      destinationVaultArn: string;
+      iamRoleArn: string;
+      idempotencyToken: string;
+      lifecycle?: { deleteAfterDays?: number; moveToColdStorageAfterDays?: number };
+    };
+    output: { copyJobId: string; creationDate: number | null };
+  };
+  describeCopyJob: { input: { copyJobId: string }; output: { job: CopyJobSummary } };
+  /** One page of ListCopyJobs; the caller paginates (each page is its own paced call). */
+  listCopyJobs: {
+    input: {
+      state?: 'CREATED' | 'RUNNING' | 'COMPLETED' | 'FAILED' | 'PARTIAL';
+      createdAfter?: number;
+      completeAfter?: number;
+      destinationVaultArn?: string;
+      sourceRecoveryPointArn?: string;
+      nextToken?: string;
+    };
+    output: { jobs: CopyJobSummary[]; nextToken?: string };
+  };
+  /** DescribeRecoveryPoint: verification of a copy in the destination vault. */
+  describeRecoveryPoint: {
+    input: { vaultName: string; recoveryPointArn: string };
+    output: {
+      arn: string;
+      status: string;
+      deleteAfterDays: number | null;
+      moveToColdStorageAfterDays: number | null;
+      sourceVaultArn: string | null;
+      creationDate: number | null;
+    };
+  };
+}
+
+/** A copy job as rpcopy needs it (DescribeCopyJob and ListCopyJobs share the shape). */
+export interface CopyJobSummary {
+  copyJobId: string;
+  state: string;
+  sourceRecoveryPointArn: string;
+  sourceVaultArn: string | null;
+  destinationVaultArn: string | null;
+  destinationRecoveryPointArn: string | null;
+  resourceArn: string | null;
+  resourceType: string | null;
+  creationDate: number | null;
+  completionDate: number | null;
+  statusMessage: string | null;
+  messageCategory: string | null;
+  sizeBytes: number | null;
+  isParent: boolean;
 }
 
 export interface VaultNotifications {
@@ -138,4 +193,10 @@ export const OPERATION_RATES: Record<OperationName, number> = {
   getRole: 10,
   simulatePrincipalPolicy: 5,
   describeKeyDetail: 20,
+  // aws-backup.md §4.2: StartCopyJob, DescribeCopyJob and ListCopyJobs are unpublished; StartCopyJob starts low
+  // (copy throughput is bounded by the concurrent-job quota, not by this rate), the others as Describe*/List*.
+  startCopyJob: 4,
+  describeCopyJob: 12,
+  listCopyJobs: 18,
+  describeRecoveryPoint: 12,
 };

@@ -80,6 +80,9 @@ const IDEMPOTENT: ReadonlySet<OperationName> = new Set([
   'getRole',
   'simulatePrincipalPolicy',
   'describeKeyDetail',
+  'listCopyJobs',
+  'describeCopyJob',
+  'describeRecoveryPoint',
   // Writes that are idempotent as rpcopy sends them: a vault is created with a deterministic CreatorRequestId
   // (AWS returns the same vault; an AlreadyExistsException is checked against our id), and a policy, tag set or
   // notification configuration put twice with the same content is the same state. putVaultLock is left out:
@@ -97,6 +100,18 @@ export interface CallOptions {
    * while the pipeline is paused for the operator. Credential handling is unchanged.
    */
   ignorePause?: boolean;
+  /**
+   * false: an auth failure goes straight back to the caller as an AwsCallError, neither counted nor reloaded nor
+   * waited out on the pause gate. For verifying a refreshed token before a resume: a rejection is the answer.
+   */
+  authRetry?: false;
+  /**
+   * Throttling, quota and transient failures go straight back to the caller, which paces itself: the copy
+   * engine's StartCopyJob, whose in-flight window shrinks on them (AIMD) and whose ambiguous outcomes are
+   * settled by reconciliation, never by a blind resend. Auth failures are still reloaded and retried here
+   * (AWS refused the request, so nothing was applied).
+   */
+  noRetry?: boolean;
 }
 
 export class AwsPort {
@@ -172,6 +187,7 @@ export class AwsPort {
 
       if (failure.kind === 'auth') {
         this.counters.authFailures += 1;
+        if (options.authRetry === false) throw new AwsCallError(operation, account, failure);
         const verdict = session.reportAuthFailure(generation);
         this.options.log.warn('AWS rejected the credentials; reloading them', {
           account,
@@ -194,7 +210,9 @@ export class AwsPort {
         failure.kind === 'throttle' ||
         failure.kind === 'quota' ||
         (failure.kind === 'transient' && (!failure.outcomeUnknown || IDEMPOTENT.has(operation)));
-      if (!retryable || retries >= this.maxRetries) throw new AwsCallError(operation, account, failure);
+      if (!retryable || options.noRetry || retries >= this.maxRetries) {
+        throw new AwsCallError(operation, account, failure);
+      }
       if (failure.kind === 'throttle' || failure.kind === 'quota') this.counters.throttled += 1;
       else this.counters.transient += 1;
       const delay = this.backoff(retries);

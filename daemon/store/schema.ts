@@ -251,6 +251,8 @@ export const copyItems = sqliteTable(
     resourceArn: text('resource_arn').notNull(),
     creationDate: integer('creation_date').notNull(),
     attempt: integer('attempt').notNull().default(0),
+    /** Attempts before the operator's last `rpctl retry`: each retry gets a fresh budget and fresh tokens. */
+    attemptBase: integer('attempt_base').notNull().default(0),
     idempotencyToken: text('idempotency_token'),
     copyJobId: text('copy_job_id'),
     jobState: text('job_state'),
@@ -259,6 +261,8 @@ export const copyItems = sqliteTable(
     leaseExpiresAt: integer('lease_expires_at'),
     nextAttemptAt: integer('next_attempt_at'),
     failureKind: text('failure_kind', { enum: ['transient', 'permanent'] }),
+    /** The failure's class (daemon/copy/failures.ts), what `rpctl retry --reason` selects. */
+    failureReason: text('failure_reason'),
     errorCode: text('error_code'),
     errorMessage: text('error_message'),
     plannedAt: integer('planned_at'),
@@ -266,9 +270,18 @@ export const copyItems = sqliteTable(
     completedAt: integer('completed_at'),
     verifiedAt: integer('verified_at'),
     updatedAt: integer('updated_at').notNull().default(now),
+    /** The (source vault, resource type, key) combination, gated by its canary copy (copy_combos). */
+    comboId: integer('combo_id'),
+    /**
+     * Estimated seconds of copy work left in this point's resource chain from this point on: the queue starts
+     * the heaviest chains first, so the longest chain never ends up alone at the tail of the run.
+     */
+    chainWeight: integer('chain_weight'),
   },
   (t) => [
     index('copy_items_state_idx').on(t.state, t.nextAttemptAt),
+    index('copy_items_claim_idx').on(t.state, t.chainWeight),
+    index('copy_items_combo_idx').on(t.comboId, t.state),
     index('copy_items_chain_idx').on(t.resourceArn, t.creationDate),
     index('copy_items_job_idx').on(t.copyJobId),
     index('copy_items_skip_idx').on(t.skipReason),
@@ -296,3 +309,32 @@ export const copyAttempts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.pointId, t.attempt] })],
 );
+
+/**
+ * The canary gate: one per (source vault, resource type, encryption key). Its first copy runs alone before the
+ * bulk of its points, so a KMS, policy or organisation problem fails one job, not thousands.
+ * pending → probing (canary submitted) → open (canary copied and verified) | failed (canary failed permanently).
+ */
+export const copyCombos = sqliteTable(
+  'copy_combos',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    sourceVaultName: text('source_vault_name').notNull(),
+    resourceType: text('resource_type').notNull(),
+    /** '' for unencrypted points, so the unique index treats them as one combination. */
+    encryptionKeyArn: text('encryption_key_arn').notNull(),
+    state: text('state', { enum: ['pending', 'probing', 'open', 'failed'] })
+      .notNull()
+      .default('pending'),
+    canaryPointId: integer('canary_point_id'),
+    detail: text('detail'),
+    updatedAt: integer('updated_at').notNull().default(now),
+  },
+  (t) => [uniqueIndex('copy_combos_key_idx').on(t.sourceVaultName, t.resourceType, t.encryptionKeyArn)],
+);
+
+/** The copy engine's durable markers (e.g. the AWS time through which copy jobs are reconciled). */
+export const copyCheckpoints = sqliteTable('copy_checkpoints', {
+  key: text('key').primaryKey(),
+  value: integer('value').notNull(),
+});

@@ -10,19 +10,24 @@
 import {
   BackupClient,
   type BackupVaultEvent,
+  type CopyJob,
   CreateBackupVaultCommand,
   CreateLogicallyAirGappedBackupVaultCommand,
   DescribeBackupVaultCommand,
+  DescribeCopyJobCommand,
   DescribeGlobalSettingsCommand,
+  DescribeRecoveryPointCommand,
   GetBackupVaultAccessPolicyCommand,
   GetBackupVaultNotificationsCommand,
   ListBackupVaultsCommand,
+  ListCopyJobsCommand,
   ListRecoveryPointsByBackupVaultCommand,
   ListTagsCommand,
   PutBackupVaultAccessPolicyCommand,
   PutBackupVaultLockConfigurationCommand,
   PutBackupVaultNotificationsCommand,
   type RecoveryPointByBackupVault,
+  StartCopyJobCommand,
   TagResourceCommand,
 } from '@aws-sdk/client-backup';
 import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-sdk/client-iam';
@@ -31,7 +36,14 @@ import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/clien
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentials } from '../aws/credentials.js';
 import { toWireError, type WireError } from '../aws/errors.js';
-import type { Account, OperationName, Operations, RecoveryPointRow, VaultSummary } from '../aws/operations.js';
+import type {
+  Account,
+  CopyJobSummary,
+  OperationName,
+  Operations,
+  RecoveryPointRow,
+  VaultSummary,
+} from '../aws/operations.js';
 
 export interface AwsTask<K extends OperationName = OperationName> {
   operation: K;
@@ -61,11 +73,16 @@ function clientsFor(task: AwsTask): Clients {
   const cached = cache.get(task.account);
   if (cached && cached.generation === task.generation) return cached;
   if (cached) {
-    cached.backup.destroy();
-    cached.sts.destroy();
-    cached.kms.destroy();
-    cached.iam.destroy();
-    cached.organizations.destroy();
+    // Requests may still be in flight on the old clients (a StartCopyJob whose abort would make its outcome
+    // unknown): close their connections once those have settled, not now. No new request uses them.
+    const old = cached;
+    setTimeout(() => {
+      old.backup.destroy();
+      old.sts.destroy();
+      old.kms.destroy();
+      old.iam.destroy();
+      old.organizations.destroy();
+    }, 120_000).unref();
   }
   const { accessKeyId, secretAccessKey, sessionToken } = task.credentials;
   const common = {
@@ -141,6 +158,25 @@ function toVault(v: {
   };
 }
 
+function toCopyJob(j: CopyJob): CopyJobSummary {
+  return {
+    copyJobId: j.CopyJobId ?? '',
+    state: j.State ?? 'UNKNOWN',
+    sourceRecoveryPointArn: j.SourceRecoveryPointArn ?? '',
+    sourceVaultArn: j.SourceBackupVaultArn ?? null,
+    destinationVaultArn: j.DestinationBackupVaultArn ?? null,
+    destinationRecoveryPointArn: j.DestinationRecoveryPointArn ?? null,
+    resourceArn: j.ResourceArn ?? null,
+    resourceType: j.ResourceType ?? null,
+    creationDate: ms(j.CreationDate),
+    completionDate: ms(j.CompletionDate),
+    statusMessage: j.StatusMessage ?? null,
+    messageCategory: j.MessageCategory ?? null,
+    sizeBytes: j.BackupSizeInBytes ?? null,
+    isParent: j.IsParent ?? false,
+  };
+}
+
 /** A Get* answer of "there is none" (aws-backup.md §2.6: ResourceNotFoundException, UNCONFIRMED). */
 function isNotFound(err: unknown): boolean {
   return err instanceof Error && err.name === 'ResourceNotFoundException';
@@ -150,7 +186,70 @@ type Handlers = {
   [K in OperationName]: (c: Clients, input: Operations[K]['input']) => Promise<Operations[K]['output']>;
 };
 
+type CopyOperation = 'startCopyJob' | 'describeCopyJob' | 'listCopyJobs' | 'describeRecoveryPoint';
+
+const copyHandlers: Pick<Handlers, CopyOperation> = {
+  async startCopyJob(c, input) {
+    const lifecycle = input.lifecycle;
+    const out = await c.backup.send(
+      new StartCopyJobCommand({
+        RecoveryPointArn: input.recoveryPointArn,
+        SourceBackupVaultName: input.sourceVaultName,
+        DestinationBackupVaultArn: input.destinationVaultArn,
+        IamRoleArn: input.iamRoleArn,
+        // Always ours: the SDK's own random token would only protect its own retries (aws-backup.md §1.2).
+        IdempotencyToken: input.idempotencyToken,
+        ...(lifecycle && (lifecycle.deleteAfterDays !== undefined || lifecycle.moveToColdStorageAfterDays !== undefined)
+          ? {
+              Lifecycle: {
+                ...(lifecycle.deleteAfterDays !== undefined ? { DeleteAfterDays: lifecycle.deleteAfterDays } : {}),
+                ...(lifecycle.moveToColdStorageAfterDays !== undefined
+                  ? { MoveToColdStorageAfterDays: lifecycle.moveToColdStorageAfterDays }
+                  : {}),
+              },
+            }
+          : {}),
+      }),
+    );
+    return { copyJobId: out.CopyJobId ?? '', creationDate: ms(out.CreationDate) };
+  },
+  async describeCopyJob(c, input) {
+    const out = await c.backup.send(new DescribeCopyJobCommand({ CopyJobId: input.copyJobId }));
+    if (!out.CopyJob)
+      throw Object.assign(new Error(`copy job ${input.copyJobId} not returned`), { name: 'ResourceNotFoundException' });
+    return { job: toCopyJob(out.CopyJob) };
+  },
+  async listCopyJobs(c, input) {
+    const out = await c.backup.send(
+      new ListCopyJobsCommand({
+        MaxResults: 1000,
+        NextToken: input.nextToken,
+        ...(input.state ? { ByState: input.state } : {}),
+        ...(input.createdAfter !== undefined ? { ByCreatedAfter: new Date(input.createdAfter) } : {}),
+        ...(input.completeAfter !== undefined ? { ByCompleteAfter: new Date(input.completeAfter) } : {}),
+        ...(input.destinationVaultArn ? { ByDestinationVaultArn: input.destinationVaultArn } : {}),
+        ...(input.sourceRecoveryPointArn ? { BySourceRecoveryPointArn: input.sourceRecoveryPointArn } : {}),
+      }),
+    );
+    return { jobs: (out.CopyJobs ?? []).map(toCopyJob), ...(out.NextToken ? { nextToken: out.NextToken } : {}) };
+  },
+  async describeRecoveryPoint(c, input) {
+    const out = await c.backup.send(
+      new DescribeRecoveryPointCommand({ BackupVaultName: input.vaultName, RecoveryPointArn: input.recoveryPointArn }),
+    );
+    return {
+      arn: out.RecoveryPointArn ?? input.recoveryPointArn,
+      status: out.Status ?? 'UNKNOWN',
+      deleteAfterDays: out.Lifecycle?.DeleteAfterDays ?? null,
+      moveToColdStorageAfterDays: out.Lifecycle?.MoveToColdStorageAfterDays ?? null,
+      sourceVaultArn: out.SourceBackupVaultArn ?? null,
+      creationDate: ms(out.CreationDate),
+    };
+  },
+};
+
 const handlers: Handlers = {
+  ...copyHandlers,
   async getCallerIdentity(c) {
     const out = await c.sts.send(new GetCallerIdentityCommand({}));
     return { account: out.Account ?? '', arn: out.Arn ?? '', userId: out.UserId ?? '' };

@@ -36,7 +36,7 @@ t.test('preflight names every denied action, pauses, and goes on once fixed', as
   });
   // Consent to compliance locks, so that after the fix every destination vault (air-gapped too) exists.
   writeFileSync(sandbox.config, `${readFileSync(sandbox.config, 'utf8')}\n[vaults]\nconfirm_compliance_lock = true\n`);
-  const daemon = spawnDaemon([], sandbox.env, t);
+  const daemon = spawnDaemon(['--no-copy'], sandbox.env, t);
   await waitFor(
     async () => {
       if (daemon.child.exitCode !== null) throw new Error(`daemon exited:\n${daemon.output()}`);
@@ -130,7 +130,7 @@ t.test('a wrong account id or a wrong region is refused', async (t) => {
     const config = join(sandbox.dir, `config-${name}.toml`);
     writeFileSync(config, text);
     const daemon = spawnDaemon(
-      ['--once', '--config', config, '--state-dir', join(sandbox.dir, `state-${name}`)],
+      ['--once', '--no-copy', '--config', config, '--state-dir', join(sandbox.dir, `state-${name}`)],
       sandbox.env,
       t,
     );

@@ -168,7 +168,7 @@ t.test('vaults: consent, strengthening, exact replication, and a second run that
   );
 
   // Run 1: no consent to compliance locks.
-  let daemon = await runUntilDone(t, sandbox);
+  let daemon = await runUntilDone(t, sandbox, ['--no-copy']);
   const compliance1 = await runCtlAsync(['compliance'], sandbox.env);
   const compliance1Json = await runCtlAsync(['compliance', '--json'], sandbox.env);
   await stopDaemon(daemon, sandbox.env);
@@ -244,7 +244,7 @@ t.test('vaults: consent, strengthening, exact replication, and a second run that
 
   // Run 2: the operator confirms compliance locks.
   writeFileSync(sandbox.config, `${readFileSync(sandbox.config, 'utf8')}\n[vaults]\nconfirm_compliance_lock = true\n`);
-  daemon = await runUntilDone(t, sandbox);
+  daemon = await runUntilDone(t, sandbox, ['--no-copy']);
   const compliance2 = await runCtlAsync(['compliance', '--json'], sandbox.env);
   const preflight2 = await runCtlAsync(['preflight', '--json'], sandbox.env);
   await stopDaemon(daemon, sandbox.env);
@@ -290,7 +290,7 @@ t.test('vaults: consent, strengthening, exact replication, and a second run that
 
   // Run 3: nothing to do.
   const before = await writeCalls(sandbox);
-  const once = spawnDaemon(['--once'], sandbox.env, t);
+  const once = spawnDaemon(['--once', '--no-copy'], sandbox.env, t);
   const exit = await once.exited;
   t.equal(exit.code, 0, 'the third run finishes');
   t.same(await writeCalls(sandbox), before, 'a second run sends no write to AWS');

@@ -1,0 +1,727 @@
+// The copy queue: the copy engine's SQL. Every state change of an item is one
+// short synchronous transaction on the main thread (the store's only writer),
+// so a crash between two of them leaves a state the next start can read:
+//
+//   queued ──intent──▶ submitting ──job id──▶ submitted ──job COMPLETED──▶ completed ──verified──▶ verified
+//     ▲                   │  (outcome unknown: reconciliation settles it)        │
+//     └── quota/throttle ─┘                                                      └─ job FAILED: queued again with
+//         (same attempt, same token)                                                 a new attempt (transient) or
+//                                                                                    failed (permanent)
+//
+// The resource chain: AWS runs one copy job per resource at a time and a
+// resource's first copy into a vault is full, later ones incremental, so a
+// point is claimable only when no other point of its resource is in flight
+// and no older point of its resource is still waiting (oldest first).
+
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { CopyJobSummary } from '../aws/operations.js';
+import type { Store } from '../store/store.js';
+import { FAILURE_REASONS, type FailureReason, type FailureVerdict } from './failures.js';
+
+/** A point ready to be submitted, with everything StartCopyJob needs. */
+export interface CopyCandidate {
+  pointId: number;
+  pointArn: string;
+  sourceVaultName: string;
+  resourceArn: string;
+  resourceType: string;
+  destinationVaultName: string;
+  destinationVaultArn: string;
+  attempt: number;
+  lifecycleDeleteAfterDays: number | null;
+  lifecycleColdAfterDays: number | null;
+  comboId: number;
+  sizeBytes: number | null;
+}
+
+export interface SubmittedItem {
+  pointId: number;
+  pointArn: string;
+  copyJobId: string;
+  jobState: string | null;
+  submittedAt: number | null;
+  attempt: number;
+  comboId: number | null;
+}
+
+export interface UnknownItem {
+  pointId: number;
+  pointArn: string;
+  destinationVaultArn: string | null;
+  attempt: number;
+  intentAt: number | null;
+}
+
+export interface CompletedItem {
+  pointId: number;
+  destinationVaultName: string;
+  destinationPointArn: string;
+  lifecycleDeleteAfterDays: number | null;
+  lifecycleColdAfterDays: number | null;
+}
+
+export interface ComboRow {
+  id: number;
+  sourceVaultName: string;
+  resourceType: string;
+  encryptionKeyArn: string;
+  state: 'pending' | 'probing' | 'open' | 'failed';
+  canaryPointId: number | null;
+  detail: string | null;
+}
+
+/** Attempts of one point before a transient failure counts as permanent. */
+export const MAX_ATTEMPTS = 4;
+// Points whose combination and chain weight are computed per transaction at the start of the copy phase.
+const PREPARE_CHUNK = 5_000;
+// A rough prior of one job's duration (aws-backup.md §1.5: minutes to hours, no SLA): ten minutes plus size at
+// 100 MB/s. Only the order of chains depends on it.
+const JOB_SECONDS_SQL = '(600 + coalesce(p.size_bytes, 0) / 100000000)';
+
+const CANDIDATE_COLUMNS = `i.point_id AS pointId, p.arn AS pointArn, p.vault_name AS sourceVaultName,
+  i.resource_arn AS resourceArn, p.resource_type AS resourceType, i.destination_vault_name AS destinationVaultName,
+  d.arn AS destinationVaultArn, i.attempt, i.lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
+  i.lifecycle_cold_after_days AS lifecycleColdAfterDays, i.combo_id AS comboId, p.size_bytes AS sizeBytes`;
+
+// Nothing else of its resource is in flight, and no older point of its resource waits before it.
+const CHAIN_HEAD = `NOT EXISTS (
+  SELECT 1 FROM copy_items o WHERE o.resource_arn = i.resource_arn AND o.point_id <> i.point_id
+    AND (o.state IN ('submitting', 'submitted')
+      OR (o.state = 'queued' AND (o.creation_date < i.creation_date
+        OR (o.creation_date = i.creation_date AND o.point_id < i.point_id)))))`;
+
+const USABLE_VAULT = `d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
+
+export class CopyQueue {
+  private readonly sqlite: Store['sqlite'];
+
+  constructor(
+    store: Store,
+    private readonly runId: number,
+  ) {
+    this.sqlite = store.sqlite;
+  }
+
+  private tx<T>(fn: () => T): T {
+    return this.sqlite.transaction(fn).immediate();
+  }
+
+  /**
+   * Before the copy phase: items whose destination vault is unusable fail (and come back by themselves once it
+   * is), items get their canary combination and chain weight. Chunked so `rpctl status` answers meanwhile.
+   */
+  async prepare(now: number): Promise<{ vaultUnavailable: number; vaultRecovered: number }> {
+    const vaultRecovered = this.tx(
+      () =>
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'queued', failure_kind = NULL, failure_reason = NULL, error_code = NULL,
+               error_message = NULL, next_attempt_at = NULL, updated_at = @now
+             WHERE state = 'failed' AND failure_reason = 'destination_vault_unavailable' AND point_id IN (
+               SELECT i.point_id FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+               JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+               WHERE i.state = 'failed' AND i.failure_reason = 'destination_vault_unavailable' AND ${USABLE_VAULT})`,
+          )
+          .run({ now }).changes,
+    );
+    const vaultUnavailable = this.tx(
+      () =>
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent',
+               failure_reason = 'destination_vault_unavailable', error_code = 'DestinationVaultUnavailable',
+               error_message = (SELECT 'destination vault ' || coalesce(d.name, p.vault_name) || ' is '
+                 || coalesce(d.state, 'missing') || ' (rpctl compliance says why)' FROM recovery_points p
+                 LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name WHERE p.id = copy_items.point_id),
+               updated_at = @now
+             WHERE state = 'queued' AND point_id IN (
+               SELECT i.point_id FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+               LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+               WHERE i.state = 'queued' AND NOT coalesce(${USABLE_VAULT}, 0))`,
+          )
+          .run({ now }).changes,
+    );
+
+    const { lo, hi } = this.sqlite
+      .prepare(`SELECT min(point_id) AS lo, max(point_id) AS hi FROM copy_items WHERE state = 'queued'`)
+      .get() as { lo: number | null; hi: number | null };
+    if (lo !== null && hi !== null) {
+      const addCombos = this.sqlite.prepare(
+        `INSERT INTO copy_combos (source_vault_name, resource_type, encryption_key_arn)
+         SELECT DISTINCT p.vault_name, p.resource_type, coalesce(p.encryption_key_arn, '')
+         FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+         WHERE i.state = 'queued' AND i.combo_id IS NULL AND i.point_id BETWEEN @from AND @to
+         ON CONFLICT DO NOTHING`,
+      );
+      const setCombos = this.sqlite.prepare(
+        `UPDATE copy_items SET combo_id = (
+           SELECT c.id FROM recovery_points p JOIN copy_combos c ON c.source_vault_name = p.vault_name
+             AND c.resource_type = p.resource_type AND c.encryption_key_arn = coalesce(p.encryption_key_arn, '')
+           WHERE p.id = copy_items.point_id)
+         WHERE state = 'queued' AND combo_id IS NULL AND point_id BETWEEN @from AND @to`,
+      );
+      // Work left in the chain from this point on (itself included): the head carries its whole chain.
+      const setWeights = this.sqlite.prepare(
+        `UPDATE copy_items SET chain_weight = (
+           SELECT coalesce(sum(${JOB_SECONDS_SQL}), 0) FROM copy_items o JOIN recovery_points p ON p.id = o.point_id
+           WHERE o.resource_arn = copy_items.resource_arn AND o.state IN ('queued', 'submitting', 'submitted')
+             AND (o.creation_date > copy_items.creation_date
+               OR (o.creation_date = copy_items.creation_date AND o.point_id >= copy_items.point_id)))
+         WHERE state = 'queued' AND point_id BETWEEN @from AND @to`,
+      );
+      for (let from = lo; from <= hi; from += PREPARE_CHUNK) {
+        const range = { from, to: from + PREPARE_CHUNK - 1 };
+        this.tx(() => {
+          addCombos.run(range);
+          setCombos.run(range);
+          setWeights.run(range);
+        });
+        await yieldToEventLoop();
+      }
+    }
+    // A combination whose canary failed holds its points until the operator retries it.
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
+             error_code = 'CanaryFailed', error_message = (SELECT c.detail FROM copy_combos c WHERE c.id = copy_items.combo_id),
+             updated_at = @now
+           WHERE state = 'queued' AND combo_id IN (SELECT id FROM copy_combos WHERE state = 'failed')`,
+        )
+        .run({ now }),
+    );
+    return { vaultUnavailable, vaultRecovered };
+  }
+
+  /**
+   * Chain heads of open combinations, ready now, heaviest chain first. The index is forced: without statistics
+   * SQLite would pick the (state, next_attempt_at) index and sort every queued item on each claim, seconds at a
+   * million points; walking the claim index in weight order stops after `limit` heads.
+   */
+  claimable(limit: number, now: number): CopyCandidate[] {
+    if (limit <= 0) return [];
+    return this.sqlite
+      .prepare(
+        `SELECT ${CANDIDATE_COLUMNS}
+         FROM copy_items i INDEXED BY copy_items_claim_idx JOIN recovery_points p ON p.id = i.point_id
+         JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+         WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
+           AND i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open') AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
+         ORDER BY i.chain_weight DESC, i.point_id
+         LIMIT @limit`,
+      )
+      .all({ now, limit }) as CopyCandidate[];
+  }
+
+  /** A claimable chain head of one combination (for its canary), or the given point if it is one. */
+  canaryCandidate(comboId: number, now: number, pointId?: number): CopyCandidate | undefined {
+    return this.sqlite
+      .prepare(
+        `SELECT ${CANDIDATE_COLUMNS}
+         FROM copy_items i INDEXED BY copy_items_combo_idx JOIN recovery_points p ON p.id = i.point_id
+         JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+         WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
+           AND i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId) AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
+         ORDER BY i.chain_weight DESC, i.point_id
+         LIMIT 1`,
+      )
+      .get({ now, comboId, pointId: pointId ?? null }) as CopyCandidate | undefined;
+  }
+
+  /**
+   * Commit the intent before calling StartCopyJob: state submitting, the attempt and its token, a ledger row.
+   * Returns false if the item is no longer queued (re-planned, or claimed meanwhile).
+   */
+  markIntent(c: CopyCandidate, token: string, now: number, leaseMs: number): boolean {
+    return this.tx(() => {
+      const attempt = Math.max(1, c.attempt);
+      const changed = this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'submitting', attempt = @attempt, idempotency_token = @token,
+             lease_owner = @owner, lease_expires_at = @expires, updated_at = @now
+           WHERE point_id = @pointId AND state = 'queued'`,
+        )
+        .run({ pointId: c.pointId, attempt, token, owner: `run-${this.runId}`, expires: now + leaseMs, now }).changes;
+      if (changed === 0) return false;
+      this.sqlite
+        .prepare(
+          `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at)
+           VALUES (@pointId, @attempt, @runId, @token, @vaultArn, @now)
+           ON CONFLICT (point_id, attempt) DO UPDATE SET run_id = excluded.run_id, intent_at = excluded.intent_at,
+             outcome = 'pending', error_code = NULL, error_message = NULL`,
+        )
+        .run({ pointId: c.pointId, attempt, runId: this.runId, token, vaultArn: c.destinationVaultArn, now });
+      c.attempt = attempt;
+      return true;
+    });
+  }
+
+  /** StartCopyJob answered: the job exists. */
+  recordStarted(pointId: number, attempt: number, copyJobId: string, createdAt: number, now: number): void {
+    this.tx(() => {
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'submitted', copy_job_id = @copyJobId, job_state = 'CREATED',
+             submitted_at = @createdAt, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+           WHERE point_id = @pointId AND state = 'submitting'`,
+        )
+        .run({ pointId, copyJobId, createdAt, now });
+      this.sqlite
+        .prepare(
+          `UPDATE copy_attempts SET outcome = 'started', copy_job_id = @copyJobId
+           WHERE point_id = @pointId AND attempt = @attempt`,
+        )
+        .run({ pointId, attempt, copyJobId });
+    });
+  }
+
+  /** StartCopyJob refused for now (quota, throttling): nothing was created; the same attempt goes again later. */
+  recordDeferred(pointId: number, attempt: number, code: string, message: string, retryAt: number, now: number): void {
+    this.tx(() => {
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'queued', next_attempt_at = @retryAt, lease_owner = NULL,
+             lease_expires_at = NULL, updated_at = @now
+           WHERE point_id = @pointId AND state = 'submitting'`,
+        )
+        .run({ pointId, retryAt, now });
+      this.sqlite
+        .prepare(
+          `UPDATE copy_attempts SET outcome = 'rejected', error_code = @code, error_message = @message
+           WHERE point_id = @pointId AND attempt = @attempt`,
+        )
+        .run({ pointId, attempt, code, message });
+    });
+  }
+
+  /** StartCopyJob's outcome is unknown (timeout, reset after sending): the item stays submitting. */
+  recordUnknown(pointId: number, attempt: number, code: string, message: string): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_attempts SET outcome = 'unknown', error_code = @code, error_message = @message
+           WHERE point_id = @pointId AND attempt = @attempt`,
+        )
+        .run({ pointId, attempt, code, message }),
+    );
+  }
+
+  /** StartCopyJob refused the request definitively. */
+  recordRejected(
+    pointId: number,
+    attempt: number,
+    verdict: FailureVerdict,
+    code: string,
+    message: string,
+    now: number,
+  ): void {
+    this.tx(() => {
+      this.sqlite
+        .prepare(
+          `UPDATE copy_attempts SET outcome = 'rejected', error_code = @code, error_message = @message
+           WHERE point_id = @pointId AND attempt = @attempt`,
+        )
+        .run({ pointId, attempt, code, message });
+      this.fail(pointId, attempt, verdict, code, message, now, 'submitting');
+    });
+  }
+
+  /** A finished job (or a failed attempt): retry later with a new attempt, or fail for good. */
+  private fail(
+    pointId: number,
+    attempt: number,
+    verdict: FailureVerdict,
+    code: string,
+    message: string,
+    now: number,
+    from: string,
+  ): 'requeued' | 'failed' {
+    const base =
+      (
+        this.sqlite.prepare('SELECT attempt_base AS base FROM copy_items WHERE point_id = ?').get(pointId) as
+          | { base: number }
+          | undefined
+      )?.base ?? 0;
+    const permanent = verdict.kind === 'permanent' || attempt - base >= MAX_ATTEMPTS;
+    const text =
+      permanent && verdict.kind === 'transient' ? `gave up after ${attempt - base} attempts: ${message}` : message;
+    // Exponential backoff between attempts: 1, 2, 4 ... minutes.
+    const retryAt = now + 60_000 * 2 ** Math.max(0, attempt - 1);
+    this.sqlite
+      .prepare(
+        `UPDATE copy_items SET state = @state, failure_kind = @kind, failure_reason = @reason, error_code = @code,
+           error_message = @message, attempt = @nextAttempt, next_attempt_at = @retryAt, lease_owner = NULL,
+           lease_expires_at = NULL, updated_at = @now
+         WHERE point_id = @pointId AND state = @from`,
+      )
+      .run({
+        pointId,
+        state: permanent ? 'failed' : 'queued',
+        kind: permanent ? 'permanent' : 'transient',
+        reason: verdict.reason,
+        code,
+        message: text,
+        nextAttempt: permanent ? attempt : attempt + 1,
+        retryAt: permanent ? null : retryAt,
+        now,
+        from,
+      });
+    return permanent ? 'failed' : 'requeued';
+  }
+
+  /** The job's state as AWS reports it while it runs. */
+  recordJobState(pointId: number, jobState: string, now: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET job_state = @jobState, updated_at = @now
+           WHERE point_id = @pointId AND state = 'submitted' AND job_state IS NOT @jobState`,
+        )
+        .run({ pointId, jobState, now }),
+    );
+  }
+
+  /** The job reached a terminal state. Returns what became of the item. */
+  recordFinished(
+    pointId: number,
+    job: CopyJobSummary,
+    verdict: FailureVerdict | undefined,
+    now: number,
+  ): 'completed' | 'requeued' | 'failed' | 'unchanged' {
+    return this.tx(() => {
+      const item = this.sqlite
+        .prepare(`SELECT attempt, state FROM copy_items WHERE point_id = ? AND copy_job_id = ?`)
+        .get(pointId, job.copyJobId) as { attempt: number; state: string } | undefined;
+      if (item?.state !== 'submitted') return 'unchanged';
+      if (job.state === 'COMPLETED') {
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'completed', job_state = 'COMPLETED', destination_point_arn = @arn,
+               completed_at = @completedAt, failure_kind = NULL, failure_reason = NULL, error_code = NULL,
+               error_message = NULL, next_attempt_at = NULL, updated_at = @now
+             WHERE point_id = @pointId AND state = 'submitted'`,
+          )
+          .run({ pointId, arn: job.destinationRecoveryPointArn, completedAt: job.completionDate ?? now, now });
+        return 'completed';
+      }
+      const v = verdict ?? { reason: 'unknown', kind: 'transient' };
+      this.sqlite
+        .prepare(`UPDATE copy_items SET job_state = @state WHERE point_id = @pointId`)
+        .run({ pointId, state: job.state });
+      return this.fail(
+        pointId,
+        item.attempt,
+        v,
+        `CopyJob${job.state}`,
+        job.statusMessage ?? `copy job ${job.copyJobId} ended ${job.state}`,
+        now,
+        'submitted',
+      );
+    });
+  }
+
+  recordVerified(pointId: number, now: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'verified', verified_at = @now, updated_at = @now
+           WHERE point_id = @pointId AND state = 'completed'`,
+        )
+        .run({ pointId, now }),
+    );
+  }
+
+  recordVerificationFailed(pointId: number, message: string, now: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'verification_failed',
+             error_code = 'VerificationFailed', error_message = @message, updated_at = @now
+           WHERE point_id = @pointId AND state = 'completed'`,
+        )
+        .run({ pointId, message, now }),
+    );
+  }
+
+  /**
+   * Reconciliation found the job AWS has for this item's point (its own submission whose answer was lost, or a
+   * job the store forgot): take it over instead of submitting again. Returns false if the item was not open.
+   */
+  adopt(pointId: number, job: CopyJobSummary, now: number): boolean {
+    return this.tx(() => {
+      const item = this.sqlite
+        .prepare(`SELECT attempt, state, copy_job_id AS copyJobId FROM copy_items WHERE point_id = ?`)
+        .get(pointId) as { attempt: number; state: string; copyJobId: string | null } | undefined;
+      if (!item || !['queued', 'submitting', 'submitted'].includes(item.state)) return false;
+      if (item.state === 'submitted' && item.copyJobId === job.copyJobId) return false;
+      const attempt = Math.max(1, item.attempt);
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'submitted', copy_job_id = @jobId, job_state = @jobState, attempt = @attempt,
+             submitted_at = @createdAt, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
+             updated_at = @now
+           WHERE point_id = @pointId`,
+        )
+        .run({ pointId, jobId: job.copyJobId, jobState: job.state, attempt, createdAt: job.creationDate ?? now, now });
+      this.sqlite
+        .prepare(
+          `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at,
+             copy_job_id, outcome)
+           VALUES (@pointId, @attempt, @runId, '(adopted)', @vaultArn, @now, @jobId, 'reconciled')
+           ON CONFLICT (point_id, attempt) DO UPDATE SET copy_job_id = excluded.copy_job_id, outcome = 'reconciled'`,
+        )
+        .run({
+          pointId,
+          attempt,
+          runId: this.runId,
+          vaultArn: job.destinationVaultArn ?? '',
+          now,
+          jobId: job.copyJobId,
+        });
+      return true;
+    });
+  }
+
+  /** Reconciliation found no job for an unknown outcome: submit again with the same attempt (the same token). */
+  requeueUnknown(pointId: number, now: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+           WHERE point_id = @pointId AND state = 'submitting'`,
+        )
+        .run({ pointId, now }),
+    );
+  }
+
+  submittedItems(): SubmittedItem[] {
+    return this.sqlite
+      .prepare(
+        `SELECT i.point_id AS pointId, p.arn AS pointArn, i.copy_job_id AS copyJobId, i.job_state AS jobState,
+           i.submitted_at AS submittedAt, i.attempt, i.combo_id AS comboId
+         FROM copy_items i JOIN recovery_points p ON p.id = i.point_id WHERE i.state = 'submitted'`,
+      )
+      .all() as SubmittedItem[];
+  }
+
+  unknownItems(): UnknownItem[] {
+    return this.sqlite
+      .prepare(
+        `SELECT i.point_id AS pointId, p.arn AS pointArn, a.destination_vault_arn AS destinationVaultArn, i.attempt,
+           a.intent_at AS intentAt
+         FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+         LEFT JOIN copy_attempts a ON a.point_id = i.point_id AND a.attempt = i.attempt
+         WHERE i.state = 'submitting'`,
+      )
+      .all() as UnknownItem[];
+  }
+
+  completedItems(limit: number): CompletedItem[] {
+    return this.sqlite
+      .prepare(
+        `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
+           destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
+           lifecycle_cold_after_days AS lifecycleColdAfterDays
+         FROM copy_items WHERE state = 'completed' ORDER BY completed_at LIMIT ?`,
+      )
+      .all(limit) as CompletedItem[];
+  }
+
+  /** Copies waiting for verification, per destination vault. */
+  completedBacklog(): { vault: string; n: number }[] {
+    return this.sqlite
+      .prepare(
+        `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'completed'
+         GROUP BY destination_vault_name`,
+      )
+      .all() as { vault: string; n: number }[];
+  }
+
+  completedInVault(vault: string): CompletedItem[] {
+    return this.sqlite
+      .prepare(
+        `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
+           destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
+           lifecycle_cold_after_days AS lifecycleColdAfterDays
+         FROM copy_items WHERE state = 'completed' AND destination_vault_name = ?`,
+      )
+      .all(vault) as CompletedItem[];
+  }
+
+  /** Verified copies per destination vault (once per run: the size of a vault's listing). */
+  verifiedPerVault(): Map<string, number> {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'verified'
+         GROUP BY destination_vault_name`,
+      )
+      .all() as { vault: string; n: number }[];
+    return new Map(rows.map((r) => [r.vault, r.n]));
+  }
+
+  itemByJob(copyJobId: string): { pointId: number; state: string } | undefined {
+    return this.sqlite
+      .prepare(`SELECT point_id AS pointId, state FROM copy_items WHERE copy_job_id = ?`)
+      .get(copyJobId) as { pointId: number; state: string } | undefined;
+  }
+
+  itemByPointArn(
+    arn: string,
+  ): { pointId: number; state: string; copyJobId: string | null; destinationVaultArn: string | null } | undefined {
+    return this.sqlite
+      .prepare(
+        `SELECT i.point_id AS pointId, i.state, i.copy_job_id AS copyJobId, d.arn AS destinationVaultArn
+         FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
+         LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+         WHERE p.arn = ?`,
+      )
+      .get(arn) as
+      | { pointId: number; state: string; copyJobId: string | null; destinationVaultArn: string | null }
+      | undefined;
+  }
+
+  /** Items not yet in a final state (skipped, verified and failed are final). */
+  openCounts(now: number): { queued: number; ready: number; inFlight: number; completed: number } {
+    return this.sqlite
+      .prepare(
+        `SELECT coalesce(sum(state = 'queued'), 0) AS queued,
+           coalesce(sum(state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)), 0) AS ready,
+           coalesce(sum(state IN ('submitting', 'submitted')), 0) AS inFlight,
+           coalesce(sum(state = 'completed'), 0) AS completed
+         FROM copy_items WHERE state IN ('queued', 'submitting', 'submitted', 'completed')`,
+      )
+      .get({ now }) as { queued: number; ready: number; inFlight: number; completed: number };
+  }
+
+  /** The earliest moment a waiting item becomes ready again. */
+  nextRetryAt(): number | null {
+    const row = this.sqlite
+      .prepare(
+        `SELECT min(next_attempt_at) AS at FROM copy_items WHERE state = 'queued' AND next_attempt_at IS NOT NULL`,
+      )
+      .get() as { at: number | null };
+    return row.at;
+  }
+
+  /** Combinations whose canary has not succeeded or failed yet. */
+  undecidedCombos(): ComboRow[] {
+    return this.sqlite
+      .prepare(
+        `SELECT id, source_vault_name AS sourceVaultName, resource_type AS resourceType,
+           encryption_key_arn AS encryptionKeyArn, state, canary_point_id AS canaryPointId, detail
+         FROM copy_combos WHERE state IN ('pending', 'probing')`,
+      )
+      .all() as ComboRow[];
+  }
+
+  itemState(pointId: number): { state: string; failureReason: string | null; errorMessage: string | null } | undefined {
+    return this.sqlite
+      .prepare(
+        `SELECT state, failure_reason AS failureReason, error_message AS errorMessage FROM copy_items WHERE point_id = ?`,
+      )
+      .get(pointId) as { state: string; failureReason: string | null; errorMessage: string | null } | undefined;
+  }
+
+  setComboState(
+    comboId: number,
+    state: ComboRow['state'],
+    canaryPointId: number | null,
+    detail: string | null,
+    now: number,
+  ): void {
+    this.tx(() => {
+      this.sqlite
+        .prepare(
+          `UPDATE copy_combos SET state = @state, canary_point_id = @canaryPointId, detail = @detail, updated_at = @now
+           WHERE id = @comboId`,
+        )
+        .run({ comboId, state, canaryPointId, detail, now });
+      if (state === 'failed') {
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
+               error_code = 'CanaryFailed', error_message = @detail, updated_at = @now
+             WHERE state = 'queued' AND combo_id = @comboId`,
+          )
+          .run({ comboId, detail, now });
+      }
+    });
+  }
+
+  /**
+   * `rpctl retry --reason X`: failed items of that class go back to the queue with a fresh attempt count. A
+   * combination whose canary failed for that reason (or any, for canary_failed) probes again first.
+   */
+  retry(reason: string, now: number): { requeued: number; combos: number } {
+    return this.tx(() => {
+      const combos = this.sqlite
+        .prepare(
+          `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
+           WHERE state = 'failed' AND (@reason = 'canary_failed' OR canary_point_id IN (
+             SELECT point_id FROM copy_items WHERE state = 'failed' AND failure_reason = @reason))`,
+        )
+        .run({ reason, now }).changes;
+      const requeued = this.sqlite
+        .prepare(
+          // A new attempt number, so a new IdempotencyToken: the old one would hand back the failed job.
+          `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1, failure_kind = NULL,
+             failure_reason = NULL,
+             error_code = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = @now
+           WHERE state = 'failed' AND (failure_reason = @reason
+             OR (failure_reason = 'canary_failed' AND combo_id IN (SELECT id FROM copy_combos WHERE state = 'pending')))`,
+        )
+        .run({ reason, now }).changes;
+      return { requeued, combos };
+    });
+  }
+
+  /** Failed items by reason, most frequent first, with one example message each. */
+  failureSummary(limit = 5): { reason: string; kind: string; count: number; example: string; description: string }[] {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT coalesce(failure_reason, 'unknown') AS reason, coalesce(failure_kind, 'permanent') AS kind,
+           count(*) AS count, max(error_message) AS example
+         FROM copy_items WHERE state = 'failed' GROUP BY 1, 2 ORDER BY count DESC LIMIT ?`,
+      )
+      .all(limit) as { reason: string; kind: string; count: number; example: string | null }[];
+    return rows.map((r) => ({
+      ...r,
+      example: r.example ?? '',
+      description: FAILURE_REASONS[r.reason as FailureReason] ?? r.reason,
+    }));
+  }
+
+  /** Transient failures waiting for their next attempt, by reason (shown with the permanent ones). */
+  retryingSummary(): { reason: string; count: number }[] {
+    return this.sqlite
+      .prepare(
+        `SELECT failure_reason AS reason, count(*) AS count FROM copy_items
+         WHERE state = 'queued' AND failure_reason IS NOT NULL GROUP BY 1 ORDER BY count DESC`,
+      )
+      .all() as { reason: string; count: number }[];
+  }
+
+  checkpoint(key: string): number | undefined {
+    const row = this.sqlite.prepare('SELECT value FROM copy_checkpoints WHERE key = ?').get(key) as
+      | { value: number }
+      | undefined;
+    return row?.value;
+  }
+
+  setCheckpoint(key: string, value: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          'INSERT INTO copy_checkpoints (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        )
+        .run(key, value),
+    );
+  }
+
+  /** Destination vaults the copy phase writes into. */
+  destinationVaults(): { name: string; arn: string }[] {
+    return this.sqlite
+      .prepare(`SELECT d.name, d.arn FROM destination_vaults d WHERE ${USABLE_VAULT} ORDER BY d.name`)
+      .all() as { name: string; arn: string }[];
+  }
+}

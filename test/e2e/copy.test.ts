@@ -1,0 +1,288 @@
+// The copy engine against the sandbox, with the sandbox's ledger of every
+// StartCopyJob call and copy job as the judge (test/helpers/copy.ts):
+// - a run copies every eligible point exactly once, verifies it, and holds a
+//   combination whose canary fails (one job, not one per point); rpctl retry
+//   requeues only the chosen reason;
+// - a crash at every named step of the copy protocol, one after another, then
+//   a clean run: the same verdict;
+// - responses lost after StartCopyJob was applied: no duplicate;
+// - the store forgets (an older copy restored while AWS keeps the newer jobs):
+//   no duplicate, nothing missed;
+// - transient errors, throttling and a quota below max_in_flight: everything
+//   completes and no permanent failure comes from a transient cause;
+// - SIGKILL at 20 random moments of a 5,000-point run, restarting each time.
+
+import { copyFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import t, { type Test } from 'tap';
+import { CRASH_STEPS } from '../../daemon/copy/crash.js';
+import { type LedgerVerdict, ledgerVerdict, readItems, tuneConfig } from '../helpers/copy.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
+import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+
+// Six daemon runs against a fresh sandbox each, one of them killed twenty times: minutes, not the suite's default.
+t.setTimeout(1_500_000);
+
+const FAST = 100_000;
+// Reasons a point may end failed in these runs: the generator's unshared CMKs (and their held combinations) and
+// the air-gapped vault, which is not created without the operator's consent.
+const PERMANENT_REASONS = new Set(['key_not_accessible', 'canary_failed', 'destination_vault_unavailable']);
+
+async function sandboxFor(t: Test, points: number, knobs: Record<string, unknown> = {}, seed = 3) {
+  const sandbox = await startSandboxProcess(t, {
+    points,
+    seed,
+    timeFactor: FAST,
+    extraArgs: ['--no-throttling'],
+    knobs,
+  });
+  tuneConfig(sandbox);
+  return sandbox;
+}
+
+async function runOnce(t: Test, sandbox: RunningSandbox, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
+  const daemon = spawnDaemon(['--once', ...args], { ...sandbox.env, ...env }, t);
+  const exit = await daemon.exited;
+  return { ...exit, output: daemon.output() };
+}
+
+function expectExit(t: Test, run: { code: number | null; output: string }, label: string) {
+  t.equal(run.code, 0, label);
+  if (run.code !== 0) t.comment(run.output.slice(-3000));
+}
+
+function assertClean(t: Test, verdict: LedgerVerdict, label: string) {
+  t.same(verdict.duplicates, [], `${label}: no point has two copy jobs`);
+  t.same(verdict.ineligibleCopied, [], `${label}: no skipped point was copied`);
+  t.same(verdict.open, [], `${label}: every planned point reached a final state`);
+  t.same(verdict.verifiedWithoutTheirJob, [], `${label}: every verified point has exactly its own job`);
+  t.same(verdict.missed, [], `${label}: no point was left without a job unexplained`);
+  const unexpected = Object.keys(verdict.failed).filter((r) => !PERMANENT_REASONS.has(r));
+  t.same(unexpected, [], `${label}: failures are only the sandbox's permanent cases`);
+  t.ok(verdict.verified > 0, `${label}: points were copied and verified (${verdict.verified})`);
+}
+
+t.test('copies every eligible point once, verifies it, and holds a failed canary’s combination', async (t) => {
+  // Seed 2 at this size has points under the generator's unshared CMK that the plan copies.
+  const sandbox = await sandboxFor(t, 1_000, {}, 2);
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'rpcopyd --once exits 0 when every point is final');
+  const verdict = await ledgerVerdict(sandbox);
+  assertClean(t, verdict, 'clean run');
+  const summary = await sandbox.admin.ledgerSummary();
+  t.equal(summary.pointsWithMultipleJobs, 0, 'the ledger has no point with two jobs');
+  t.equal(summary.startCopyJobCalls, summary.jobsCreated, 'one StartCopyJob call per job: no resend, no rejection');
+
+  // The unshared key: its canary failed once; the rest of the combination was never submitted.
+  const canaries = verdict.failed.key_not_accessible ?? 0;
+  const held = verdict.failed.canary_failed ?? 0;
+  t.ok(canaries >= 1, 'the unshared-key canary failed and says why');
+  t.ok(held >= 1, 'the canary’s combination is held, not submitted');
+  const jobsFailed = summary.jobsByState.FAILED ?? 0;
+  t.equal(jobsFailed, canaries, 'one failed job per failed canary, none for the held points');
+
+  // rpctl retry requeues only that class: the canary runs again (and fails again), the held points stay held.
+  const daemon = spawnDaemon([], sandbox.env, t);
+  await waitFor(async () => (await runCtlAsync(['status', '--json'], sandbox.env)).code === 0, 'the daemon', 60_000);
+  const bad = await runCtlAsync(['retry', '--reason', 'no_such_reason'], sandbox.env);
+  t.equal(bad.code, 2, 'an unknown reason is refused');
+  t.match(bad.stderr, /unknown failure reason "no_such_reason"; expected one of .*key_not_accessible/);
+  await waitFor(
+    async () => JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout).state === 'done',
+    'the pipeline to settle',
+    120_000,
+    200,
+  );
+  // rpctl reconcile: AWS's records agree with the store.
+  const reconciled = await runCtlAsync(['reconcile', '--json'], sandbox.env);
+  t.equal(reconciled.code, 0, 'reconcile finds nothing wrong');
+  if (reconciled.code !== 0) t.comment(reconciled.stdout.slice(0, 3000));
+  const report = JSON.parse(reconciled.stdout);
+  t.same(
+    report.counts,
+    { duplicates: 0, orphans: 0, missing: 0, mismatched: 0 },
+    'no duplicate, orphan or missing copy',
+  );
+  t.equal(
+    report.vaults.reduce((n: number, v: { destinationPoints: number }) => n + v.destinationPoints, 0),
+    verdict.verified,
+    'the destination vaults hold exactly the verified copies',
+  );
+  const retried = await runCtlAsync(['retry', '--reason', 'key_not_accessible', '--json'], sandbox.env);
+  t.equal(retried.code, 0, retried.stderr);
+  const answer = JSON.parse(retried.stdout);
+  t.equal(answer.requeued, canaries + held, 'canary and held points');
+  t.equal(answer.combos, canaries, 'each failed canary runs again');
+  // The service's pipeline had finished: it copies the requeued points now. The canary fails again (the key is
+  // still unshared): one new job per canary, and its points are held again without a job.
+  await waitFor(
+    async () => JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout).state === 'done',
+    'the requeued points to settle',
+    120_000,
+    200,
+  );
+  const after = await sandbox.admin.ledgerSummary();
+  t.equal((after.jobsByState.FAILED ?? 0) - jobsFailed, canaries, 'one new job per canary');
+  t.equal(after.pointsWithMultipleJobs, canaries, 'only the canaries were copied twice');
+  const items = readItems(sandbox.stateDir);
+  t.equal(items.filter((i) => i.failureReason === 'canary_failed').length, held, 'the held points are held again');
+  t.equal(
+    items.filter((i) => i.state === 'failed' && i.failureReason === 'destination_vault_unavailable').length,
+    verdict.failed.destination_vault_unavailable ?? 0,
+    'other failures are untouched',
+  );
+  await runCtlAsync(['stop'], sandbox.env);
+  await daemon.exited;
+});
+
+t.test('a crash at every named step of the copy protocol, then a restart: same verdict', async (t) => {
+  const sandbox = await sandboxFor(t, 500, {}, 4);
+  // after-adopt needs something to adopt: the crash right after a StartCopyJob answer leaves exactly that.
+  const order = [
+    'after-intent',
+    'after-start-call',
+    'after-adopt',
+    'after-record-start',
+    'after-record-finish',
+    'after-verify',
+  ];
+  t.same([...order].sort(), [...CRASH_STEPS].sort(), 'every step is enumerated');
+  for (const step of order) {
+    const run = await runOnce(t, sandbox, { RPCOPY_CRASH_AT: `${step}:${step === 'after-adopt' ? 1 : 3}` });
+    t.equal(run.signal, 'SIGKILL', `the daemon died at ${step}`);
+    if (run.signal !== 'SIGKILL') t.comment(run.output.slice(-3000));
+  }
+  const final = await runOnce(t, sandbox);
+  expectExit(t, final, 'the final run finishes');
+  assertClean(t, await ledgerVerdict(sandbox), 'after six crashes');
+  const summary = await sandbox.admin.ledgerSummary();
+  t.equal(summary.pointsWithMultipleJobs, 0);
+});
+
+t.test('StartCopyJob applied but its response lost: reconciled, never duplicated', async (t) => {
+  const sandbox = await sandboxFor(t, 400, { dropAfterStartCopyJob: { count: 8, probability: 0 } }, 5);
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const summary = await sandbox.admin.ledgerSummary();
+  t.equal(summary.droppedResponses, 8, 'eight responses were lost');
+  t.equal(summary.pointsWithMultipleJobs, 0, 'no duplicate');
+  assertClean(t, await ledgerVerdict(sandbox), 'lost responses');
+  t.match(run.output, /StartCopyJob outcome unknown; reconciling before any resend/);
+});
+
+t.test('the store forgot: an older copy restored while AWS keeps the newer jobs', async (t) => {
+  const sandbox = await sandboxFor(t, 600, {}, 6);
+  const store = join(sandbox.stateDir, 'rpcopy.db');
+  const first = await runOnce(t, sandbox, { RPCOPY_CRASH_AT: 'after-verify:25' });
+  t.equal(first.signal, 'SIGKILL');
+  // A consistent older copy (WAL included), like a backup of the state directory.
+  const old = join(sandbox.dir, 'old.db');
+  const db = new Database(store);
+  await db.backup(old);
+  db.close();
+  const before = (await sandbox.admin.ledgerSummary()).jobsCreated;
+  const second = await runOnce(t, sandbox, { RPCOPY_CRASH_AT: 'after-verify:60' });
+  t.equal(second.signal, 'SIGKILL');
+  const middle = (await sandbox.admin.ledgerSummary()).jobsCreated;
+  t.ok(middle > before + 20, `AWS has jobs the old store does not know (${middle - before})`);
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${store}${suffix}`, { force: true });
+  copyFileSync(old, store);
+  const final = await runOnce(t, sandbox);
+  expectExit(t, final, 'the final run finishes');
+  t.match(final.output, /took over copy jobs AWS has that the store did not record/);
+  assertClean(t, await ledgerVerdict(sandbox), 'restored store');
+  t.equal((await sandbox.admin.ledgerSummary()).pointsWithMultipleJobs, 0);
+});
+
+t.test('transient errors, throttling bursts and a quota below the window: all completes', async (t) => {
+  const quota = 6;
+  const sandbox = await startSandboxProcess(t, {
+    points: 500,
+    seed: 7,
+    // Jobs long enough (about a second) that the window, not the job duration, bounds what is in flight.
+    timeFactor: 20_000,
+    knobs: {
+      copyJobQuota: quota,
+      transientErrorRate: 0.05,
+      throttling: { enabled: true, rates: { StartCopyJob: 50, ListCopyJobs: 5, DescribeRecoveryPoint: 4 } },
+    },
+  });
+  // StartCopyJob fast enough to fill more than the quota; listings and verifications meet the sandbox's throttling.
+  tuneConfig(sandbox, { maxInFlight: 40, startRate: 40 });
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const verdict = await ledgerVerdict(sandbox);
+  assertClean(t, verdict, 'faults');
+  const summary = await sandbox.admin.ledgerSummary();
+  t.equal(summary.pointsWithMultipleJobs, 0, 'no duplicate');
+  const ledger = await sandbox.admin.ledger();
+  const rejections = ledger.flatMap((e) => e.calls.filter((c) => c.outcome === 'rejected').map((c) => c.error));
+  t.ok(
+    rejections.some((e) => e === 'LimitExceededException'),
+    'the quota refused some jobs (the window learned it)',
+  );
+  const expected = new Set(['LimitExceededException', 'ThrottlingException', 'ServiceUnavailableException']);
+  t.same(
+    rejections.filter((e) => !expected.has(String(e))),
+    [],
+    'StartCopyJob was refused only for the quota, the rate or an injected server fault',
+  );
+  const counters = await sandbox.admin.counters();
+  const throttled = Object.values(counters).reduce(
+    (n, c) => n + ((c as { errors?: Record<string, number> }).errors?.ThrottlingException ?? 0),
+    0,
+  );
+  t.ok(throttled > 0, `the sandbox throttled rpcopy (${throttled} times) and the run still completed`);
+  // The sandbox refuses any job beyond the quota, so no accepted job ever exceeded it; check the jobs' overlap too.
+  const jobs = await sandbox.admin.copyJobs();
+  const events = jobs.flatMap((j) => [
+    { at: Number(j.CreationDate), d: 1 },
+    { at: Number(j.CompletionDate ?? Number.POSITIVE_INFINITY), d: -1 },
+  ]);
+  events.sort((a, b) => a.at - b.at || a.d - b.d);
+  let level = 0;
+  let peak = 0;
+  for (const e of events) {
+    level += e.d;
+    peak = Math.max(peak, level);
+  }
+  t.ok(peak <= quota, `copy jobs in flight never exceeded the quota (peak ${peak} of ${quota})`);
+});
+
+t.test('SIGKILL at 20 random moments of a 5,000-point run: exactly one job per eligible point', async (t) => {
+  const sandbox = await sandboxFor(t, 5_000, {}, 8);
+  let seed = 42;
+  const random = () => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  let kills = 0;
+  for (let i = 0; i < 20; i++) {
+    const daemon = spawnDaemon(['--once'], sandbox.env, t);
+    // Let it reach the copy phase, then kill it a random moment later.
+    await waitFor(
+      async () => {
+        if (daemon.child.exitCode !== null) return true;
+        const s = await runCtlAsync(['status', '--json'], sandbox.env);
+        return s.code === 0 && JSON.parse(s.stdout).phase === 'copy';
+      },
+      'the copy phase',
+      120_000,
+      100,
+    );
+    await new Promise((r) => setTimeout(r, 200 + random() * 3_000));
+    if (daemon.child.exitCode === null) {
+      daemon.child.kill('SIGKILL');
+      kills += 1;
+    }
+    await daemon.exited;
+  }
+  t.ok(kills >= 15, `the daemon was killed mid-run ${kills} times`);
+  const final = await runOnce(t, sandbox);
+  expectExit(t, final, 'the final run finishes');
+  const verdict = await ledgerVerdict(sandbox);
+  assertClean(t, verdict, `after ${kills} kills`);
+  t.ok(verdict.items >= 5_000, `a run of ${verdict.items} points`);
+  t.equal((await sandbox.admin.ledgerSummary()).pointsWithMultipleJobs, 0);
+});
