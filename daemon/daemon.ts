@@ -339,7 +339,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     source: { accountId: config.source.accountId, region: config.region },
     destination: { accountId: config.destination.accountId },
     credentials: { source: sessions.source.snapshot(), destination: sessions.destination.snapshot() },
-    ...(copy && pipeline.phase === 'copy' ? { copy: copy.status() } : {}),
+    ...(copy && (pipeline.phase === 'copy' || pipeline.phase === 'done') ? { copy: copy.status() } : {}),
   });
 
   let stopping: Promise<RunOutcome> | undefined;

@@ -20,4 +20,5 @@ ALTER TABLE `copy_items` ADD `failure_reason` text;--> statement-breakpoint
 ALTER TABLE `copy_items` ADD `combo_id` integer;--> statement-breakpoint
 ALTER TABLE `copy_items` ADD `chain_weight` integer;--> statement-breakpoint
 CREATE INDEX `copy_items_claim_idx` ON `copy_items` (`state`,`chain_weight`);--> statement-breakpoint
-CREATE INDEX `copy_items_combo_idx` ON `copy_items` (`combo_id`,`state`);
+CREATE INDEX `copy_items_combo_idx` ON `copy_items` (`combo_id`,`state`);--> statement-breakpoint
+CREATE INDEX `copy_items_failure_idx` ON `copy_items` (`failure_reason`,`state`);

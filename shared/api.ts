@@ -80,7 +80,7 @@ export const StatusResponse = z.object({
   source: z.object({ accountId: z.string(), region: z.string() }),
   destination: z.object({ accountId: z.string() }),
   credentials: z.object({ source: CredentialStatus, destination: CredentialStatus }).optional(),
-  /** The copy engine, while the copy phase runs. */
+  /** The copy engine, while the copy phase runs and once the pipeline is done. */
   copy: z.lazy(() => CopyStatus).optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;

@@ -681,7 +681,8 @@ export class CopyQueue {
       .prepare(
         `SELECT coalesce(failure_reason, 'unknown') AS reason, coalesce(failure_kind, 'permanent') AS kind,
            count(*) AS count, max(error_message) AS example
-         FROM copy_items WHERE state = 'failed' GROUP BY 1, 2 ORDER BY count DESC LIMIT ?`,
+         FROM copy_items INDEXED BY copy_items_failure_idx
+         WHERE failure_reason IS NOT NULL AND state = 'failed' GROUP BY 1, 2 ORDER BY count DESC LIMIT ?`,
       )
       .all(limit) as { reason: string; kind: string; count: number; example: string | null }[];
     return rows.map((r) => ({
@@ -695,8 +696,8 @@ export class CopyQueue {
   retryingSummary(): { reason: string; count: number }[] {
     return this.sqlite
       .prepare(
-        `SELECT failure_reason AS reason, count(*) AS count FROM copy_items
-         WHERE state = 'queued' AND failure_reason IS NOT NULL GROUP BY 1 ORDER BY count DESC`,
+        `SELECT failure_reason AS reason, count(*) AS count FROM copy_items INDEXED BY copy_items_failure_idx
+         WHERE failure_reason IS NOT NULL AND state = 'queued' GROUP BY 1 ORDER BY count DESC`,
       )
       .all() as { reason: string; count: number }[];
   }

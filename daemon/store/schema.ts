@@ -282,6 +282,8 @@ export const copyItems = sqliteTable(
     index('copy_items_state_idx').on(t.state, t.nextAttemptAt),
     index('copy_items_claim_idx').on(t.state, t.chainWeight),
     index('copy_items_combo_idx').on(t.comboId, t.state),
+    // rpctl status's failure summary reads only the rows that carry a failure, at any scale.
+    index('copy_items_failure_idx').on(t.failureReason, t.state),
     index('copy_items_chain_idx').on(t.resourceArn, t.creationDate),
     index('copy_items_job_idx').on(t.copyJobId),
     index('copy_items_skip_idx').on(t.skipReason),
