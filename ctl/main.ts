@@ -15,6 +15,7 @@ import { preflightCommand } from './preflight.js';
 import { reconcileCommand } from './reconcile.js';
 import { resumeCommand } from './resume.js';
 import { retryCommand } from './retry.js';
+import { serviceCommand } from './service/command.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { testenvCommand } from './testenv.js';
@@ -29,6 +30,7 @@ const COMMANDS: Command[] = [
   retryCommand,
   reconcileCommand,
   configCommand,
+  serviceCommand,
   testenvCommand,
 ];
 
