@@ -3,6 +3,14 @@ import { formatDuration } from '../shared/duration.js';
 import type { Command } from './command.js';
 import { columns, count } from './format.js';
 
+function windowRows(status: StatusResponse): [string, string][] {
+  const w = status.window;
+  if (!w) return [];
+  if (!w.open) return [['window', `closed; opens ${w.opensAt ?? 'never (no window day configured)'}`]];
+  const closes = w.closesAt ? `open until ${w.closesAt}` : 'open';
+  return [['window', `${closes}${w.drainFrom ? `; no new copy job from ${w.drainFrom}` : ''}`]];
+}
+
 function copyRows(status: StatusResponse): [string, string][] {
   const copy = status.copy;
   if (!copy) return [];
@@ -59,6 +67,7 @@ export const statusCommand: Command = {
           `${count(c.skipped)} skipped, ${count(c.queued)} queued, ${count(c.inFlight)} in flight, ` +
             `${count(c.completed)} completed, ${count(c.failed)} failed`,
         ],
+        ...windowRows(status),
         ...copyRows(status),
         ['accounts', `${status.source.accountId} → ${status.destination.accountId} in ${status.source.region}`],
         [

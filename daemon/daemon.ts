@@ -9,6 +9,7 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonState, ResumeResponse, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
@@ -40,6 +41,7 @@ import { readCounts, readInventoryProgress } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { openStore, type Store } from './store/store.js';
 import { VaultsPhase } from './vaults/service.js';
+import { ChangeWindow, runDeadline, type WindowState } from './window.js';
 import { createWorkerPool } from './workers/pool.js';
 
 export const STORE_FILE = 'rpcopy.db';
@@ -56,6 +58,8 @@ export interface DaemonDeps {
   dryRun?: boolean;
   /** Run every phase up to the destination vaults, but start no copy job. */
   noCopy?: boolean;
+  /** A one-off run: stop gracefully after this long (rpcopyd --max-runtime); overrides window.max_runtime. */
+  maxRuntimeMs?: number;
   /** How credentials are read; the shared credentials file by default. */
   credentialLoader?: CredentialLoader;
   /** Replace the pipeline phases (tests of the daemon's own mechanics). */
@@ -173,6 +177,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const journal = createJournal(store, runId, log);
   const shutdown = new Shutdown();
   const gate = new PauseGate();
+  const changeWindow = new ChangeWindow(config.window);
+  const maxRuntimeMs = deps.maxRuntimeMs ?? config.window.maxRuntimeMs;
+  let windowInfo: WindowState = changeWindow.state(Date.now());
+  // No copy job starts from this moment on (window.drain before the run's deadline).
+  let drainFrom: number | undefined;
   const sessions = {
     source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
     destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
@@ -301,7 +310,16 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const copy =
     deps.dryRun || deps.noCopy
       ? undefined
-      : new CopyPhase({ store, port, config, journal, log: log.child({ phase: 'copy' }), runId, gate });
+      : new CopyPhase({
+          store,
+          port,
+          config,
+          journal,
+          log: log.child({ phase: 'copy' }),
+          runId,
+          gate,
+          startAllowed: () => drainFrom === undefined || Date.now() < drainFrom,
+        });
   const services: DaemonServices = {
     copy,
     config,
@@ -340,6 +358,16 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     destination: { accountId: config.destination.accountId },
     credentials: { source: sessions.source.snapshot(), destination: sessions.destination.snapshot() },
     ...(copy && (pipeline.phase === 'copy' || pipeline.phase === 'done') ? { copy: copy.status() } : {}),
+    ...(changeWindow.scheduled || maxRuntimeMs !== undefined
+      ? {
+          window: {
+            open: windowInfo.open,
+            closesAt: windowInfo.closesAt ? new Date(windowInfo.closesAt).toISOString() : null,
+            opensAt: windowInfo.opensAt ? new Date(windowInfo.opensAt).toISOString() : null,
+            drainFrom: drainFrom !== undefined && state === 'running' ? new Date(drainFrom).toISOString() : null,
+          },
+        }
+      : {}),
   });
 
   let stopping: Promise<RunOutcome> | undefined;
@@ -485,6 +513,51 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     throw err;
   }
 
+  // Change windows: the pipeline runs only inside a window, and each run ends at the window's close or after the
+  // max runtime (stop claiming, in-flight calls finish, progress saved). A service then waits for the next window
+  // and resumes from the store (copy jobs that finished meanwhile are reconciled first); --once stops.
+  const runInWindows = async (): Promise<'done' | 'stopped' | 'window_closed'> => {
+    for (;;) {
+      if (shutdown.requested) return 'stopped';
+      const now = Date.now();
+      const current = changeWindow.state(now);
+      windowInfo = current;
+      if (!current.open) {
+        state = 'waiting_for_window';
+        const opens = current.opensAt ? new Date(current.opensAt).toISOString() : 'never (no window day configured)';
+        journal.record('info', 'window.waiting', `outside the change window: no work starts until ${opens}`, {
+          opensAt: current.opensAt ?? null,
+        });
+        if (mode === 'once') return 'window_closed';
+        // Re-check at least every minute: a clock change or a suspended machine moves the next opening.
+        const wait = Math.min(Math.max((current.opensAt ?? now + 60_000) - now, 1_000), 60_000);
+        await sleep(wait, undefined, { signal: shutdown.signal }).catch(() => undefined);
+        continue;
+      }
+      state = 'running';
+      const deadline = runDeadline(current, now, maxRuntimeMs);
+      drainFrom = deadline === undefined ? undefined : deadline - changeWindow.drainMs;
+      const windowEnd = new AbortController();
+      const timer =
+        deadline === undefined ? undefined : setTimeout(() => windowEnd.abort('window closed'), deadline - now);
+      const signal = AbortSignal.any([shutdown.signal, windowEnd.signal]);
+      if (deadline !== undefined) {
+        journal.record('info', 'window.open', `working until ${new Date(deadline).toISOString()}`, {
+          deadline,
+          drainFrom: drainFrom ?? null,
+        });
+      }
+      const outcome = await pipeline.run({ signal, track: (work) => shutdown.track(work) });
+      clearTimeout(timer);
+      if (outcome === 'done') return 'done';
+      if (shutdown.requested) return 'stopped';
+      journal.record('info', 'window.closed', 'the run’s time is up: stopped claiming work; progress is saved', {
+        deadline: deadline ?? null,
+      });
+      // A one-off run (--once, --max-runtime, or max_runtime without daily windows) ends here.
+      if (mode === 'once' || deps.maxRuntimeMs !== undefined || !changeWindow.scheduled) return 'window_closed';
+    }
+  };
   state = 'running';
   credentialsWatch = watchCredentialsFile({
     file: sharedCredentialsFile(),
@@ -498,12 +571,18 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     socket: socketPath(stateDir),
   });
 
-  void shutdown.track(pipeline.run({ signal: shutdown.signal, track: (work) => shutdown.track(work) })).then(
+  void shutdown.track(runInWindows()).then(
     (outcome) => {
-      if (outcome !== 'done') return;
-      journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', { phases: pipeline.phaseNames });
-      if (mode === 'once') void stop('pipeline finished', 'done');
-      else if (!shutdown.requested) state = 'done';
+      if (outcome === 'done') {
+        journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', {
+          phases: pipeline.phaseNames,
+        });
+        if (mode === 'once') void stop('pipeline finished', 'done');
+        else if (!shutdown.requested) state = 'done';
+        return;
+      }
+      // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
+      if (outcome === 'window_closed') void stop('the run’s time is up', mode === 'once' ? 'window_closed' : 'stopped');
     },
     (err: unknown) => {
       journal.record('error', 'pipeline.failed', 'the pipeline failed; progress so far is saved', { error: err });

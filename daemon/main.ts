@@ -4,6 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveConfigPath } from '../shared/config.js';
+import { parseDuration } from '../shared/duration.js';
 import { isEntryPoint } from '../shared/entry.js';
 import { RpcopyError } from '../shared/errors.js';
 import { packageVersion } from '../shared/version.js';
@@ -28,11 +29,12 @@ const ONCE_EXIT: Record<RunOutcome, number> = {
 
 const HELP = `rpcopyd — copy AWS Backup recovery points between accounts (daemon)
 
-Usage: rpcopyd [--config PATH] [--once] [--dry-run | --no-copy] [--check-config] [--state-dir DIR]
+Usage: rpcopyd [--config PATH] [--once] [--max-runtime DURATION] [--dry-run | --no-copy] [--check-config] [--state-dir DIR]
 
 Options:
   --config PATH     config file (default: $RPCOPY_CONFIG, else ~/.config/rpcopy/config.toml)
   --once            run the pipeline until every point is final, then exit
+  --max-runtime D   a one-off run: stop gracefully after D (e.g. 45m, 6h) and exit; overrides window.max_runtime
   --check-config    validate the config file, print the effective config, and exit
   --dry-run         inventory, enrich and plan only: nothing is created or copied (see rpctl plan)
   --no-copy         everything up to the destination vaults (preflight included), but start no copy job
@@ -72,6 +74,14 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  const maxRuntime = args['max-runtime'];
+  const maxRuntimeMs = maxRuntime === undefined ? undefined : parseDuration(maxRuntime);
+  if (maxRuntime !== undefined && (maxRuntimeMs === undefined || maxRuntimeMs <= 0)) {
+    process.stderr.write(
+      `rpcopyd: --max-runtime: expected a duration such as 45m or 6h, got ${JSON.stringify(maxRuntime)}\n`,
+    );
+    return EXIT.usage;
+  }
   if (args['check-config']) {
     process.stdout.write(`${JSON.stringify(config, null, 2)}\n${configPath}: OK\n`);
     return EXIT.ok;
@@ -89,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       mode: args.once ? 'once' : 'service',
       dryRun: args['dry-run'],
       noCopy: args['no-copy'],
+      ...(maxRuntimeMs !== undefined ? { maxRuntimeMs } : {}),
     });
   } catch (err) {
     if (err instanceof RpcopyError) {
@@ -130,6 +141,7 @@ function parseCli(argv: string[]) {
       'check-config': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
       'no-copy': { type: 'boolean', default: false },
+      'max-runtime': { type: 'string' },
       'state-dir': { type: 'string' },
       version: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },

@@ -80,6 +80,16 @@ export const StatusResponse = z.object({
   source: z.object({ accountId: z.string(), region: z.string() }),
   destination: z.object({ accountId: z.string() }),
   credentials: z.object({ source: CredentialStatus, destination: CredentialStatus }).optional(),
+  /** The change window, when daily windows or a max runtime are configured. */
+  window: z
+    .object({
+      open: z.boolean(),
+      closesAt: z.string().nullable(),
+      opensAt: z.string().nullable(),
+      /** No new copy job starts from this moment (window.drain). */
+      drainFrom: z.string().nullable(),
+    })
+    .optional(),
   /** The copy engine, while the copy phase runs and once the pipeline is done. */
   copy: z.lazy(() => CopyStatus).optional(),
 });

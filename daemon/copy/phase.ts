@@ -39,6 +39,8 @@ export interface CopyPhaseOptions {
   gate?: PauseGate;
   now?: () => number;
   crash?: CrashPoints;
+  /** False when no new copy job may start (window.drain before the run's end); tracking goes on. */
+  startAllowed?: () => boolean;
 }
 
 /** What `rpctl status` shows of the copy engine. */
@@ -278,6 +280,7 @@ export class CopyPhase implements PipelinePhase {
   private fill(context: PhaseContext): void {
     const queue = this.queue as CopyQueue;
     if (context.signal.aborted || this.options.gate?.paused || this.now() < this.submitPausedUntil) return;
+    if (this.options.startAllowed && !this.options.startAllowed()) return;
     const slots = Math.min(this.window.limit - this.inFlight(), MAX_CONCURRENT_SUBMITS - this.submitting.size);
     if (slots <= 0) return;
     for (const candidate of queue.claimable(slots, this.now())) this.submit(candidate, context);
@@ -286,6 +289,7 @@ export class CopyPhase implements PipelinePhase {
   private driveCanaries(context: PhaseContext): void {
     const queue = this.queue as CopyQueue;
     if (context.signal.aborted || this.options.gate?.paused || this.now() < this.submitPausedUntil) return;
+    if (this.options.startAllowed && !this.options.startAllowed()) return;
     const now = this.now();
     for (const combo of queue.undecidedCombos()) {
       const label = `${combo.sourceVaultName} / ${combo.resourceType} / ${combo.encryptionKeyArn || 'unencrypted'}`;

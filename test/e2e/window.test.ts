@@ -1,0 +1,103 @@
+// Change windows through the built daemon against the sandbox:
+// - outside the window nothing starts: a service waits (state waiting_for_window, no AWS call), --once exits 9;
+// - a run whose time is up (max runtime) stops gracefully mid-copy with drain honoured, and the next run finishes
+//   with nothing lost or duplicated (the sandbox's ledger as judge).
+
+import { appendFileSync } from 'node:fs';
+import t from 'tap';
+import { ledgerVerdict, tuneConfig } from '../helpers/copy.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
+import { startSandboxProcess } from '../helpers/sandbox.js';
+
+t.setTimeout(600_000);
+
+const hhmm = (d: Date) => `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
+
+t.test('outside the window nothing starts: the service waits, --once exits 9', async (t) => {
+  const sandbox = await startSandboxProcess(t, { points: 200, seed: 1, timeFactor: 100_000 });
+  // A window that opens in two hours and lasts one (UTC), on every day.
+  const now = Date.now();
+  appendFileSync(
+    sandbox.config,
+    `\n[window]\nstart = "${hhmm(new Date(now + 2 * 3_600_000))}"\nstop = "${hhmm(new Date(now + 3 * 3_600_000))}"\ntimezone = "UTC"\n`,
+  );
+  await sandbox.admin.resetCounters();
+  const daemon = spawnDaemon([], sandbox.env, t);
+  let status: Record<string, unknown> = {};
+  await waitFor(
+    async () => {
+      const s = await runCtlAsync(['status', '--json'], sandbox.env);
+      if (s.code !== 0) return false;
+      status = JSON.parse(s.stdout);
+      return status.state === 'waiting_for_window';
+    },
+    'waiting_for_window',
+    60_000,
+    100,
+  );
+  const window = status.window as { open: boolean; opensAt: string };
+  t.equal(window.open, false);
+  t.ok(
+    Math.abs(Date.parse(window.opensAt) - (now + 2 * 3_600_000)) < 120_000,
+    `opens in two hours (${window.opensAt})`,
+  );
+  const human = await runCtlAsync(['status'], sandbox.env);
+  t.match(human.stdout, /window\s+closed; opens /);
+  await new Promise((r) => setTimeout(r, 1_500));
+  const counters = await sandbox.admin.counters();
+  const backupCalls = Object.entries(counters).filter(([op]) => op.startsWith('backup:'));
+  t.same(backupCalls, [], 'no Backup call is made outside the window');
+  await runCtlAsync(['stop'], sandbox.env);
+  t.equal((await daemon.exited).code, 0, 'a waiting service stops cleanly');
+
+  const once = spawnDaemon(['--once'], sandbox.env, t);
+  const exit = await once.exited;
+  t.equal(exit.code, 9, '--once outside the window exits 9');
+  t.match(once.output(), /outside the change window: no work starts until/);
+});
+
+t.test('max runtime ends a run mid-copy, drain holds back new jobs, the next run finishes the rest', async (t) => {
+  // Copy jobs of a few seconds, so the run's end falls in the middle of the copy phase.
+  const sandbox = await startSandboxProcess(t, {
+    points: 800,
+    seed: 2,
+    timeFactor: 5_000,
+    extraArgs: ['--no-throttling'],
+  });
+  tuneConfig(sandbox, { startRate: 10 });
+  appendFileSync(sandbox.config, '\n[window]\ndrain = "4s"\n');
+  const first = spawnDaemon(['--once', '--max-runtime', '20s'], sandbox.env, t);
+  const exit = await first.exited;
+  t.equal(exit.code, 9, '--once whose time is up exits 9');
+  const lines = first
+    .output()
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const opened = lines.find((l) => l.event === 'window.open');
+  t.ok(opened, 'the run announced its deadline');
+  t.ok(
+    lines.some((l) => l.event === 'window.closed'),
+    'the run ended because its time was up',
+  );
+  t.ok(
+    lines.some((l) => l.event === 'copy.started'),
+    'it was copying when its time ran out',
+  );
+  const drainFrom = Number(opened?.drainFrom);
+  const jobs = await sandbox.admin.copyJobs();
+  t.ok(jobs.length > 0, `jobs were started (${jobs.length})`);
+  const late = jobs.filter((j) => Number(j.CreationDate) * 1000 > drainFrom + 1_000);
+  t.same(late, [], 'no copy job was created after the drain point');
+
+  const second = spawnDaemon(['--once'], sandbox.env, t);
+  const done = await second.exited;
+  t.equal(done.code, 0, 'the next run finishes');
+  if (done.code !== 0) t.comment(second.output().slice(-3000));
+  const verdict = await ledgerVerdict(sandbox);
+  t.same(verdict.duplicates, [], 'no point has two jobs');
+  t.same(verdict.open, [], 'every planned point is final');
+  t.same(verdict.ineligibleCopied, []);
+  t.same(verdict.verifiedWithoutTheirJob, []);
+  t.ok(verdict.verified > 0);
+});
