@@ -92,6 +92,17 @@ const CHAIN_HEAD = `NOT EXISTS (
 
 const USABLE_VAULT = `d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
 
+/** Queued chain heads, ready at @now and passing `filter`, heaviest chain first, walking the given index. */
+function chainHeads(index: string, filter: string, limit: string): string {
+  return `SELECT ${CANDIDATE_COLUMNS}
+    FROM copy_items i INDEXED BY ${index} JOIN recovery_points p ON p.id = i.point_id
+    JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+    WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
+      AND ${filter} AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
+    ORDER BY i.chain_weight DESC, i.point_id
+    LIMIT ${limit}`;
+}
+
 export class CopyQueue {
   private readonly sqlite: Store['sqlite'];
 
@@ -202,13 +213,7 @@ export class CopyQueue {
     if (limit <= 0) return [];
     return this.sqlite
       .prepare(
-        `SELECT ${CANDIDATE_COLUMNS}
-         FROM copy_items i INDEXED BY copy_items_claim_idx JOIN recovery_points p ON p.id = i.point_id
-         JOIN destination_vaults d ON d.source_vault_name = p.vault_name
-         WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
-           AND i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open') AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
-         ORDER BY i.chain_weight DESC, i.point_id
-         LIMIT @limit`,
+        chainHeads('copy_items_claim_idx', `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`, '@limit'),
       )
       .all({ now, limit }) as CopyCandidate[];
   }
@@ -217,13 +222,11 @@ export class CopyQueue {
   canaryCandidate(comboId: number, now: number, pointId?: number): CopyCandidate | undefined {
     return this.sqlite
       .prepare(
-        `SELECT ${CANDIDATE_COLUMNS}
-         FROM copy_items i INDEXED BY copy_items_combo_idx JOIN recovery_points p ON p.id = i.point_id
-         JOIN destination_vaults d ON d.source_vault_name = p.vault_name
-         WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
-           AND i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId) AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
-         ORDER BY i.chain_weight DESC, i.point_id
-         LIMIT 1`,
+        chainHeads(
+          'copy_items_combo_idx',
+          'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
+          '1',
+        ),
       )
       .get({ now, comboId, pointId: pointId ?? null }) as CopyCandidate | undefined;
   }
