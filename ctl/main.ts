@@ -10,9 +10,11 @@ import { packageVersion } from '../shared/version.js';
 import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
+import { forecastCommand } from './forecast.js';
 import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
 import { reconcileCommand } from './reconcile.js';
+import { reportCommand } from './report.js';
 import { resumeCommand } from './resume.js';
 import { retryCommand } from './retry.js';
 import { serviceCommand } from './service/command.js';
@@ -22,6 +24,7 @@ import { testenvCommand } from './testenv.js';
 
 const COMMANDS: Command[] = [
   statusCommand,
+  forecastCommand,
   planCommand,
   preflightCommand,
   complianceCommand,
@@ -29,6 +32,7 @@ const COMMANDS: Command[] = [
   resumeCommand,
   retryCommand,
   reconcileCommand,
+  reportCommand,
   configCommand,
   serviceCommand,
   testenvCommand,

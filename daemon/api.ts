@@ -10,11 +10,14 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type {
   ComplianceResponse,
+  ForecastResponse,
   HealthResponse,
   PlanPointsResponse,
   PlanResponse,
   PreflightResponse,
   ReconcileResponse,
+  ReportPointsResponse,
+  ReportSummaryResponse,
   ResumeResponse,
   RetryResponse,
   StatusResponse,
@@ -37,10 +40,16 @@ export interface ApiServices {
   /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
   preflight(): Promise<PreflightResponse>;
   compliance(): Promise<ComplianceResponse>;
+  /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only. */
+  forecast(): ForecastResponse;
   /** Requeue the failed points of one failure reason (a short transaction). */
   retry(request: { reason: string }): RetryResponse;
   /** Lists copy jobs and destination vaults (read-only AWS calls): seconds to minutes at scale, never blocking. */
   reconcile(): Promise<ReconcileResponse>;
+  /** One page of the per-point report (one indexed read). */
+  reportPoints(query: ReportPointsQuery): ReportPointsResponse;
+  /** The report's aggregates, computed on a worker thread (seconds at a million points), never blocking. */
+  reportSummary(): Promise<ReportSummaryResponse>;
 }
 
 const PlanPointsQuery = z.strictObject({
@@ -54,6 +63,17 @@ const PlanPointsQuery = z.strictObject({
     .default(1000),
 });
 export type PlanPointsQuery = z.infer<typeof PlanPointsQuery>;
+
+const ReportPointsQuery = z.strictObject({
+  after: z.coerce.number({ error: 'after: expected a point id' }).int().nonnegative().default(0),
+  limit: z.coerce
+    .number({ error: 'limit: expected a number' })
+    .int()
+    .min(1, 'limit: expected at least 1')
+    .max(10_000, 'limit: expected at most 10000')
+    .default(1000),
+});
+export type ReportPointsQuery = z.infer<typeof ReportPointsQuery>;
 
 function badRequest(error: z.ZodError): RpcopyError {
   return new RpcopyError(
@@ -88,12 +108,19 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   });
   app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
+  app.get(ROUTES.forecast, (c) => c.json(services.forecast()));
   app.post(ROUTES.retry, async (c) => {
     const body = RetryRequest.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw badRequest(body.error);
     return c.json(services.retry(body.data));
   });
   app.post(ROUTES.reconcile, async (c) => c.json(await services.reconcile()));
+  app.get(ROUTES.reportPoints, (c) => {
+    const query = ReportPointsQuery.safeParse(c.req.query());
+    if (!query.success) throw badRequest(query.error);
+    return c.json(services.reportPoints(query.data));
+  });
+  app.get(ROUTES.reportSummary, async (c) => c.json(await services.reportSummary()));
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof RpcopyError && err.code in ERROR_CODES) {

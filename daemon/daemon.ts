@@ -25,6 +25,7 @@ import { CopyQueue } from './copy/queue.js';
 import { reconcileReport } from './copy/reconcile.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
+import { forecast, JobSamples, remainingWork } from './forecast.js';
 import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
@@ -36,6 +37,8 @@ import { planReport } from './plan/report.js';
 import { PlanPhase, planPoints } from './plan/service.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { runPreflight } from './preflight/service.js';
+import { reportPoints } from './report/points.js';
+import { reportSummary } from './report/summary.js';
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -424,6 +427,19 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
       resume: () => resumeAfterPause('operator'),
       config: () => config,
+      forecast: () => {
+        const { remaining, heaviestChainPriorSeconds } = remainingWork(store);
+        return forecast({
+          now: Date.now(),
+          remaining,
+          heaviestChainPriorSeconds,
+          concurrency: copy?.concurrency ?? config.copy.maxInFlight,
+          startRatePerSecond: config.copy.startRate,
+          samples: copy?.samples ?? new JobSamples(),
+          window: changeWindow,
+          ...(maxRuntimeMs !== undefined ? { maxRuntimeMs, runStartedAt: startedAt.getTime() } : {}),
+        });
+      },
       retry: ({ reason }) => {
         if (!(reason in FAILURE_REASONS)) {
           throw new RpcopyError(
@@ -473,6 +489,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         }
         return planPoints(store, query);
       },
+      reportPoints: (query) => reportPoints(store, query),
+      reportSummary: () => reportSummary(store, { signal: shutdown.signal }),
       // On demand, while the pipeline may be paused: these calls do not wait on the pause gate.
       preflight: async () => {
         const checks = await runPreflight({

@@ -18,6 +18,9 @@ export const ROUTES = {
   compliance: '/v1/compliance',
   retry: '/v1/copy/retry',
   reconcile: '/v1/copy/reconcile',
+  forecast: '/v1/forecast',
+  reportPoints: '/v1/report/points',
+  reportSummary: '/v1/report/summary',
 } as const;
 
 export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
@@ -278,3 +281,147 @@ export const ReconcileResponse = z.object({
   }),
 });
 export type ReconcileResponse = z.infer<typeof ReconcileResponse>;
+
+// Reports (`rpctl report`). Times are ISO-8601 UTC strings, null when the step has not happened.
+
+const isoOrNull = z.string().nullable();
+
+/** One recovery point's outcome, as `rpctl report --format csv|json` exports it. */
+export const ReportPoint = z.object({
+  /** The point's row id: the key of the keyset pagination, not exported. */
+  id: z.number().int(),
+  sourcePointArn: z.string(),
+  vault: z.string(),
+  resourceArn: z.string(),
+  resourceType: z.string(),
+  resourceName: z.string().nullable(),
+  apmid: z.string().nullable(),
+  /** The plan's decision; null while the point is not planned yet (state `discovered`). */
+  decision: z.enum(['copy', 'skip']).nullable(),
+  state: z.string(),
+  /** The skip reason of a skipped point, the failure reason of a failed one (or of the last failed attempt of one waiting to retry). */
+  reason: z.string().nullable(),
+  failureKind: z.string().nullable(),
+  copyJobId: z.string().nullable(),
+  jobState: z.string().nullable(),
+  destinationVault: z.string().nullable(),
+  destinationPointArn: z.string().nullable(),
+  attempt: z.number().int(),
+  sizeBytes: z.number().nullable(),
+  creationDate: isoOrNull,
+  plannedAt: isoOrNull,
+  submittedAt: isoOrNull,
+  completedAt: isoOrNull,
+  verifiedAt: isoOrNull,
+  errorCode: z.string().nullable(),
+  errorMessage: z.string().nullable(),
+});
+export type ReportPoint = z.infer<typeof ReportPoint>;
+
+/** GET /v1/report/points?after=ID&limit=N: points with id > after, by id; `next` is the `after` of the next page. */
+export const ReportPointsResponse = z.object({ points: z.array(ReportPoint), next: z.number().int().nullable() });
+export type ReportPointsResponse = z.infer<typeof ReportPointsResponse>;
+
+/**
+ * Where the job is expected to end: cumulative verified points over time, as a band. Today a simple projection
+ * of the recent rate (daemon/report/projection.ts); a forecast that knows the change windows can fill the same
+ * shape later.
+ */
+export const ReportProjection = z.object({
+  method: z.string(),
+  /** What the band is, in words, shown on the chart. */
+  label: z.string(),
+  ratePerHour: z.number(),
+  /** The band's relative half-width around the rate (0.2 = ±20 %). */
+  spread: z.number(),
+  /** Points that will be verified when the job is done (verified + remaining). */
+  target: z.number().int(),
+  finish: z.object({ earliest: z.string(), expected: z.string(), latest: z.string() }),
+  band: z.array(z.object({ at: z.string(), low: z.number(), expected: z.number(), high: z.number() })),
+});
+export type ReportProjection = z.infer<typeof ReportProjection>;
+
+const ReportTally = {
+  points: z.number().int(),
+  toCopy: z.number().int(),
+  skipped: z.number().int(),
+  verified: z.number().int(),
+  failed: z.number().int(),
+  /** Planned to copy and not final yet: queued, submitting, submitted or completed (awaiting verification). */
+  remaining: z.number().int(),
+  bytesToCopy: z.number(),
+  bytesVerified: z.number(),
+};
+
+/** GET /v1/report/summary: aggregates for the HTML report (one snapshot, computed off the main thread). */
+export const ReportSummaryResponse = z.object({
+  generatedAt: z.string(),
+  /** Points per item state (`discovered` includes points not planned yet). */
+  states: z.record(z.string(), z.number().int()),
+  totals: z.object({ ...ReportTally, undecided: z.number().int(), inFlight: z.number().int() }),
+  skipped: z.array(z.object({ reason: z.string(), count: z.number().int(), description: z.string() })),
+  /** Failed points by reason and kind, most frequent first; `retrying` counts transient ones waiting to retry. */
+  failures: z.array(
+    z.object({
+      reason: z.string(),
+      kind: z.string(),
+      count: z.number().int(),
+      description: z.string(),
+      example: z.string(),
+    }),
+  ),
+  retrying: z.array(z.object({ reason: z.string(), count: z.number().int(), description: z.string() })),
+  byType: z.array(
+    z.object({
+      resourceType: z.string(),
+      ...ReportTally,
+      /** Hours in which at least one point of this type was verified. */
+      activeHours: z.number(),
+      /** Mean copy-job duration (submitted → completed) of the copied points, seconds. */
+      meanJobSeconds: z.number().nullable(),
+    }),
+  ),
+  byVault: z.array(z.object({ vault: z.string(), destination: z.string().nullable(), ...ReportTally })),
+  progress: z.object({
+    /** Width of one bucket, milliseconds (a minute to a day, so that a run has at most a few hundred). */
+    bucketMs: z.number().int(),
+    firstSubmittedAt: isoOrNull,
+    firstVerifiedAt: isoOrNull,
+    lastVerifiedAt: isoOrNull,
+    /** Points verified in each bucket (by verification time), oldest first; empty buckets included. */
+    buckets: z.array(z.object({ at: z.string(), verified: z.number().int(), bytes: z.number() })),
+  }),
+  projection: ReportProjection.nullable(),
+});
+export type ReportSummaryResponse = z.infer<typeof ReportSummaryResponse>;
+
+/** GET /v1/forecast: the time left, what limits it, and the finish under the configured windows. */
+export const ForecastResponse = z.object({
+  computedAt: z.string(),
+  remainingItems: z.number().int(),
+  remainingBytes: z.number(),
+  /** copy_job_quota, request_rate, resource_chains or nothing_left. */
+  limiter: z.string(),
+  /** Work time left in milliseconds, windows aside. */
+  workMs: z.number(),
+  bounds: z.object({ quotaMs: z.number(), requestRateMs: z.number(), chainsMs: z.number() }),
+  /** Null when the work does not fit the schedule (e.g. a one-off run's max runtime) or no window ever opens. */
+  finishAt: z.string().nullable(),
+  windowsNeeded: z.number().int().nullable(),
+  byType: z.array(
+    z.object({
+      resourceType: z.string(),
+      remainingItems: z.number().int(),
+      remainingBytes: z.number(),
+      model: z.object({
+        baseMs: z.number(),
+        msPerByte: z.number(),
+        samples: z.number().int(),
+        source: z.enum(['measured', 'prior', 'scaled-prior']),
+      }),
+      lastHour: z.object({ items: z.number().int(), bytes: z.number() }),
+    }),
+  ),
+  notes: z.array(z.string()),
+});
+export type ForecastResponse = z.infer<typeof ForecastResponse>;

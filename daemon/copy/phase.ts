@@ -17,6 +17,7 @@ import type { Config } from '../../shared/config.js';
 import type { CopyJobSummary } from '../aws/operations.js';
 import { AwsCallError, type AwsPort } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
+import { JobSamples } from '../forecast.js';
 import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
@@ -109,11 +110,18 @@ export class CopyPhase implements PipelinePhase {
   private throttleStreak = 0;
   private wake: (() => void) | undefined;
   private readonly stats = { started: 0, finished: 0, verified: 0, quotaRejections: 0, throttled: 0 };
+  /** Measured copies for the forecast: duration against size, per resource type. */
+  readonly samples = new JobSamples();
 
   constructor(private readonly options: CopyPhaseOptions) {
     this.now = options.now ?? Date.now;
     this.crash = options.crash ?? new CrashPoints();
     this.window = new CopyWindow(options.config.copy.maxInFlight);
+  }
+
+  /** Jobs the forecast may assume in flight: the window, or the quota AWS showed if that is lower. */
+  get concurrency(): number {
+    return Math.min(this.window.limit, this.window.learnedQuota ?? Number.POSITIVE_INFINITY);
   }
 
   /** `rpctl set max-in-flight N`. */
@@ -529,6 +537,14 @@ export class CopyPhase implements PipelinePhase {
     if (job.state === 'COMPLETED' && job.creationDate !== null && job.completionDate !== null) {
       const ms = Math.max(0, job.completionDate - job.creationDate);
       this.meanJobMs = this.meanJobMs === undefined ? ms : this.meanJobMs * 0.9 + ms * 0.1;
+      if (job.resourceType) {
+        this.samples.add({
+          resourceType: job.resourceType,
+          sizeBytes: job.sizeBytes ?? 0,
+          durationMs: ms,
+          finishedAt: job.completionDate,
+        });
+      }
     }
     if (outcome === 'failed') {
       this.options.log.warn('copy failed permanently', {
