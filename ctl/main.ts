@@ -11,6 +11,7 @@ import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './comm
 import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
 import { forecastCommand } from './forecast.js';
+import { pauseCommand } from './pause.js';
 import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
 import { reconcileCommand } from './reconcile.js';
@@ -18,19 +19,24 @@ import { reportCommand } from './report.js';
 import { resumeCommand } from './resume.js';
 import { retryCommand } from './retry.js';
 import { serviceCommand } from './service/command.js';
+import { setCommand } from './set.js';
 import { statusCommand } from './status.js';
 import { stopCommand } from './stop.js';
 import { testenvCommand } from './testenv.js';
+import { watchCommand } from './watch.js';
 
 const COMMANDS: Command[] = [
   statusCommand,
+  watchCommand,
   forecastCommand,
   planCommand,
   preflightCommand,
   complianceCommand,
   stopCommand,
+  pauseCommand,
   resumeCommand,
   retryCommand,
+  setCommand,
   reconcileCommand,
   reportCommand,
   configCommand,

@@ -12,6 +12,7 @@ import type {
   ComplianceResponse,
   ForecastResponse,
   HealthResponse,
+  PauseResponse,
   PlanPointsResponse,
   PlanResponse,
   PreflightResponse,
@@ -20,10 +21,11 @@ import type {
   ReportSummaryResponse,
   ResumeResponse,
   RetryResponse,
+  SetResponse,
   StatusResponse,
   StopResponse,
 } from '../shared/api.js';
-import { RetryRequest, ROUTES } from '../shared/api.js';
+import { RetryRequest, ROUTES, SetRequest } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
 import type { Logger } from './log.js';
@@ -40,6 +42,10 @@ export interface ApiServices {
   /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
   preflight(): Promise<PreflightResponse>;
   compliance(): Promise<ComplianceResponse>;
+  /** The operator's pause: closes the gate (a flag), never waits. */
+  pause(): PauseResponse;
+  /** Live re-tuning: validates, stores and applies one setting. */
+  set(request: { key: string; value: string }): SetResponse;
   /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only. */
   forecast(): ForecastResponse;
   /** Requeue the failed points of one failure reason (a short transaction). */
@@ -50,6 +56,8 @@ export interface ApiServices {
   reportPoints(query: ReportPointsQuery): ReportPointsResponse;
   /** The report's aggregates, computed on a worker thread (seconds at a million points), never blocking. */
   reportSummary(): Promise<ReportSummaryResponse>;
+  /** A text/event-stream for rpctl watch (daemon/watch.ts): a snapshot, a status every second, journal records. */
+  watch(): Response;
 }
 
 const PlanPointsQuery = z.strictObject({
@@ -109,6 +117,12 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
   app.get(ROUTES.forecast, (c) => c.json(services.forecast()));
+  app.post(ROUTES.pause, (c) => c.json(services.pause()));
+  app.post(ROUTES.settings, async (c) => {
+    const body = SetRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw badRequest(body.error);
+    return c.json(services.set(body.data));
+  });
   app.post(ROUTES.retry, async (c) => {
     const body = RetryRequest.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw badRequest(body.error);
@@ -121,6 +135,7 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
     return c.json(services.reportPoints(query.data));
   });
   app.get(ROUTES.reportSummary, async (c) => c.json(await services.reportSummary()));
+  app.get(ROUTES.watch, () => services.watch());
   app.notFound((c) => c.json(errorBody('NOT_FOUND', `no route ${c.req.method} ${new URL(c.req.url).pathname}`), 404));
   app.onError((err, c) => {
     if (err instanceof RpcopyError && err.code in ERROR_CODES) {

@@ -39,11 +39,13 @@ import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { runPreflight } from './preflight/service.js';
 import { reportPoints } from './report/points.js';
 import { reportSummary } from './report/summary.js';
+import { loadSettings, parseSetting, type SettingValue, saveSetting } from './settings.js';
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { openStore, type Store } from './store/store.js';
 import { VaultsPhase } from './vaults/service.js';
+import { createWatchHub } from './watch.js';
 import { ChangeWindow, runDeadline, type WindowState } from './window.js';
 import { createWorkerPool } from './workers/pool.js';
 
@@ -185,6 +187,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   let windowInfo: WindowState = changeWindow.state(Date.now());
   // No copy job starts from this moment on (window.drain before the run's deadline).
   let drainFrom: number | undefined;
+  let runDeadlineAt: number | undefined;
+  let drainOverrideMs: number | undefined;
   const sessions = {
     source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
     destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
@@ -323,6 +327,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           gate,
           startAllowed: () => drainFrom === undefined || Date.now() < drainFrom,
         });
+  const applySetting = (setting: SettingValue): void => {
+    if (setting.key === 'max-in-flight') copy?.setMaxInFlight(setting.value);
+    else {
+      drainOverrideMs = setting.value;
+      if (runDeadlineAt !== undefined) drainFrom = runDeadlineAt - setting.value;
+    }
+  };
+  for (const setting of loadSettings(store)) applySetting(setting);
   const services: DaemonServices = {
     copy,
     config,
@@ -373,6 +385,9 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       : {}),
   });
 
+  // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
+  const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
+
   let stopping: Promise<RunOutcome> | undefined;
   let rerunning = false;
   let resolveFinished!: (outcome: RunOutcome) => void;
@@ -402,6 +417,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           },
         );
       }
+      await watchHub.close();
       if (server) await closeServer(server);
       // A --once run that stops on a pause must still hand its event to notify.command.
       await notifier.drain(config.daemon.shutdownTimeoutMs);
@@ -427,6 +443,34 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
       resume: () => resumeAfterPause('operator'),
       config: () => config,
+      pause: () => {
+        const detail =
+          'paused by the operator (rpctl pause): calls in flight finish, nothing new starts; rpctl resume continues';
+        const paused = gate.pause('operator', detail);
+        if (paused) {
+          journal.record('warn', 'daemon.paused', detail, { reason: 'operator' });
+          void notifier.notify({ event: 'paused', reason: 'operator', message: detail });
+        }
+        return {
+          state: currentState(),
+          paused,
+          message: paused ? detail : `already paused (${gate.paused?.reason ?? 'unknown'}): rpctl resume continues`,
+        };
+      },
+      set: ({ key, value }) => {
+        const setting = parseSetting(key, value);
+        saveSetting(store, setting);
+        applySetting(setting);
+        journal.record('info', 'settings.changed', `${setting.key} set to ${value}`, {
+          key: setting.key,
+          value: setting.value,
+        });
+        return {
+          key: setting.key,
+          value: setting.value,
+          message: `${setting.key} is now ${value}; kept across restarts`,
+        };
+      },
       forecast: () => {
         const { remaining, heaviestChainPriorSeconds } = remainingWork(store);
         return forecast({
@@ -491,6 +535,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
       reportPoints: (query) => reportPoints(store, query),
       reportSummary: () => reportSummary(store, { signal: shutdown.signal }),
+      watch: () => watchHub.connect(),
       // On demand, while the pipeline may be paused: these calls do not wait on the pause gate.
       preflight: async () => {
         const checks = await runPreflight({
@@ -554,7 +599,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       }
       state = 'running';
       const deadline = runDeadline(current, now, maxRuntimeMs);
-      drainFrom = deadline === undefined ? undefined : deadline - changeWindow.drainMs;
+      runDeadlineAt = deadline;
+      drainFrom = deadline === undefined ? undefined : deadline - (drainOverrideMs ?? changeWindow.drainMs);
       const windowEnd = new AbortController();
       const timer =
         deadline === undefined ? undefined : setTimeout(() => windowEnd.abort('window closed'), deadline - now);

@@ -19,8 +19,11 @@ export const ROUTES = {
   retry: '/v1/copy/retry',
   reconcile: '/v1/copy/reconcile',
   forecast: '/v1/forecast',
+  pause: '/v1/pause',
+  settings: '/v1/settings',
   reportPoints: '/v1/report/points',
   reportSummary: '/v1/report/summary',
+  watch: '/v1/watch',
 } as const;
 
 export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
@@ -425,3 +428,66 @@ export const ForecastResponse = z.object({
   notes: z.array(z.string()),
 });
 export type ForecastResponse = z.infer<typeof ForecastResponse>;
+
+// `rpctl watch`: GET /v1/watch is a text/event-stream. Events: `snapshot` (WatchSnapshot) once on connect,
+// `status` (WatchStatus) every second, `event` (WatchJournalEvent) for each journal record as it is recorded,
+// and `: heartbeat` comments in between. The stream ends when the daemon stops.
+
+/** One source vault's copy progress (points the plan decided to copy, by where they stand). */
+export const WatchVaultProgress = z.object({
+  vault: z.string(),
+  destination: z.string().nullable(),
+  /** Planned to copy: every state but skipped. */
+  toCopy: z.number().int(),
+  queued: z.number().int(),
+  inFlight: z.number().int(),
+  /** Copied, awaiting verification. */
+  completed: z.number().int(),
+  verified: z.number().int(),
+  failed: z.number().int(),
+});
+export type WatchVaultProgress = z.infer<typeof WatchVaultProgress>;
+
+/** Per-vault progress, recomputed at most every few seconds (one computation shared by every watcher). */
+export const WatchVaults = z.object({
+  at: z.string(),
+  vaults: z.array(WatchVaultProgress),
+  /**
+   * Planned points not attributed to a vault: the copy phase groups points when it starts, so before that all of
+   * them, and afterwards those failed before grouping (their destination vault unavailable).
+   */
+  unassigned: z.number().int(),
+});
+export type WatchVaults = z.infer<typeof WatchVaults>;
+
+export const WatchJournalEvent = z.object({
+  id: z.number().int(),
+  at: z.string(),
+  level: z.enum(['debug', 'info', 'warn', 'error']),
+  kind: z.string(),
+  message: z.string(),
+  data: z.record(z.string(), z.unknown()).optional(),
+});
+export type WatchJournalEvent = z.infer<typeof WatchJournalEvent>;
+
+export const WatchStatus = z.object({
+  status: StatusResponse,
+  /** Null until the first per-vault computation has finished. */
+  vaults: WatchVaults.nullable(),
+});
+export type WatchStatus = z.infer<typeof WatchStatus>;
+
+export const WatchSnapshot = WatchStatus.extend({
+  /** The latest journal records of this run, oldest first. */
+  recent: z.array(WatchJournalEvent),
+});
+export type WatchSnapshot = z.infer<typeof WatchSnapshot>;
+
+/** POST /v1/pause: the operator's pause (calls in flight finish; rpctl resume continues). */
+export const PauseResponse = z.object({ state: DaemonState, paused: z.boolean(), message: z.string() });
+export type PauseResponse = z.infer<typeof PauseResponse>;
+
+/** POST /v1/settings {key, value}: live re-tuning (rpctl set), kept across restarts. */
+export const SetRequest = z.strictObject({ key: z.string().min(1), value: z.string().min(1) });
+export const SetResponse = z.object({ key: z.string(), value: z.number(), message: z.string() });
+export type SetResponse = z.infer<typeof SetResponse>;

@@ -109,6 +109,20 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
     verdict.verified,
     'the destination vaults hold exactly the verified copies',
   );
+  // Live re-tuning and the operator's pause, through the control API.
+  const set = await runCtlAsync(['set', 'max-in-flight', '7'], sandbox.env);
+  t.equal(set.code, 0, set.stderr);
+  const tuned = JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout);
+  t.equal(tuned.copy.maxInFlight, 7, 'rpctl set max-in-flight takes effect at once');
+  const badSet = await runCtlAsync(['set', 'max-in-flight', 'lots'], sandbox.env);
+  t.equal(badSet.code, 2);
+  t.match(badSet.stderr, /max-in-flight: expected a whole number from 1 to 10000/);
+  const paused = JSON.parse((await runCtlAsync(['pause', '--json'], sandbox.env)).stdout);
+  t.equal(paused.paused, true, 'rpctl pause closes the gate');
+  const resumed = JSON.parse((await runCtlAsync(['resume', '--json'], sandbox.env)).stdout);
+  t.equal(resumed.resumed, true, 'rpctl resume opens it');
+  t.match(resumed.message, /was paused: operator/);
+  await runCtlAsync(['set', 'max-in-flight', '100'], sandbox.env);
   const retried = await runCtlAsync(['retry', '--reason', 'key_not_accessible', '--json'], sandbox.env);
   t.equal(retried.code, 0, retried.stderr);
   const answer = JSON.parse(retried.stdout);

@@ -1,0 +1,18 @@
+import { ROUTES, SetResponse } from '../shared/api.js';
+import { RpcopyError } from '../shared/errors.js';
+import type { Command } from './command.js';
+
+export const setCommand: Command = {
+  name: 'set',
+  summary: 'change a setting of the running daemon, kept across restarts: max-in-flight N, drain 45m',
+  usage: 'rpctl set max-in-flight N | rpctl set drain DURATION [--json]',
+  async run(ctx) {
+    const [key, value, ...extra] = ctx.positionals;
+    if (key === undefined || value === undefined || extra.length > 0) {
+      throw new RpcopyError('BAD_REQUEST', 'rpctl set: expected KEY VALUE, e.g. rpctl set max-in-flight 50');
+    }
+    const answer = await ctx.client().post(ROUTES.settings, SetResponse, { key, value });
+    ctx.out(ctx.json ? JSON.stringify(answer) : answer.message);
+    return 0;
+  },
+};

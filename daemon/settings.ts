@@ -1,0 +1,60 @@
+// Live re-tuning without a restart (`rpctl set KEY VALUE`): validated here, applied by the daemon, kept in the
+// settings table so a restart keeps them, and recorded in the event log by the caller.
+
+import { parseDuration } from '../shared/duration.js';
+import { RpcopyError } from '../shared/errors.js';
+import type { Store } from './store/store.js';
+
+export const SETTING_KEYS = {
+  'max-in-flight': 'ceiling on concurrent copy jobs (overrides copy.max_in_flight), 1-10000',
+  drain: 'no new copy job starts this long before the run ends (overrides window.drain), e.g. 45m; 0 turns it off',
+} as const;
+export type SettingKey = keyof typeof SETTING_KEYS;
+
+export type SettingValue = { key: 'max-in-flight'; value: number } | { key: 'drain'; value: number };
+
+/** Parse an operator's value; errors name the key and what is expected. */
+export function parseSetting(key: string, raw: string): SettingValue {
+  if (key === 'max-in-flight') {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n < 1 || n > 10_000) {
+      throw new RpcopyError(
+        'BAD_REQUEST',
+        `max-in-flight: expected a whole number from 1 to 10000, got ${JSON.stringify(raw)}`,
+      );
+    }
+    return { key, value: n };
+  }
+  if (key === 'drain') {
+    const ms = raw.trim() === '0' ? 0 : parseDuration(raw.trim());
+    if (ms === undefined || ms < 0) {
+      throw new RpcopyError(
+        'BAD_REQUEST',
+        `drain: expected a duration such as 30m or 1h30m (0 for none), got ${JSON.stringify(raw)}`,
+      );
+    }
+    return { key, value: ms };
+  }
+  throw new RpcopyError(
+    'BAD_REQUEST',
+    `key: unknown setting ${JSON.stringify(key)}; expected one of ${Object.keys(SETTING_KEYS).join(', ')}`,
+  );
+}
+
+export function saveSetting(store: Store, setting: SettingValue): void {
+  store.sqlite
+    .prepare(
+      `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    )
+    .run(setting.key, JSON.stringify(setting.value), Date.now());
+}
+
+export function loadSettings(store: Store): SettingValue[] {
+  const rows = store.sqlite.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+  return rows.flatMap((r) => {
+    if (r.key !== 'max-in-flight' && r.key !== 'drain') return [];
+    const value = JSON.parse(r.value) as unknown;
+    return typeof value === 'number' ? [{ key: r.key, value } as SettingValue] : [];
+  });
+}
