@@ -16,6 +16,7 @@ import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
 import { reconcileCommand } from './reconcile.js';
 import { reportCommand } from './report.js';
+import { resetCommand } from './reset.js';
 import { resumeCommand } from './resume.js';
 import { retryCommand } from './retry.js';
 import { serviceCommand } from './service/command.js';
@@ -37,6 +38,7 @@ const COMMANDS: Command[] = [
   resumeCommand,
   retryCommand,
   setCommand,
+  resetCommand,
   reconcileCommand,
   reportCommand,
   configCommand,

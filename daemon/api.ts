@@ -19,13 +19,14 @@ import type {
   ReconcileResponse,
   ReportPointsResponse,
   ReportSummaryResponse,
+  ResetResponse,
   ResumeResponse,
   RetryResponse,
   SetResponse,
   StatusResponse,
   StopResponse,
 } from '../shared/api.js';
-import { RetryRequest, ROUTES, SetRequest } from '../shared/api.js';
+import { ResetRequest, RetryRequest, ROUTES, SetRequest } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
 import type { Logger } from './log.js';
@@ -44,6 +45,8 @@ export interface ApiServices {
   compliance(): Promise<ComplianceResponse>;
   /** The operator's pause: closes the gate (a flag), never waits. */
   pause(): PauseResponse;
+  /** rpctl reset: one transaction, then the pipeline runs again. */
+  reset(request: { target: string; vault?: string | undefined }): ResetResponse;
   /** Live re-tuning: validates, stores and applies one setting. */
   set(request: { key: string; value: string }): SetResponse;
   /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only. */
@@ -118,6 +121,11 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
   app.get(ROUTES.forecast, (c) => c.json(services.forecast()));
   app.post(ROUTES.pause, (c) => c.json(services.pause()));
+  app.post(ROUTES.reset, async (c) => {
+    const body = ResetRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) throw badRequest(body.error);
+    return c.json(services.reset(body.data));
+  });
   app.post(ROUTES.settings, async (c) => {
     const body = SetRequest.safeParse(await c.req.json().catch(() => undefined));
     if (!body.success) throw badRequest(body.error);

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonState, ResumeResponse, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
+import { formatDuration } from '../shared/duration.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
 import { buildApi, closeServer, listenOnSocket } from './api.js';
@@ -39,6 +40,7 @@ import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { runPreflight } from './preflight/service.js';
 import { reportPoints } from './report/points.js';
 import { reportSummary } from './report/summary.js';
+import { parseResetTarget, resetState } from './reset.js';
 import { loadSettings, parseSetting, type SettingValue, saveSetting } from './settings.js';
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
@@ -388,6 +390,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
   const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
 
+  let progressTimer: NodeJS.Timeout | undefined;
+  // The pipeline's run: started once at start-up, and again after an operator's reset (rpctl reset).
+  let startPipeline: () => void = () => undefined;
+  let pipelineRunning = false;
+  let rerunRequested = false;
   let stopping: Promise<RunOutcome> | undefined;
   let rerunning = false;
   let resolveFinished!: (outcome: RunOutcome) => void;
@@ -400,6 +407,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     if (stopping) return stopping;
     shutdown.request(reason);
     credentialsWatch?.close();
+    clearInterval(progressTimer);
     state = 'stopping';
     journal.record('info', 'daemon.stopping', 'stopping: no new work is claimed', {
       reason,
@@ -469,6 +477,34 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           key: setting.key,
           value: setting.value,
           message: `${setting.key} is now ${value}; kept across restarts`,
+        };
+      },
+      reset: ({ target, vault }) => {
+        const what = parseResetTarget(target);
+        const paused = gate.paused !== undefined;
+        if (state === 'running' && !paused) {
+          throw new RpcopyError(
+            'BAD_REQUEST',
+            'the pipeline is running: pause it first (rpctl pause), or reset once it is done or waiting for its window',
+          );
+        }
+        if (rerunning) throw new RpcopyError('BAD_REQUEST', 'a retry is being copied: reset once it is done');
+        const result = resetState(store, what, vault ?? null);
+        journal.record('warn', 'state.reset', `reset ${what}${vault ? ` of vault ${vault}` : ''}`, { ...result });
+        if (pipelineRunning) rerunRequested = true;
+        else if (!shutdown.requested) {
+          state = 'running';
+          startPipeline();
+        }
+        return {
+          ...result,
+          message:
+            `reset ${what}${vault ? ` of vault ${vault}` : ''}: ${result.vaults} vault listings, ` +
+            `${result.metadataLoads} metadata loads, ${result.replanned} points to decide again, ` +
+            `${result.requeued} failed points requeued; ` +
+            (pipelineRunning
+              ? 'the pipeline runs again once the current run ends (rpctl resume if paused)'
+              : 'the pipeline runs again now'),
         };
       },
       forecast: () => {
@@ -623,6 +659,25 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     }
   };
   state = 'running';
+  // A progress line at a steady interval (the terminal in the foreground, journald as a service): phase,
+  // done/total, the rate over the last interval and the ETA at that rate (rpctl forecast knows better).
+  let lastDone: number | undefined;
+  progressTimer = setInterval(() => {
+    const c = readCounts(store);
+    const total = c.queued + c.inFlight + c.completed + c.failed;
+    const done = c.completed + c.failed;
+    const perMinute =
+      lastDone === undefined ? undefined : ((done - lastDone) * 60_000) / config.daemon.progressIntervalMs;
+    lastDone = done;
+    const etaMs = perMinute && perMinute > 0 ? ((total - done) / perMinute) * 60_000 : undefined;
+    log.info(
+      `progress: ${currentState()}, phase ${pipeline.phase}, ${done}/${total} copies final` +
+        `${perMinute !== undefined ? `, ${perMinute.toFixed(1)}/min` : ''}` +
+        `${etaMs !== undefined ? `, ETA ${formatDuration(etaMs)} at this rate` : ''}`,
+      { event: 'progress', phase: pipeline.phase, done, total, perMinute: perMinute ?? null, etaMs: etaMs ?? null },
+    );
+  }, config.daemon.progressIntervalMs);
+  progressTimer.unref();
   credentialsWatch = watchCredentialsFile({
     file: sharedCredentialsFile(),
     log: log.child({ component: 'credentials' }),
@@ -635,24 +690,38 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     socket: socketPath(stateDir),
   });
 
-  void shutdown.track(runInWindows()).then(
-    (outcome) => {
-      if (outcome === 'done') {
-        journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', {
-          phases: pipeline.phaseNames,
-        });
-        if (mode === 'once') void stop('pipeline finished', 'done');
-        else if (!shutdown.requested) state = 'done';
-        return;
-      }
-      // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
-      if (outcome === 'window_closed') void stop('the run’s time is up', mode === 'once' ? 'window_closed' : 'stopped');
-    },
-    (err: unknown) => {
-      journal.record('error', 'pipeline.failed', 'the pipeline failed; progress so far is saved', { error: err });
-      void stop('pipeline failed', 'failed');
-    },
-  );
+  startPipeline = () => {
+    pipelineRunning = true;
+    void shutdown.track(runInWindows()).then(
+      (outcome) => {
+        pipelineRunning = false;
+        if (outcome === 'done' && rerunRequested && !shutdown.requested) {
+          // An operator's reset arrived while this run was going: run the pipeline again over the reset state.
+          rerunRequested = false;
+          startPipeline();
+          return;
+        }
+        if (outcome === 'done') {
+          journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', {
+            phases: pipeline.phaseNames,
+          });
+          if (mode === 'once') void stop('pipeline finished', 'done');
+          else if (!shutdown.requested) state = 'done';
+          return;
+        }
+        // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
+        if (outcome === 'window_closed') {
+          void stop('the run’s time is up', mode === 'once' ? 'window_closed' : 'stopped');
+        }
+      },
+      (err: unknown) => {
+        pipelineRunning = false;
+        journal.record('error', 'pipeline.failed', 'the pipeline failed; progress so far is saved', { error: err });
+        void stop('pipeline failed', 'failed');
+      },
+    );
+  };
+  startPipeline();
 
   return {
     socketPath: socketPath(stateDir),
@@ -661,6 +730,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     stop,
     abort: () => {
       credentialsWatch?.close();
+      clearInterval(progressTimer);
       void checkpointer.stop();
       // Synchronous and safe between two statements: every transaction is synchronous, so none is open here.
       store.close();

@@ -21,6 +21,7 @@ export const ROUTES = {
   forecast: '/v1/forecast',
   pause: '/v1/pause',
   settings: '/v1/settings',
+  reset: '/v1/reset',
   reportPoints: '/v1/report/points',
   reportSummary: '/v1/report/summary',
   watch: '/v1/watch',
@@ -491,3 +492,16 @@ export type PauseResponse = z.infer<typeof PauseResponse>;
 export const SetRequest = z.strictObject({ key: z.string().min(1), value: z.string().min(1) });
 export const SetResponse = z.object({ key: z.string(), value: z.number(), message: z.string() });
 export type SetResponse = z.infer<typeof SetResponse>;
+
+/** POST /v1/reset {target, vault?}: regenerate part of the state (rpctl reset); nothing of a copy is deleted. */
+export const ResetRequest = z.strictObject({ target: z.string().min(1), vault: z.string().min(1).optional() });
+export const ResetResponse = z.object({
+  target: z.string(),
+  vault: z.string().nullable(),
+  vaults: z.number().int(),
+  metadataLoads: z.number().int(),
+  replanned: z.number().int(),
+  requeued: z.number().int(),
+  message: z.string(),
+});
+export type ResetResponse = z.infer<typeof ResetResponse>;

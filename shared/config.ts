@@ -187,11 +187,12 @@ const fileSchema = z.strictObject({
     .strictObject({
       state_dir: pathField('the state directory').default(DEFAULT_STATE_DIR),
       shutdown_timeout: duration('shutdown_timeout').default('20s'),
+      progress_interval: duration('progress_interval').default('30s'),
       log_level: z
         .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
         .default('info'),
     })
-    .default({ state_dir: DEFAULT_STATE_DIR, shutdown_timeout: '20s', log_level: 'info' }),
+    .default({ state_dir: DEFAULT_STATE_DIR, shutdown_timeout: '20s', progress_interval: '30s', log_level: 'info' }),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;
@@ -230,7 +231,13 @@ export interface Config {
   vaults: { confirmComplianceLock: boolean };
   compliance: { requireVaultLock: boolean; minRetentionDays?: number };
   notify: { desktop: boolean; command?: string };
-  daemon: { stateDir: string; shutdownTimeoutMs: number; logLevel: 'debug' | 'info' | 'warn' | 'error' };
+  daemon: {
+    stateDir: string;
+    shutdownTimeoutMs: number;
+    /** How often the daemon logs a progress line. */
+    progressIntervalMs: number;
+    logLevel: 'debug' | 'info' | 'warn' | 'error';
+  };
 }
 
 export interface ConfigOverrides {
@@ -394,6 +401,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
     daemon: {
       stateDir: toPath(stateDir),
       shutdownTimeoutMs: parseDuration(file.daemon.shutdown_timeout) ?? 20_000,
+      progressIntervalMs: parseDuration(file.daemon.progress_interval) ?? 30_000,
       logLevel: file.daemon.log_level,
     },
   };

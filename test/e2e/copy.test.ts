@@ -146,6 +146,41 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
     verdict.failed.destination_vault_unavailable ?? 0,
     'other failures are untouched',
   );
+
+  // rpctl reset: confirmation, then the pipeline runs again over the reset state; no copy is duplicated.
+  const unconfirmed = await runCtlAsync(['reset', 'failed'], sandbox.env);
+  t.equal(unconfirmed.code, 2, 'without a terminal, reset needs --yes');
+  t.match(unconfirmed.stderr, /add --yes/);
+  const unknown = await runCtlAsync(['reset', 'everything', '--yes'], sandbox.env);
+  t.equal(unknown.code, 2);
+  const pointsBefore = (await runCtlAsync(['status', '--json'], sandbox.env)).stdout;
+  const reset = await runCtlAsync(['reset', 'failed', '--yes', '--json'], sandbox.env);
+  t.equal(reset.code, 0, reset.stderr);
+  t.equal(JSON.parse(reset.stdout).requeued, items.filter((i) => i.state === 'failed').length, 'every failed point');
+  const relist = await runCtlAsync(['reset', 'inventory', '--vault', 'dev-shortterm', '--yes'], sandbox.env);
+  t.equal(relist.code, 2, 'a second reset while the pipeline runs again is refused');
+  await waitFor(
+    async () => JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout).state === 'done',
+    'the pipeline to run again after the reset',
+    120_000,
+    200,
+  );
+  const inventoryAgain = await runCtlAsync(['reset', 'inventory', '--vault', 'dev-shortterm', '--yes'], sandbox.env);
+  t.equal(inventoryAgain.code, 0, inventoryAgain.stderr);
+  await waitFor(
+    async () => JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout).state === 'done',
+    'the relisting',
+    120_000,
+    200,
+  );
+  t.equal(
+    JSON.parse((await runCtlAsync(['status', '--json'], sandbox.env)).stdout).counts.discovered,
+    JSON.parse(pointsBefore).counts.discovered,
+    'relisting a vault duplicates no point',
+  );
+  const afterReset = await sandbox.admin.ledgerSummary();
+  t.equal(afterReset.pointsWithMultipleJobs, canaries, 'resets copied nothing twice but the failing canaries again');
+  t.equal(readItems(sandbox.stateDir).filter((i) => i.state === 'verified').length, verdict.verified, 'copies kept');
   await runCtlAsync(['stop'], sandbox.env);
   await daemon.exited;
 });

@@ -3,7 +3,7 @@
 // - a run whose time is up (max runtime) stops gracefully mid-copy with drain honoured, and the next run finishes
 //   with nothing lost or duplicated (the sandbox's ledger as judge).
 
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
 import { ledgerVerdict, tuneConfig } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
@@ -66,6 +66,11 @@ t.test('max runtime ends a run mid-copy, drain holds back new jobs, the next run
   });
   tuneConfig(sandbox, { startRate: 10 });
   appendFileSync(sandbox.config, '\n[window]\ndrain = "4s"\n');
+  // A progress line every second instead of every 30: the run is short.
+  writeFileSync(
+    sandbox.config,
+    readFileSync(sandbox.config, 'utf8').replace(/^state_dir = (.*)$/m, 'state_dir = $1\nprogress_interval = "1s"'),
+  );
   const first = spawnDaemon(['--once', '--max-runtime', '20s'], sandbox.env, t);
   const exit = await first.exited;
   t.equal(exit.code, 9, '--once whose time is up exits 9');
@@ -84,6 +89,13 @@ t.test('max runtime ends a run mid-copy, drain holds back new jobs, the next run
     lines.some((l) => l.event === 'copy.started'),
     'it was copying when its time ran out',
   );
+  const progress = lines.filter((l) => l.event === 'progress');
+  t.ok(progress.length >= 3, `the daemon logged progress lines at its interval (${progress.length})`);
+  t.ok(
+    progress.some((l) => l.phase === 'copy' && typeof l.done === 'number' && typeof l.total === 'number'),
+    'a progress line carries phase, done and total',
+  );
+  t.match(String(progress.at(-1)?.msg), /^progress: .*copies final/);
   const drainFrom = Number(opened?.drainFrom);
   const jobs = await sandbox.admin.copyJobs();
   t.ok(jobs.length > 0, `jobs were started (${jobs.length})`);

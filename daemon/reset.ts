@@ -1,0 +1,97 @@
+// `rpctl reset inventory|metadata|plan|failed|all [--vault NAME]`: regenerate parts of the state. Nothing here
+// deletes a recovery point, a copy attempt or a copy's record: a reset only makes a phase do its work again.
+// - inventory: the vault's listing starts over (points are upserted by ARN, so nothing is duplicated; a full
+//   pass marks points that disappeared);
+// - metadata: the CSV is read again at the next enrich, whatever its fingerprint;
+// - plan: every point not yet started is decided again;
+// - failed: failed points go back to the queue with fresh attempts (new tokens) and their canaries run again;
+// - all: the four together.
+// Each is one transaction; the daemon then runs the pipeline again (daemon.ts).
+
+import { RpcopyError } from '../shared/errors.js';
+import type { Store } from './store/store.js';
+
+export const RESET_TARGETS = ['inventory', 'metadata', 'plan', 'failed', 'all'] as const;
+export type ResetTarget = (typeof RESET_TARGETS)[number];
+
+export interface ResetResult {
+  target: ResetTarget;
+  vault: string | null;
+  vaults: number;
+  metadataLoads: number;
+  replanned: number;
+  requeued: number;
+}
+
+export function parseResetTarget(target: string): ResetTarget {
+  if ((RESET_TARGETS as readonly string[]).includes(target)) return target as ResetTarget;
+  throw new RpcopyError(
+    'BAD_REQUEST',
+    `target: unknown reset target ${JSON.stringify(target)}; expected one of ${RESET_TARGETS.join(', ')}`,
+  );
+}
+
+export function resetState(store: Store, target: ResetTarget, vault: string | null, now = Date.now()): ResetResult {
+  const { sqlite } = store;
+  if (vault !== null) {
+    const known = sqlite.prepare('SELECT 1 FROM source_vaults WHERE name = ?').get(vault);
+    if (!known) throw new RpcopyError('BAD_REQUEST', `vault: no source vault named ${JSON.stringify(vault)}`);
+    if (target === 'metadata') {
+      throw new RpcopyError(
+        'BAD_REQUEST',
+        'vault: the metadata CSV is one file for every vault; reset it without --vault',
+      );
+    }
+  }
+  const all = target === 'all';
+  const byVault = (column: string) => (vault === null ? '1' : `${column} = @vault`);
+  const params = { vault, now };
+  return sqlite
+    .transaction((): ResetResult => {
+      const result: ResetResult = { target, vault, vaults: 0, metadataLoads: 0, replanned: 0, requeued: 0 };
+      if (all || target === 'inventory') {
+        result.vaults = sqlite
+          .prepare(
+            `UPDATE source_vaults SET inventory_state = 'pending', inventory_next_token = NULL, inventory_pages = 0,
+               inventory_count = 0, inventory_created_after = NULL, inventory_horizon = NULL,
+               inventory_completed_at = NULL
+             WHERE ${byVault('name')}`,
+          )
+          .run(params).changes;
+      }
+      if (all || target === 'metadata') {
+        // A fingerprint that matches no file: the next enrich hashes the CSV and loads it again.
+        result.metadataLoads = sqlite
+          .prepare(`UPDATE metadata_sources SET sha256 = 'reset', mtime_ms = -1 WHERE state = 'complete'`)
+          .run().changes;
+      }
+      if (all || target === 'plan') {
+        result.replanned = sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'discovered', skip_reason = NULL, updated_at = @now
+             WHERE state IN ('skipped', 'queued') AND attempt = 0
+               AND ${vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)'}`,
+          )
+          .run(params).changes;
+      }
+      if (all || target === 'failed') {
+        const scope = vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)';
+        sqlite
+          .prepare(
+            `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
+             WHERE state = 'failed' AND ${vault === null ? '1' : 'source_vault_name = @vault'}`,
+          )
+          .run(params);
+        result.requeued = sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1,
+               failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL,
+               next_attempt_at = NULL, updated_at = @now
+             WHERE state = 'failed' AND ${scope}`,
+          )
+          .run(params).changes;
+      }
+      return result;
+    })
+    .immediate();
+}
