@@ -92,14 +92,14 @@ const CHAIN_HEAD = `NOT EXISTS (
 
 const USABLE_VAULT = `d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
 
-/** Queued chain heads, ready at @now and passing `filter`, heaviest chain first, walking the given index. */
-function chainHeads(index: string, filter: string, limit: string): string {
+/** Queued chain heads, ready at @now and passing `filter`, in `order`, walking the given index. */
+function chainHeads(index: string, filter: string, limit: string, order = 'i.chain_weight DESC, i.point_id'): string {
   return `SELECT ${CANDIDATE_COLUMNS}
     FROM copy_items i INDEXED BY ${index} JOIN recovery_points p ON p.id = i.point_id
     JOIN destination_vaults d ON d.source_vault_name = p.vault_name
     WHERE i.state = 'queued' AND (i.next_attempt_at IS NULL OR i.next_attempt_at <= @now)
       AND ${filter} AND ${USABLE_VAULT} AND ${CHAIN_HEAD}
-    ORDER BY i.chain_weight DESC, i.point_id
+    ORDER BY ${order}
     LIMIT ${limit}`;
 }
 
@@ -218,14 +218,17 @@ export class CopyQueue {
       .all({ now, limit }) as CopyCandidate[];
   }
 
-  /** A claimable chain head of one combination (for its canary), or the given point if it is one. */
+  /** The smallest claimable chain head of one combination (its canary), or the given point if it is one. */
   canaryCandidate(comboId: number, now: number, pointId?: number): CopyCandidate | undefined {
     return this.sqlite
       .prepare(
+        // The smallest head of the combination: its verdict comes soonest (a 2 TB canary would hold the whole
+        // combination for hours).
         chainHeads(
           'copy_items_combo_idx',
           'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
           '1',
+          'coalesce(p.size_bytes, 0), i.point_id',
         ),
       )
       .get({ now, comboId, pointId: pointId ?? null }) as CopyCandidate | undefined;
