@@ -75,15 +75,8 @@ const PlanPointsQuery = z.strictObject({
 });
 export type PlanPointsQuery = z.infer<typeof PlanPointsQuery>;
 
-const ReportPointsQuery = z.strictObject({
-  after: z.coerce.number({ error: 'after: expected a point id' }).int().nonnegative().default(0),
-  limit: z.coerce
-    .number({ error: 'limit: expected a number' })
-    .int()
-    .min(1, 'limit: expected at least 1')
-    .max(10_000, 'limit: expected at most 10000')
-    .default(1000),
-});
+// The same keyset paging as plan points, without the reason filter.
+const ReportPointsQuery = PlanPointsQuery.omit({ reason: true });
 export type ReportPointsQuery = z.infer<typeof ReportPointsQuery>;
 
 function badRequest(error: z.ZodError): RpcopyError {
