@@ -18,7 +18,9 @@ import {
   createWriteStream,
   existsSync,
   mkdtempSync,
+  openSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -36,8 +38,14 @@ const { values } = parseArgs({
     'cli-runs': { type: 'string' },
     'csv-rows': { type: 'string' },
     out: { type: 'string' },
+    // Profiling: extra Node options for the daemon (e.g. --node-arg=--cpu-prof), and where its stdout goes.
+    'node-arg': { type: 'string', multiple: true },
+    'daemon-stdout': { type: 'string' },
+    // Keep each run's sandbox and state directory (its log, store and events) for a look afterwards.
+    keep: { type: 'boolean' },
   },
 });
+const NODE_ARGS = values['node-arg'] ?? [];
 const POINTS = Number(values.points ?? 1_000_000);
 const RUNS = Number(values.runs ?? 3);
 const CLI_RUNS = Number(values['cli-runs'] ?? 1);
@@ -81,29 +89,41 @@ async function startSandbox(): Promise<Sandbox> {
     stop: async () => {
       child.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (values.keep) console.log(`kept ${dir}`);
+      else rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** Pad the sandbox's CSV with rows for resources that do not exist, up to `rows` data rows. */
+/**
+ * Pad the sandbox's CSV with rows for resources that do not exist, up to `rows` data rows. The padding goes
+ * right after the header: the sandbox's own rows end with deliberately broken ones (a quote never closed
+ * swallows everything after it), so rows appended at the end would never be loaded.
+ */
 async function padCsv(file: string, rows: number): Promise<number> {
-  const existing = readFileSync(file, 'utf8').split(/\r?\n/).filter(Boolean).length - 1;
-  const out = createWriteStream(file, { flags: 'a' });
+  const text = readFileSync(file, 'utf8');
+  const headerEnd = text.indexOf('\n') + 1;
+  const existing = text.split(/\r?\n/).filter(Boolean).length - 1;
+  const out = createWriteStream(`${file}.padded`);
+  out.write(text.slice(0, headerEnd));
   for (let i = existing; i < rows; i++) {
     const ok = out.write(
       `arn:aws:ec2:eu-west-2:111111111111:volume/vol-bench${i.toString(16).padStart(12, '0')},APM${String(1_000_000 + (i % 5000))},bench,bench@example.com\r\n`,
     );
     if (!ok) await new Promise<void>((r) => out.once('drain', () => r()));
   }
+  out.write(text.slice(headerEnd));
   await new Promise<void>((r) => out.end(() => r()));
+  renameSync(`${file}.padded`, file);
   return Math.max(existing, rows);
 }
 
-function vmHwmMb(pid: number): number | undefined {
+/** The daemon's peak (VmHWM) and current (VmRSS) resident set, in MB. */
+function memoryMb(pid: number): { peak: number; now: number } | undefined {
   try {
-    const m = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) / 1024 : undefined;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`${field}:\\s+(\\d+)\\s+kB`).exec(status)?.[1] ?? Number.NaN);
+    return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
   } catch {
     return undefined;
   }
@@ -134,6 +154,7 @@ interface Run {
   planS: number;
   totalS: number;
   points: number;
+  csvRowsLoaded: number;
   peakRssMb: number;
   statusP50: number;
   statusP99: number;
@@ -145,19 +166,26 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
   const stateDir = join(sandbox.dir, 'state');
   const config = join(sandbox.dir, 'config.toml');
   const started = performance.now();
-  const daemon = spawn(process.execPath, ['dist/daemon/main.js', '--config', config, '--dry-run', '--once'], {
-    env: sandbox.env,
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const stdout = values['daemon-stdout'] ? openSync(values['daemon-stdout'], 'w') : 'ignore';
+  const daemon = spawn(
+    process.execPath,
+    [...NODE_ARGS, 'dist/daemon/main.js', '--config', config, '--dry-run', '--once'],
+    { env: sandbox.env, stdio: ['ignore', stdout, 'inherit'] },
+  );
   const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
   let done = false;
   let peak = 0;
   const latencies: number[] = [];
   const slow: { at: number; ms: number }[] = [];
+  const rss: { at: number; mb: number }[] = [];
   const socket = join(stateDir, 'rpcopyd.sock');
   const sampler = (async () => {
     while (!done) {
-      peak = Math.max(peak, vmHwmMb(daemon.pid as number) ?? 0);
+      const memory = memoryMb(daemon.pid as number);
+      if (memory) {
+        if (Number.isFinite(memory.peak)) peak = Math.max(peak, memory.peak);
+        if (Number.isFinite(memory.now)) rss.push({ at: Date.now(), mb: memory.now });
+      }
       if (existsSync(socket)) {
         const ms = await statusLatency(socket);
         if (ms !== undefined) latencies.push(ms);
@@ -177,6 +205,12 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     (db.prepare(`SELECT ${which}(at) AS at FROM events WHERE kind = ?`).get(kind) as { at: number | null }).at ??
     Number.NaN;
   const points = (db.prepare('SELECT count(*) AS n FROM recovery_points').get() as { n: number }).n;
+  // What the enrich phase really loaded: a CSV whose rows were swallowed by a broken quote would measure nothing.
+  const csvRowsLoaded = (
+    db.prepare("SELECT coalesce(max(rows), 0) AS n FROM metadata_sources WHERE state = 'complete'").get() as {
+      n: number;
+    }
+  ).n;
   const inventoryStart = at('daemon.started', 'min');
   const inventoryEnd = at('inventory.vault_done', 'max');
   const enrichEnd = at('enrich.done', 'max');
@@ -197,6 +231,10 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     slowByPhase[phase] = [...(slowByPhase[phase] ?? []), s.ms];
   }
   console.log(`status answers slower than 100 ms, by phase: ${JSON.stringify(slowByPhase)}`);
+  // Where the peak comes from: the largest resident set sampled in each phase.
+  const rssByPhase: Record<string, number> = {};
+  for (const r of rss) rssByPhase[phaseAt(r.at)] = Math.max(rssByPhase[phaseAt(r.at)] ?? 0, Math.round(r.mb));
+  console.log(`largest resident set sampled, by phase (MB): ${JSON.stringify(rssByPhase)}`);
   db.close();
   return {
     inventoryS: (inventoryEnd - inventoryStart) / 1000,
@@ -204,6 +242,7 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     planS: (planEnd - enrichEnd) / 1000,
     totalS,
     points,
+    csvRowsLoaded,
     peakRssMb: peak,
     statusP50: percentile(latencies, 50),
     statusP99: percentile(latencies, 99),
@@ -281,6 +320,7 @@ ${row('enrich: load CSV + reconcile (s)', 'enrichS')}
 ${row('plan (s)', 'planS')}
 ${row('whole --dry-run --once, process start to exit (s)', 'totalS')}
 ${row('points stored', 'points', 0)}
+${row('CSV rows loaded', 'csvRowsLoaded', 0)}
 ${row('daemon peak RSS (MB)', 'peakRssMb', 0)}
 ${row('rpctl status latency p50 (ms)', 'statusP50')}
 ${row('rpctl status latency p99 (ms)', 'statusP99')}
