@@ -170,17 +170,21 @@ export interface VaultDetail extends VaultSummary {
 
 export type OperationName = keyof Operations;
 
-/** Requests per second per account; undefined means unpaced by rpcopy (AWS publishes no limit). */
+/**
+ * Requests per second per account at which each operation starts. Published quotas (aws-backup.md §4.2) are
+ * used as they are: the port's limiter drops below them when AWS throttles (others share the account's
+ * budget, or its quota is lower) and climbs back as calls go through.
+ */
 export const OPERATION_RATES: Record<OperationName, number> = {
   getCallerIdentity: 10,
-  listBackupVaults: 18,
-  listRecoveryPoints: 18,
+  // aws-backup.md §4.2: List* 20/s, Get*/DescribeRecoveryPoint 15/s, DescribeBackupVault and TagResource 5/s.
+  listBackupVaults: 20,
+  listRecoveryPoints: 20,
   describeKey: 50,
-  // aws-backup.md §4.2: DescribeBackupVault, TagResource and PutBackupVaultNotifications 5/s, Get* 15/s, List* 20/s.
   describeVault: 5,
-  listTags: 18,
-  getVaultAccessPolicy: 12,
-  getVaultNotifications: 12,
+  listTags: 20,
+  getVaultAccessPolicy: 15,
+  getVaultNotifications: 15,
   // Unpublished rates: kept low, a few calls per vault.
   createBackupVault: 2,
   createLogicallyAirGappedBackupVault: 2,
@@ -198,5 +202,5 @@ export const OPERATION_RATES: Record<OperationName, number> = {
   startCopyJob: 4,
   describeCopyJob: 12,
   listCopyJobs: 18,
-  describeRecoveryPoint: 12,
+  describeRecoveryPoint: 15,
 };

@@ -31,16 +31,38 @@ export class AwsCallError extends Error {
   }
 }
 
-/** Spaces calls to at most `perSecond`, shared by everyone calling the same operation. */
-class RateLimiter {
+/**
+ * Spaces the calls of one (account, operation) at its rate, shared by every caller. The rate starts at the
+ * published quota and adapts, as the SDK's own "adaptive" retry mode does: a throttling answer means that
+ * others share the budget or that this account's quota is lower, so the rate drops by a third (down to a
+ * tenth of the quota); every call that goes through wins back 1 % of the quota, up to it.
+ */
+export class RateLimiter {
   private nextSlot = 0;
-  constructor(private readonly intervalMs: number) {}
+  private rate: number;
+
+  constructor(private readonly maxRate: number) {
+    this.rate = maxRate;
+  }
+
+  /** Calls per second allowed now. */
+  get currentRate(): number {
+    return this.rate;
+  }
 
   async take(signal?: AbortSignal): Promise<void> {
     const now = Date.now();
     const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + this.intervalMs;
+    this.nextSlot = slot + 1000 / this.rate;
     if (slot > now) await sleep(slot - now, undefined, { signal });
+  }
+
+  throttled(): void {
+    this.rate = Math.max(this.maxRate / 10, (this.rate * 2) / 3);
+  }
+
+  succeeded(): void {
+    if (this.rate < this.maxRate) this.rate = Math.min(this.maxRate, this.rate + this.maxRate / 100);
   }
 }
 
@@ -159,7 +181,8 @@ export class AwsPort {
     for (;;) {
       signal?.throwIfAborted();
       if (!options.ignorePause) await this.options.gate?.wait(signal);
-      await this.limiter(account, operation).take(signal);
+      const limiter = this.limiter(account, operation);
+      await limiter.take(signal);
       let generation = session.generation;
       let failure: AwsFailure;
       try {
@@ -176,6 +199,7 @@ export class AwsPort {
         this.counters.calls += 1;
         const result = await this.options.pool.runAws(task);
         if (result.ok) {
+          limiter.succeeded();
           session.reportSuccess(result.generation);
           return result.output;
         }
@@ -206,6 +230,8 @@ export class AwsPort {
         }
         continue;
       }
+      // Slower from now on, whether or not this call is retried (StartCopyJob is not: its caller paces itself).
+      if (failure.kind === 'throttle') limiter.throttled();
       const retryable =
         failure.kind === 'throttle' ||
         failure.kind === 'quota' ||

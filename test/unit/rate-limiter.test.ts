@@ -1,0 +1,48 @@
+// The AWS port's per-operation rate limiter: spacing at the current rate, a third less after throttling
+// (never below a tenth of the quota), and 1 % of the quota back per call that goes through.
+
+import t from 'tap';
+import { RateLimiter } from '../../daemon/aws/port.js';
+
+t.test('starts at the quota, loses a third per throttle, never below a tenth', async (t) => {
+  const limiter = new RateLimiter(20);
+  t.equal(limiter.currentRate, 20);
+  limiter.throttled();
+  t.equal(Math.round(limiter.currentRate * 1000) / 1000, 13.333);
+  for (let i = 0; i < 20; i++) limiter.throttled();
+  t.equal(limiter.currentRate, 2, 'a tenth of the quota is the floor');
+});
+
+t.test('calls that go through win the rate back, up to the quota and no further', async (t) => {
+  const limiter = new RateLimiter(20);
+  limiter.throttled();
+  limiter.throttled();
+  const low = limiter.currentRate;
+  limiter.succeeded();
+  t.equal(Math.round((limiter.currentRate - low) * 1000) / 1000, 0.2, 'each success adds 1 % of the quota');
+  for (let i = 0; i < 100; i++) limiter.succeeded();
+  t.equal(limiter.currentRate, 20);
+});
+
+t.test('spaces calls at the current rate', async (t) => {
+  const limiter = new RateLimiter(50);
+  const started = Date.now();
+  for (let i = 0; i < 6; i++) await limiter.take();
+  // 6 calls at 50/s: the first at once, the sixth 5 × 20 ms later (a lower bound; a busy machine only adds).
+  t.ok(Date.now() - started >= 95, `six calls took ${Date.now() - started} ms`);
+  for (let i = 0; i < 3; i++) limiter.throttled();
+  const slower = Date.now();
+  await limiter.take();
+  await limiter.take();
+  // The next slot was booked at 50/s; the one after at the throttled rate (50 × (2/3)^3 ≈ 14.8/s, 67 ms).
+  t.ok(Date.now() - slower >= 60, `two calls after throttling took ${Date.now() - slower} ms`);
+});
+
+t.test('an aborted wait rejects', async (t) => {
+  const limiter = new RateLimiter(1);
+  await limiter.take();
+  const controller = new AbortController();
+  const waiting = limiter.take(controller.signal);
+  controller.abort();
+  await t.rejects(waiting);
+});
