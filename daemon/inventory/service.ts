@@ -25,8 +25,12 @@ import { matchesAny } from './glob.js';
 
 /** How far back an incremental refresh looks before the last horizon, for clock skew and late-completing points. */
 const REFRESH_OVERLAP_MS = 6 * 3_600_000;
-/** Rows per write transaction (a page of up to 1000 is split). */
-const WRITE_SLICE = 250;
+/**
+ * How long one write transaction may hold the main thread. A page is written in as many transactions as this
+ * takes: the cost of a row grows with the store (its ARN lands at a random place of a growing index), so a
+ * fixed row count would hold `rpctl status` for ever longer as the inventory grows.
+ */
+const WRITE_BUDGET_MS = 12;
 
 export interface InventoryOptions {
   store: Store;
@@ -83,7 +87,10 @@ export class InventoryPhase implements PipelinePhase {
   }
 
   async run(context: PhaseContext): Promise<'done' | 'stopped'> {
-    await this.discoverVaults(context.signal);
+    const listed = await this.listVaults(context.signal);
+    // Listing points needs only the vaults' names; their lock details (DescribeBackupVault, 5/s) arrive
+    // while the first pages are listed instead of before them.
+    const described = context.track(this.describeVaults(listed, context.signal));
     const pending = this.vaultsToList();
     if (pending.length > 0) {
       this.options.journal.record('info', 'inventory.started', 'listing recovery points', {
@@ -98,7 +105,7 @@ export class InventoryPhase implements PipelinePhase {
         await context.track(this.listVault(vault, context.signal));
       }
     });
-    const results = await Promise.allSettled(lanes);
+    const results = await Promise.allSettled([described, ...lanes]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (context.signal.aborted) return 'stopped';
     if (failed) throw failed.reason;
@@ -106,8 +113,8 @@ export class InventoryPhase implements PipelinePhase {
     return context.signal.aborted ? 'stopped' : 'done';
   }
 
-  /** Read every vault (ListBackupVaults can omit lock details, so DescribeBackupVault each) and record selection. */
-  private async discoverVaults(signal: AbortSignal): Promise<void> {
+  /** Every source vault by name, and which ones the config selects; details follow in describeVaults. */
+  private async listVaults(signal: AbortSignal): Promise<VaultSummary[]> {
     const { port, store } = this.options;
     const listed: VaultSummary[] = [];
     let nextToken: string | undefined;
@@ -116,25 +123,43 @@ export class InventoryPhase implements PipelinePhase {
       listed.push(...page.vaults);
       nextToken = page.nextToken;
     } while (nextToken);
+    // A new vault starts with what the listing says; a known one keeps its described details until
+    // describeVaults replaces them.
+    const upsert = store.sqlite.prepare(`
+      INSERT INTO source_vaults (name, arn, vault_type, selected, encryption_key_arn, locked, min_retention_days,
+        max_retention_days, lock_date, point_count_reported)
+      VALUES (@name, @arn, @vaultType, @selected, @encryptionKeyArn, @locked, @minRetentionDays, @maxRetentionDays,
+        @lockDate, @numberOfRecoveryPoints)
+      ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, vault_type = excluded.vault_type,
+        selected = excluded.selected`);
+    store.write(() => {
+      for (const vault of listed) {
+        upsert.run({
+          ...vault,
+          selected: matchesAny(vault.name, this.options.vaultPatterns) ? 1 : 0,
+          locked: vault.locked ? 1 : 0,
+        });
+      }
+    });
+    return listed;
+  }
 
+  /** DescribeBackupVault each vault: ListBackupVaults can omit lock details. */
+  private async describeVaults(listed: VaultSummary[], signal: AbortSignal): Promise<void> {
+    const { port, store } = this.options;
     // One operation (and so one rate budget) per AWS API: the vaults phase describes vaults the same way.
     const described = await Promise.all(
       listed.map((v) => port.call('source', 'describeVault', { name: v.name }, signal)),
     );
-    const upsert = store.sqlite.prepare(`
-      INSERT INTO source_vaults (name, arn, vault_type, selected, encryption_key_arn, locked, min_retention_days,
-        max_retention_days, lock_date, point_count_reported, described_at)
-      VALUES (@name, @arn, @vaultType, @selected, @encryptionKeyArn, @locked, @minRetentionDays, @maxRetentionDays,
-        @lockDate, @numberOfRecoveryPoints, @describedAt)
-      ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, vault_type = excluded.vault_type,
-        selected = excluded.selected, encryption_key_arn = excluded.encryption_key_arn, locked = excluded.locked,
-        min_retention_days = excluded.min_retention_days, max_retention_days = excluded.max_retention_days,
-        lock_date = excluded.lock_date, point_count_reported = excluded.point_count_reported,
-        described_at = excluded.described_at`);
+    const update = store.sqlite.prepare(`
+      UPDATE source_vaults SET arn = @arn, vault_type = @vaultType, encryption_key_arn = @encryptionKeyArn,
+        locked = @locked, min_retention_days = @minRetentionDays, max_retention_days = @maxRetentionDays,
+        lock_date = @lockDate, point_count_reported = @numberOfRecoveryPoints, described_at = @describedAt
+      WHERE name = @name`);
     const describedAt = this.now();
     store.write(() => {
       for (const vault of described) {
-        upsert.run({
+        update.run({
           name: vault.name,
           arn: vault.arn,
           vaultType: vault.vaultType,
@@ -143,7 +168,6 @@ export class InventoryPhase implements PipelinePhase {
           maxRetentionDays: vault.maxRetentionDays,
           lockDate: vault.lockDate,
           numberOfRecoveryPoints: vault.numberOfRecoveryPoints,
-          selected: matchesAny(vault.name, this.options.vaultPatterns) ? 1 : 0,
           locked: vault.locked ? 1 : 0,
           describedAt,
         });
@@ -234,13 +258,14 @@ export class InventoryPhase implements PipelinePhase {
       // million-point store's index updates never hold the control API for long. Only the last slice
       // advances the checkpoint: after a crash between slices the page is listed again, and the upsert
       // makes the replayed rows harmless.
-      const slices = Math.max(1, Math.ceil(page.points.length / WRITE_SLICE));
-      for (let slice = 0; slice < slices; slice++) {
-        const rows = page.points.slice(slice * WRITE_SLICE, (slice + 1) * WRITE_SLICE);
-        const last = slice === slices - 1;
-        await this.writes.run(() =>
+      const rows = page.points;
+      let next = 0;
+      for (;;) {
+        const pageDone = await this.writes.run(() =>
           store.write(() => {
-            for (const point of rows) {
+            const started = performance.now();
+            while (next < rows.length) {
+              const point = rows[next++] as RecoveryPointRow;
               this.upsertPoint.run({
                 ...point,
                 isEncrypted: point.isEncrypted === null ? null : point.isEncrypted ? 1 : 0,
@@ -248,12 +273,16 @@ export class InventoryPhase implements PipelinePhase {
                 isContinuous: point.isContinuous ? 1 : 0,
                 seenAt,
               });
+              // The clock is read every 16 rows.
+              if (next % 16 === 0 && performance.now() - started >= WRITE_BUDGET_MS) break;
             }
-            if (!last) return;
-            this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: page.points.length });
+            if (next < rows.length) return false;
+            this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: rows.length });
             if (!page.nextToken) this.completeVault(vault.name, seenAt, createdAfter === undefined);
+            return true;
           }),
         );
+        if (pageDone) break;
       }
       if (!page.nextToken) break;
       nextToken = page.nextToken;

@@ -116,7 +116,9 @@ export const recoveryPoints = sqliteTable(
   },
   (t) => [
     uniqueIndex('recovery_points_arn_idx').on(t.arn),
-    index('recovery_points_vault_idx').on(t.vaultName),
+    // (vault, last seen): a vault's full pass marks the points it did not see again as gone by walking only
+    // those (last_seen_at below the pass's start), not the whole vault: 83,000 rows held status 300 ms.
+    index('recovery_points_vault_seen_idx').on(t.vaultName, t.lastSeenAt),
     // Deliberately no index on resource_arn: random text keys cost half the inventory's write time at a million
     // points (bench/results/inventory.md). Lookups by resource use copy_items' chain index or a temp table.
   ],
