@@ -5,9 +5,18 @@
 // database file while the control API waits (the p99 of `rpctl status` during
 // a million-point inventory). So the main connection's automatic checkpoint is
 // raised to a safety net, and a worker thread with its own connection runs
-// PASSIVE checkpoints every couple of seconds. PASSIVE never blocks the writer
-// and never waits for readers; if the worker dies, the safety net still bounds
-// the WAL, so the only cost is a slower status answer, never lost data.
+// PASSIVE checkpoints every quarter of a second. PASSIVE never blocks the
+// writer and never waits for readers; if the worker dies, the safety net still
+// bounds the WAL, so the only cost is a slower status answer, never lost data.
+//
+// Why so often: each checkpoint syncs the WAL before copying it, and the writer
+// syncs the WAL too, on the main thread, whenever it starts the WAL over after
+// a complete checkpoint; that sync flushes whatever the checkpoints left
+// unsynced. With a checkpoint every 2 s, a million-point inventory outgrew the
+// checkpoints up to the 400 MB safety net, and those syncs held the main thread
+// for 200-600 ms a dozen times (strace: fsync of the -wal file on the main
+// thread). Every 250 ms they stay small: `rpctl status` p99 95 ms instead of
+// 250 ms (bench/results/inventory.md).
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
@@ -30,7 +39,7 @@ export interface Checkpointer {
   stop(): Promise<void>;
 }
 
-export function startCheckpointer(file: string, log: Logger, intervalMs = 2_000): Checkpointer {
+export function startCheckpointer(file: string, log: Logger, intervalMs = 250): Checkpointer {
   const worker = new Worker(CHECKPOINTER, {
     eval: true,
     workerData: { file, intervalMs, driver: createRequire(import.meta.url).resolve('better-sqlite3') },
