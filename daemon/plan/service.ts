@@ -79,7 +79,7 @@ export class PlanPhase implements PipelinePhase {
       store.write(() => decide.run({ ...parameters, from, to: from + PLAN_CHUNK - 1 }));
       await yieldToEventLoop();
     }
-    const summary = planSummary(store);
+    const summary = planTotals(store);
     journal.record('info', 'plan.done', 'plan written', {
       points: summary.points,
       toCopy: summary.toCopy,
@@ -190,26 +190,33 @@ export interface PlanSummary {
   byType: { resourceType: string; toCopy: number; skipped: number; started: number }[];
 }
 
-/** Counts for `rpctl plan`: points inventoried, to copy (queued or further along), skipped by reason. */
-export function planSummary(store: Store): PlanSummary {
+/**
+ * The plan's totals: live points and items per state from the trigger-kept status_counters, skips per reason
+ * from the covering skip index (skip_reason is set exactly on skipped items). Cheap at any scale: the plan
+ * phase records them when it ends, and `rpctl plan` shows them.
+ */
+export function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
   const { sqlite } = store;
-  const points = (
-    sqlite.prepare('SELECT count(*) AS n FROM recovery_points WHERE gone_at IS NULL').get() as { n: number }
-  ).n;
+  const counters = sqlite.prepare('SELECT name, n FROM status_counters').all() as { name: string; n: number }[];
+  const points = counters.find((c) => c.name === 'points')?.n ?? 0;
+  const toCopy = counters
+    .filter((c) => c.name.startsWith('item:') && c.name !== 'item:skipped' && c.name !== 'item:discovered')
+    .reduce((sum, c) => sum + c.n, 0);
   const skipped: Record<string, number> = {};
   for (const row of sqlite
     .prepare(
-      `SELECT skip_reason AS reason, count(*) AS n FROM copy_items WHERE state = 'skipped'
-       GROUP BY skip_reason ORDER BY n DESC`,
+      `SELECT skip_reason AS reason, count(*) AS n FROM copy_items INDEXED BY copy_items_skip_idx
+       WHERE skip_reason IS NOT NULL GROUP BY skip_reason ORDER BY n DESC`,
     )
     .all() as { reason: string; n: number }[]) {
     skipped[row.reason] = row.n;
   }
-  const toCopy = (
-    sqlite.prepare(`SELECT count(*) AS n FROM copy_items WHERE state NOT IN ('skipped', 'discovered')`).get() as {
-      n: number;
-    }
-  ).n;
+  return { points, toCopy, skipped };
+}
+
+/** Counts for `rpctl plan`: the totals, and per source vault and resource type (two scans of the plan). */
+export function planSummary(store: Store): PlanSummary {
+  const { sqlite } = store;
   const byVault = sqlite
     .prepare(
       `SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
@@ -225,7 +232,7 @@ export function planSummary(store: Store): PlanSummary {
        FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`,
     )
     .all() as PlanSummary['byType'];
-  return { points, toCopy, skipped, byVault, byType };
+  return { ...planTotals(store), byVault, byType };
 }
 
 export function describeReason(reason: string): string {
