@@ -6,6 +6,7 @@
 // before the store is opened, and the store's identity is checked before the
 // socket appears, so a refused start leaves no socket and an unchanged store.
 
+import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -641,6 +642,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       const timer =
         deadline === undefined ? undefined : setTimeout(() => windowEnd.abort('window closed'), deadline - now);
       const signal = AbortSignal.any([shutdown.signal, windowEnd.signal]);
+      // Like the shutdown signal it combines: every waiting AWS call listens to it, hundreds at once.
+      setMaxListeners(0, signal);
       if (deadline !== undefined) {
         journal.record('info', 'window.open', `working until ${new Date(deadline).toISOString()}`, {
           deadline,
