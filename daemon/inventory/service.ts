@@ -2,16 +2,17 @@
 //
 // Guarantees:
 // - Complete pagination: a vault is `done` only after a page came back with no NextToken.
-// - Checkpoint per vault: each page's rows and the vault's next position are
-//   committed in one transaction, so a crash between pages loses nothing and a
-//   restart continues from the last committed page. Rows are upserted by ARN, so
-//   replaying a page (or restarting a vault whose token AWS no longer accepts)
-//   never creates duplicates.
+// - Checkpoint per vault: a page's rows are committed in short transactions
+//   and the vault's next position with the last of them, so a crash between
+//   pages loses nothing and a restart continues from the last committed page
+//   (re-listing a page whose rows were only partly committed). Rows are
+//   upserted by ARN, so replaying a page (or restarting a vault whose token AWS
+//   no longer accepts) never creates duplicates.
 // - A full pass marks points that were not seen again as gone (gone_at); an
 //   incremental refresh lists only points created after the last full pass's
 //   horizon (with an overlap) and marks nothing gone.
 // - Vaults are listed in parallel (pages fetched and parsed on worker threads);
-//   the main thread writes, one short transaction per page.
+//   the main thread writes, in transactions of about WRITE_BUDGET_MS each.
 // Source of truth: recovery_points rows, and source_vaults' inventory_* columns for progress.
 
 import type { RecoveryPointRow, VaultSummary } from '../aws/operations.js';
