@@ -83,9 +83,12 @@ const CANDIDATE_COLUMNS = `i.point_id AS pointId, p.arn AS pointArn, p.vault_nam
   d.arn AS destinationVaultArn, i.attempt, i.lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
   i.lifecycle_cold_after_days AS lifecycleColdAfterDays, i.combo_id AS comboId, p.size_bytes AS sizeBytes`;
 
-// Nothing else of its resource is in flight, and no older point of its resource waits before it.
+// Nothing else of its resource is in flight, and no older point of its resource waits before it. The
+// `o.state IN (...)` term is implied by the rest; it is spelled out as the chain index's own WHERE, or SQLite
+// would not use that partial index.
 const CHAIN_HEAD = `NOT EXISTS (
   SELECT 1 FROM copy_items o WHERE o.resource_arn = i.resource_arn AND o.point_id <> i.point_id
+    AND o.state IN ('queued', 'submitting', 'submitted')
     AND (o.state IN ('submitting', 'submitted')
       OR (o.state = 'queued' AND (o.creation_date < i.creation_date
         OR (o.creation_date = i.creation_date AND o.point_id < i.point_id)))))`;

@@ -1,0 +1,2 @@
+DROP INDEX `copy_items_chain_idx`;--> statement-breakpoint
+CREATE INDEX `copy_items_chain_idx` ON `copy_items` (`resource_arn`,`creation_date`) WHERE "copy_items"."state" IN ('queued', 'submitting', 'submitted');
