@@ -180,7 +180,11 @@ export class InventoryPhase implements PipelinePhase {
     });
   }
 
-  /** Selected vaults whose listing is not complete; completed ones get an incremental refresh. */
+  /**
+   * Selected vaults whose listing is not complete; completed ones get an incremental refresh. Largest first
+   * (by the count ListBackupVaults reports): a vault's pages come one after another, so a big vault started
+   * last would be listed alone, at one lane's speed, after the others are done.
+   */
   private vaultsToList(): VaultProgress[] {
     const { sqlite } = this.options.store;
     // A completed vault is refreshed once per run: points created since its horizon are picked up.
@@ -198,7 +202,8 @@ export class InventoryPhase implements PipelinePhase {
       .prepare(
         `SELECT name, inventory_state AS inventoryState, inventory_next_token AS inventoryNextToken,
            inventory_created_after AS inventoryCreatedAfter, inventory_started_at AS inventoryStartedAt
-         FROM source_vaults WHERE selected = 1 AND inventory_state != 'done' ORDER BY name`,
+         FROM source_vaults WHERE selected = 1 AND inventory_state != 'done'
+         ORDER BY coalesce(point_count_reported, 0) DESC, name`,
       )
       .all() as VaultProgress[];
   }
