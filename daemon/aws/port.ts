@@ -35,11 +35,13 @@ export class AwsCallError extends Error {
  * Spaces the calls of one (account, operation) at its rate, shared by every caller. The rate starts at the
  * published quota and adapts, as the SDK's own "adaptive" retry mode does: a throttling answer means that
  * others share the budget or that this account's quota is lower, so the rate drops by a third (down to a
- * tenth of the quota); every call that goes through wins back 1 % of the quota, up to it.
+ * tenth of the quota); every call that goes through wins back 1 % of the quota, up to it. Calls in flight
+ * together are throttled together: one cut per second, or a burst of refusals would floor the rate at once.
  */
 export class RateLimiter {
   private nextSlot = 0;
   private rate: number;
+  private lastCut = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly maxRate: number) {
     this.rate = maxRate;
@@ -57,7 +59,9 @@ export class RateLimiter {
     if (slot > now) await sleep(slot - now, undefined, { signal });
   }
 
-  throttled(): void {
+  throttled(now = Date.now()): void {
+    if (now - this.lastCut < 1000) return;
+    this.lastCut = now;
     this.rate = Math.max(this.maxRate / 10, (this.rate * 2) / 3);
   }
 

@@ -1,5 +1,5 @@
 // The AWS port's per-operation rate limiter: spacing at the current rate, a third less after throttling
-// (never below a tenth of the quota), and 1 % of the quota back per call that goes through.
+// (at most once a second, never below a tenth of the quota), and 1 % of the quota back per call that goes through.
 
 import t from 'tap';
 import { RateLimiter } from '../../daemon/aws/port.js';
@@ -7,16 +7,24 @@ import { RateLimiter } from '../../daemon/aws/port.js';
 t.test('starts at the quota, loses a third per throttle, never below a tenth', async (t) => {
   const limiter = new RateLimiter(20);
   t.equal(limiter.currentRate, 20);
-  limiter.throttled();
+  limiter.throttled(0);
   t.equal(Math.round(limiter.currentRate * 1000) / 1000, 13.333);
-  for (let i = 0; i < 20; i++) limiter.throttled();
+  for (let i = 1; i <= 20; i++) limiter.throttled(i * 1000);
   t.equal(limiter.currentRate, 2, 'a tenth of the quota is the floor');
+});
+
+t.test('a burst of refusals within a second is one cut', async (t) => {
+  const limiter = new RateLimiter(30);
+  for (let ms = 0; ms < 1000; ms += 100) limiter.throttled(5_000 + ms);
+  t.equal(limiter.currentRate, 20, 'ten refusals in 900 ms cut the rate once');
+  limiter.throttled(6_000);
+  t.equal(Math.round(limiter.currentRate * 1000) / 1000, 13.333, 'the next second may cut again');
 });
 
 t.test('calls that go through win the rate back, up to the quota and no further', async (t) => {
   const limiter = new RateLimiter(20);
-  limiter.throttled();
-  limiter.throttled();
+  limiter.throttled(0);
+  limiter.throttled(1_000);
   const low = limiter.currentRate;
   limiter.succeeded();
   t.equal(Math.round((limiter.currentRate - low) * 1000) / 1000, 0.2, 'each success adds 1 % of the quota');
@@ -30,7 +38,7 @@ t.test('spaces calls at the current rate', async (t) => {
   for (let i = 0; i < 6; i++) await limiter.take();
   // 6 calls at 50/s: the first at once, the sixth 5 × 20 ms later (a lower bound; a busy machine only adds).
   t.ok(Date.now() - started >= 95, `six calls took ${Date.now() - started} ms`);
-  for (let i = 0; i < 3; i++) limiter.throttled();
+  for (let i = 0; i < 3; i++) limiter.throttled(Date.now() + i * 1000);
   const slower = Date.now();
   await limiter.take();
   await limiter.take();
