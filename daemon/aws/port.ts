@@ -160,7 +160,7 @@ export class AwsPort {
     let limiter = this.limiters.get(key);
     if (!limiter) {
       const rate = this.options.rates?.[operation] ?? OPERATION_RATES[operation];
-      limiter = new RateLimiter(1000 / rate);
+      limiter = new RateLimiter(rate);
       this.limiters.set(key, limiter);
     }
     return limiter;

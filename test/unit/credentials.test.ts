@@ -247,6 +247,24 @@ function fakePool(valid: { key: string }) {
 
 const quietLog = createLogger({ level: 'error', write: () => undefined });
 
+t.test('through the port: an operation is paced at its configured rate', async (t) => {
+  const sessions = sessionsFor({ source: async () => key(1), destination: async () => key(100) });
+  const { pool, tasks } = fakePool({ key: 'ASIAKEY1' });
+  const port = new AwsPort({
+    pool,
+    sessions,
+    region: 'eu-west-2',
+    log: quietLog,
+    pause: { credentialsExhausted: async () => undefined },
+    rates: { getCallerIdentity: 20 },
+  });
+  const started = Date.now();
+  await Promise.all(Array.from({ length: 6 }, () => port.call('source', 'getCallerIdentity', {})));
+  // 6 calls at 20/s: the sixth 5 × 50 ms after the first (a lower bound; a busy machine only adds).
+  t.ok(Date.now() - started >= 240, `6 calls at 20/s took ${Date.now() - started} ms`);
+  t.equal(tasks.length, 6);
+});
+
 t.test('through the port: 30 calls failing on one expired token cause one reload and no pause', async (t) => {
   const file = { current: 1 };
   const valid = { key: 'ASIAKEY1' };
