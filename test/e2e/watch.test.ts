@@ -195,6 +195,11 @@ t.test(
     }
 
     await waitForStatus(daemon, sandbox.env, 'the dry run to finish', (s) => s.state === 'done');
+    // The watchers get a status a second: stopping the moment rpctl status says done could beat their next one.
+    await waitFor(
+      () => /"state":"done"/.test(json.output()) && /^\d\d:\d\d:\d\d done, phase done; /m.test(plain.output()),
+      'both watchers to show the finished run',
+    );
     await runCtlAsync(['stop'], sandbox.env);
     t.equal((await daemon.exited).code, 0, 'the daemon stops');
     t.equal(await plain.exited, 0, 'plain watcher: exit 0 when the daemon stops');
