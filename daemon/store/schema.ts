@@ -287,7 +287,7 @@ export const copyItems = sqliteTable(
     // rpctl status's failure summary reads only the rows that carry a failure, at any scale.
     index('copy_items_failure_idx').on(t.failureReason, t.state),
     // Only the items a chain still waits on: the plan's skipped half of a million points (and every finished
-    // item) stays out of an index whose random keys cost a page write each (plan time, bench/results).
+    // item) stays out of an index whose random keys cost a page write each (a 100,000-point plan's inserts: 2.2 s with every item indexed, 1.4 s without).
     // Queries must carry this WHERE term verbatim for SQLite to use it (daemon/copy/queue.ts).
     index('copy_items_chain_idx')
       .on(t.resourceArn, t.creationDate)

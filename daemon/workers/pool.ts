@@ -26,8 +26,8 @@ export function createWorkerPool(threads: number, log: Logger): WorkerPool {
     // Many AWS calls wait on the network at once: let each thread hold several.
     concurrentTasksPerWorker: 16,
     // A page's objects die young: an 8 MB young generation (V8's default is several times that, per thread)
-    // costs more frequent, shorter scavenges and no measurable time, and keeps ~35 MB of resident memory
-    // off the daemon at any inventory size (bench/results/inventory.md).
+    // costs more frequent, shorter scavenges and no measurable time; at 100,000 points the daemon's peak
+    // resident set went from 369-381 MB to 332-349 MB (two runs each, bench/inventory.ts, session 3 note).
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
     idleTimeout: 60_000,
   });
