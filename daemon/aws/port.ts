@@ -19,6 +19,7 @@ import type { WorkerPool } from '../workers/pool.js';
 import type { CredentialSession } from './credentials.js';
 import { type AwsFailure, classifyAwsError } from './errors.js';
 import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
+import { RateLimiter } from './rate-limiter.js';
 
 export class AwsCallError extends Error {
   constructor(
@@ -28,45 +29,6 @@ export class AwsCallError extends Error {
   ) {
     super(`${operation} (${account}): ${failure.name}: ${failure.message}`);
     this.name = 'AwsCallError';
-  }
-}
-
-/**
- * Spaces the calls of one (account, operation) at its rate, shared by every caller. The rate starts at the
- * published quota and adapts, as the SDK's own "adaptive" retry mode does: a throttling answer means that
- * others share the budget or that this account's quota is lower, so the rate drops by a third (down to a
- * tenth of the quota); every call that goes through wins back 1 % of the quota, up to it. Calls in flight
- * together are throttled together: one cut per second, or a burst of refusals would floor the rate at once.
- */
-export class RateLimiter {
-  private nextSlot = 0;
-  private rate: number;
-  private lastCut = Number.NEGATIVE_INFINITY;
-
-  constructor(private readonly maxRate: number) {
-    this.rate = maxRate;
-  }
-
-  /** Calls per second allowed now. */
-  get currentRate(): number {
-    return this.rate;
-  }
-
-  async take(signal?: AbortSignal): Promise<void> {
-    const now = Date.now();
-    const slot = Math.max(now, this.nextSlot);
-    this.nextSlot = slot + 1000 / this.rate;
-    if (slot > now) await sleep(slot - now, undefined, { signal });
-  }
-
-  throttled(now = Date.now()): void {
-    if (now - this.lastCut < 1000) return;
-    this.lastCut = now;
-    this.rate = Math.max(this.maxRate / 10, (this.rate * 2) / 3);
-  }
-
-  succeeded(): void {
-    if (this.rate < this.maxRate) this.rate = Math.min(this.maxRate, this.rate + this.maxRate / 100);
   }
 }
 
@@ -138,6 +100,11 @@ export interface CallOptions {
    * (AWS refused the request, so nothing was applied).
    */
   noRetry?: boolean;
+  /**
+   * Waiting for this operation's rate slot, a higher priority goes first (default 0). The inventory passes the
+   * pages its vault has left, so the longest listing is never starved by the short ones.
+   */
+  priority?: number;
 }
 
 export class AwsPort {
@@ -186,7 +153,7 @@ export class AwsPort {
       signal?.throwIfAborted();
       if (!options.ignorePause) await this.options.gate?.wait(signal);
       const limiter = this.limiter(account, operation);
-      await limiter.take(signal);
+      await limiter.take(signal, options.priority);
       let generation = session.generation;
       let failure: AwsFailure;
       try {

@@ -51,6 +51,8 @@ interface VaultProgress {
   inventoryNextToken: string | null;
   inventoryCreatedAfter: number | null;
   inventoryStartedAt: number | null;
+  inventoryCount: number;
+  pointCountReported: number | null;
 }
 
 export class InventoryPhase implements PipelinePhase {
@@ -201,7 +203,8 @@ export class InventoryPhase implements PipelinePhase {
     return sqlite
       .prepare(
         `SELECT name, inventory_state AS inventoryState, inventory_next_token AS inventoryNextToken,
-           inventory_created_after AS inventoryCreatedAfter, inventory_started_at AS inventoryStartedAt
+           inventory_created_after AS inventoryCreatedAfter, inventory_started_at AS inventoryStartedAt,
+           inventory_count AS inventoryCount, point_count_reported AS pointCountReported
          FROM source_vaults WHERE selected = 1 AND inventory_state != 'done'
          ORDER BY coalesce(point_count_reported, 0) DESC, name`,
       )
@@ -231,34 +234,50 @@ export class InventoryPhase implements PipelinePhase {
           .run(startedAt, vault.name),
       );
     }
-    let nextToken = vault.inventoryNextToken ?? undefined;
     const createdAfter = vault.inventoryCreatedAfter ?? undefined;
-    for (;;) {
+    // Rows this pass is still expected to list, by the count AWS reports for the vault: the rate slots go to the
+    // vault with the most pages left (see RateLimiter), so the largest one is not left to finish alone.
+    const listedBefore = vault.inventoryState === 'pending' ? 0 : vault.inventoryCount;
+    let expectedLeft = createdAfter === undefined ? Math.max(0, (vault.pointCountReported ?? 0) - listedBefore) : 0;
+    const fetchPage = (nextToken: string | undefined) => {
+      const request = port.call(
+        'source',
+        'listRecoveryPoints',
+        {
+          vaultName: vault.name,
+          pageSize,
+          ...(nextToken ? { nextToken } : {}),
+          ...(createdAfter ? { createdAfter } : {}),
+        },
+        signal,
+        { priority: Math.ceil(expectedLeft / pageSize) },
+      );
+      // Awaited below, or abandoned when the lane stops on an error or abort; never an unhandled rejection.
+      request.catch(() => undefined);
+      return { nextToken, request };
+    };
+    let fetching: ReturnType<typeof fetchPage> | undefined = fetchPage(vault.inventoryNextToken ?? undefined);
+    while (fetching) {
       if (signal.aborted) return;
       let page: { points: RecoveryPointRow[]; nextToken?: string };
       try {
-        page = await port.call(
-          'source',
-          'listRecoveryPoints',
-          {
-            vaultName: vault.name,
-            pageSize,
-            ...(nextToken ? { nextToken } : {}),
-            ...(createdAfter ? { createdAfter } : {}),
-          },
-          signal,
-        );
+        page = await fetching.request;
       } catch (err) {
-        if (err instanceof AwsCallError && err.failure.kind === 'stale_token' && nextToken) {
+        if (err instanceof AwsCallError && err.failure.kind === 'stale_token' && fetching.nextToken) {
           // Upserts make the replay harmless: the vault restarts from its first page without duplicates.
           log.warn('AWS no longer accepts the saved position; listing the vault again from the start', {
             vault: vault.name,
           });
-          nextToken = undefined;
+          expectedLeft = createdAfter === undefined ? (vault.pointCountReported ?? 0) : 0;
+          fetching = fetchPage(undefined);
           continue;
         }
         throw err;
       }
+      expectedLeft = Math.max(0, expectedLeft - page.points.length);
+      // Read ahead: the next page is on its way while this one is written, so a lane goes at the pace of the
+      // slower of the two instead of their sum. Checkpoints stay in page order: this page's is written first.
+      fetching = page.nextToken ? fetchPage(page.nextToken) : undefined;
       const seenAt = startedAt ?? this.now();
       // A page is committed in slices, each its own short transaction and event-loop turn, so that a
       // million-point store's index updates never hold the control API for long. Only the last slice
@@ -290,8 +309,6 @@ export class InventoryPhase implements PipelinePhase {
         );
         if (pageDone) break;
       }
-      if (!page.nextToken) break;
-      nextToken = page.nextToken;
     }
     const done = sqlite
       .prepare('SELECT inventory_count AS count, inventory_pages AS pages FROM source_vaults WHERE name = ?')

@@ -2,7 +2,7 @@
 // (at most once a second, never below a tenth of the quota), and 1 % of the quota back per call that goes through.
 
 import t from 'tap';
-import { RateLimiter } from '../../daemon/aws/port.js';
+import { RateLimiter } from '../../daemon/aws/rate-limiter.js';
 
 t.test('starts at the quota, loses a third per throttle, never below a tenth', async (t) => {
   const limiter = new RateLimiter(20);
@@ -53,4 +53,42 @@ t.test('an aborted wait rejects', async (t) => {
   const waiting = limiter.take(controller.signal);
   controller.abort();
   await t.rejects(waiting);
+});
+
+t.test('waiting callers go by priority, then in arrival order', async (t) => {
+  const limiter = new RateLimiter(100);
+  await limiter.take(); // the next slot is now 10 ms away, so everything below waits
+  const order: string[] = [];
+  const waits = [
+    limiter.take(undefined, 1).then(() => order.push('low, first')),
+    limiter.take(undefined, 5).then(() => order.push('high')),
+    limiter.take(undefined, 1).then(() => order.push('low, second')),
+    limiter.take().then(() => order.push('none')),
+  ];
+  t.equal(limiter.queued, 4);
+  await Promise.all(waits);
+  t.same(order, ['high', 'low, first', 'low, second', 'none']);
+});
+
+t.test('an aborted waiter gives its place up to the next one', async (t) => {
+  const limiter = new RateLimiter(100);
+  await limiter.take();
+  const controller = new AbortController();
+  const aborted = limiter.take(controller.signal, 9);
+  const other = limiter.take(undefined, 1);
+  controller.abort();
+  await t.rejects(aborted, { name: 'AbortError' });
+  t.equal(limiter.queued, 1);
+  await other;
+  t.equal(limiter.queued, 0);
+});
+
+t.test('an idle limiter earns no burst', async (t) => {
+  const limiter = new RateLimiter(50);
+  await limiter.take();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const started = Date.now();
+  for (let i = 0; i < 4; i++) await limiter.take();
+  // Idle for five intervals, then four calls: the first at once, the fourth three intervals (60 ms) later.
+  t.ok(Date.now() - started >= 55, `four calls after an idle spell took ${Date.now() - started} ms`);
 });
