@@ -294,25 +294,13 @@ export class CopyQueue {
            WHERE point_id = @pointId AND state = 'submitting'`,
         )
         .run({ pointId, retryAt, now });
-      this.sqlite
-        .prepare(
-          `UPDATE copy_attempts SET outcome = 'rejected', error_code = @code, error_message = @message
-           WHERE point_id = @pointId AND attempt = @attempt`,
-        )
-        .run({ pointId, attempt, code, message });
+      this.markAttempt(pointId, attempt, 'rejected', code, message);
     });
   }
 
   /** StartCopyJob's outcome is unknown (timeout, reset after sending): the item stays submitting. */
   recordUnknown(pointId: number, attempt: number, code: string, message: string): void {
-    this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_attempts SET outcome = 'unknown', error_code = @code, error_message = @message
-           WHERE point_id = @pointId AND attempt = @attempt`,
-        )
-        .run({ pointId, attempt, code, message }),
-    );
+    this.tx(() => this.markAttempt(pointId, attempt, 'unknown', code, message));
   }
 
   /** StartCopyJob refused the request definitively. */
@@ -325,14 +313,25 @@ export class CopyQueue {
     now: number,
   ): void {
     this.tx(() => {
-      this.sqlite
-        .prepare(
-          `UPDATE copy_attempts SET outcome = 'rejected', error_code = @code, error_message = @message
-           WHERE point_id = @pointId AND attempt = @attempt`,
-        )
-        .run({ pointId, attempt, code, message });
+      this.markAttempt(pointId, attempt, 'rejected', code, message);
       this.fail(pointId, attempt, verdict, code, message, now, 'submitting');
     });
+  }
+
+  /** The ledger's record of how one StartCopyJob attempt ended without a job. */
+  private markAttempt(
+    pointId: number,
+    attempt: number,
+    outcome: 'rejected' | 'unknown',
+    code: string,
+    message: string,
+  ): void {
+    this.sqlite
+      .prepare(
+        `UPDATE copy_attempts SET outcome = @outcome, error_code = @code, error_message = @message
+         WHERE point_id = @pointId AND attempt = @attempt`,
+      )
+      .run({ pointId, attempt, outcome, code, message });
   }
 
   /** A finished job (or a failed attempt): retry later with a new attempt, or fail for good. */
