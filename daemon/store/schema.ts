@@ -286,8 +286,8 @@ export const copyItems = sqliteTable(
     // half of them skipped, none with a job, failure or chain weight yet) maintains as few of them as possible.
     // A partial index is used only when the query implies its WHERE: `state = 'queued'`, `x = ?` or
     // `x IS NOT NULL`, as the queries in daemon/copy/queue.ts, forecast.ts and plan/service.ts say it.
-    // The plan of 1,000,000 points (.scratch measurement in the #4 note): 18.6 s median with these four indexes
-    // whole, 15.8 s partial.
+    // Planning 1,000,000 points (bench/results/inventory.md, 03:05 and 03:49 tables of 2026-11-27): 20.3 s with
+    // these four indexes whole, 16.3 s partial; bench/plan.ts compares the two on one store.
     index('copy_items_claim_idx')
       .on(t.state, t.chainWeight)
       .where(sql`${t.state} = 'queued'`),
