@@ -288,26 +288,18 @@ export const copyItems = sqliteTable(
     // `x IS NOT NULL`, as the queries in daemon/copy/queue.ts, forecast.ts and plan/service.ts say it.
     // Planning 1,000,000 points (bench/results/inventory.md, 03:05 and 03:49 tables of 2026-11-27): 20.3 s with
     // these four indexes whole, 16.3 s partial; bench/plan.ts compares the two on one store.
-    index('copy_items_claim_idx')
-      .on(t.state, t.chainWeight)
-      .where(sql`${t.state} = 'queued'`),
+    index('copy_items_claim_idx').on(t.state, t.chainWeight).where(sql`${t.state} = 'queued'`),
     index('copy_items_combo_idx').on(t.comboId, t.state),
     // rpctl status's failure summary reads only the rows that carry a failure, at any scale.
-    index('copy_items_failure_idx')
-      .on(t.failureReason, t.state)
-      .where(sql`${t.failureReason} IS NOT NULL`),
+    index('copy_items_failure_idx').on(t.failureReason, t.state).where(sql`${t.failureReason} IS NOT NULL`),
     // Only the items a chain still waits on: the plan's skipped half of a million points (and every finished
     // item) stays out of an index whose random keys cost a page write each (a 100,000-point plan's inserts: 2.2 s with every item indexed, 1.4 s without).
     // Queries must carry this WHERE term verbatim for SQLite to use it (daemon/copy/queue.ts).
     index('copy_items_chain_idx')
       .on(t.resourceArn, t.creationDate)
       .where(sql`${t.state} IN ('queued', 'submitting', 'submitted')`),
-    index('copy_items_job_idx')
-      .on(t.copyJobId)
-      .where(sql`${t.copyJobId} IS NOT NULL`),
-    index('copy_items_skip_idx')
-      .on(t.skipReason)
-      .where(sql`${t.skipReason} IS NOT NULL`),
+    index('copy_items_job_idx').on(t.copyJobId).where(sql`${t.copyJobId} IS NOT NULL`),
+    index('copy_items_skip_idx').on(t.skipReason).where(sql`${t.skipReason} IS NOT NULL`),
   ],
 );
 
