@@ -38,7 +38,8 @@ export interface ApiServices {
   /** Verifies refreshed credentials with STS before work restarts: a few seconds at most, never blocking. */
   resume(): Promise<ResumeResponse>;
   config(): Config;
-  plan(): PlanResponse;
+  /** Scans the whole plan on a read worker (about 2 s at a million points); the main thread stays free. */
+  plan(): Promise<PlanResponse>;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
   /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
   preflight(): Promise<PreflightResponse>;
@@ -104,7 +105,7 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.post(ROUTES.stop, (c) => c.json(services.stop(), 202));
   app.post(ROUTES.resume, async (c) => c.json(await services.resume()));
   app.get(ROUTES.config, (c) => c.json(services.config()));
-  app.get(ROUTES.plan, (c) => c.json(services.plan()));
+  app.get(ROUTES.plan, async (c) => c.json(await services.plan()));
   app.get(ROUTES.planPoints, (c) => {
     const query = PlanPointsQuery.safeParse(c.req.query());
     if (!query.success) throw badRequest(query.error);

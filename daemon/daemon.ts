@@ -46,6 +46,7 @@ import { loadSettings, parseSetting, type SettingValue, saveSetting } from './se
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
+import { ReadWorker } from './store/read-worker.js';
 import { openStore, type Store } from './store/store.js';
 import { VaultsPhase } from './vaults/service.js';
 import { createWatchHub } from './watch.js';
@@ -403,6 +404,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     resolveFinished = resolve;
   });
   let server: Server | undefined;
+  let planReader: ReadWorker | undefined;
 
   const stop = (reason: string, outcome: RunOutcome = 'stopped'): Promise<RunOutcome> => {
     if (stopping) return stopping;
@@ -428,6 +430,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       }
       await watchHub.close();
       if (server) await closeServer(server);
+      await planReader?.close();
       // A --once run that stops on a pause must still hand its event to notify.command.
       await notifier.drain(config.daemon.shutdownTimeoutMs);
       await pool.destroy();
@@ -560,7 +563,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
       reconcile: async () =>
         reconcileReport(store, new CopyQueue(store, runId), port, shutdown.signal, { ignorePause: true }),
-      plan: () => planReport(store, config),
+      plan: () => {
+        // Started at the first `rpctl plan` and kept: the report's plan-wide scans run on its thread.
+        planReader ??= new ReadWorker(store.file, 'the plan report worker');
+        return planReport(store, planReader, config);
+      },
       planPoints: (query) => {
         if (query.reason !== undefined && query.reason !== 'copy' && !(query.reason in SKIP_REASONS)) {
           throw new RpcopyError(
@@ -735,6 +742,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       credentialsWatch?.close();
       clearInterval(progressTimer);
       void checkpointer.stop();
+      void planReader?.close();
       // Synchronous and safe between two statements: every transaction is synchronous, so none is open here.
       store.close();
       rmSync(socketPath(stateDir), { force: true });

@@ -19,11 +19,10 @@
 // most every VAULTS_EVERY_MS while someone watches, single-flight. Points the copy phase has not yet grouped
 // into combinations (before it starts) are counted as `unassigned`.
 
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 import type { StatusResponse, WatchJournalEvent, WatchVaultProgress, WatchVaults } from '../shared/api.js';
 import type { JournalRecord, SubscribableJournal } from './events.js';
 import type { Logger } from './log.js';
+import { ReadWorker } from './store/read-worker.js';
 
 const STATUS_EVERY_MS = 1_000;
 const HEARTBEAT_EVERY_MS = 15_000;
@@ -96,13 +95,14 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   let closed = false;
   let statusTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
-  let worker: VaultsWorker | undefined;
+  // Kept while someone watches.
+  let worker: ReadWorker | undefined;
 
   const computeVaults =
     options.computeVaults ??
     (() => {
-      worker ??= new VaultsWorker(options.storeFile);
-      return worker.compute();
+      worker ??= new ReadWorker(options.storeFile, 'the per-vault progress worker');
+      return worker.all<VaultRow>(VAULTS_SQL).then(vaultProgress);
     });
 
   const drop = (watcher: Watcher, why?: Error) => {
@@ -249,21 +249,6 @@ const VAULTS_SQL = `
   ) v LEFT JOIN destination_vaults d ON d.source_vault_name = v.vault
   ORDER BY v.vault`;
 
-// CommonJS, evaluated in the worker: no file of its own, so it runs the same from sources and from dist/.
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlite);
-const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = 5000');
-const statement = db.prepare(workerData.sql);
-parentPort.on('message', () => {
-  try {
-    parentPort.postMessage({ rows: statement.all() });
-  } catch (err) {
-    parentPort.postMessage({ error: String((err && err.message) || err) });
-  }
-});`;
-
 interface VaultRow {
   vault: string | null;
   destination: string | null;
@@ -300,43 +285,4 @@ export function vaultProgress(rows: VaultRow[]): Omit<WatchVaults, 'at'> {
       v[row.state] += row.n;
   }
   return { vaults: [...byVault.values()], unassigned };
-}
-
-/** One worker thread with a read-only connection, kept while someone watches. */
-class VaultsWorker {
-  private readonly worker: Worker;
-  private pending: { resolve: (v: Omit<WatchVaults, 'at'>) => void; reject: (e: Error) => void } | undefined;
-  private failed: Error | undefined;
-
-  constructor(file: string) {
-    const sqlite = createRequire(import.meta.url).resolve('better-sqlite3');
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sqlite, file, sql: VAULTS_SQL } });
-    this.worker.unref();
-    this.worker.on('message', (message: { rows?: VaultRow[]; error?: string }) => {
-      const pending = this.pending;
-      this.pending = undefined;
-      if (message.rows) pending?.resolve(vaultProgress(message.rows));
-      else pending?.reject(new Error(message.error ?? 'no answer'));
-    });
-    const fail = (err: Error) => {
-      this.failed = err;
-      this.pending?.reject(err);
-      this.pending = undefined;
-    };
-    this.worker.on('error', fail);
-    this.worker.on('exit', (code) => fail(new Error(`the per-vault progress worker exited with ${code}`)));
-  }
-
-  compute(): Promise<Omit<WatchVaults, 'at'>> {
-    if (this.failed) return Promise.reject(this.failed);
-    if (this.pending) return Promise.reject(new Error('a computation is already running'));
-    return new Promise((resolve, reject) => {
-      this.pending = { resolve, reject };
-      this.worker.postMessage('compute');
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.worker.terminate();
-  }
 }

@@ -20,6 +20,7 @@ import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/quer
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { CROSS_ACCOUNT_TYPES, SKIP_REASONS, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
 import { destinationVaultName } from './vault-names.js';
@@ -214,24 +215,30 @@ export function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' 
   return { points, toCopy, skipped };
 }
 
-/** Counts for `rpctl plan`: the totals, and per source vault and resource type (two scans of the plan). */
-export function planSummary(store: Store): PlanSummary {
-  const { sqlite } = store;
-  const byVault = sqlite
-    .prepare(
-      `SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
-         sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy, sum(i.state = 'skipped') AS skipped,
-         sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
-       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.vault_name ORDER BY p.vault_name`,
-    )
-    .all() as PlanSummary['byVault'];
-  const byType = sqlite
-    .prepare(
-      `SELECT p.resource_type AS resourceType, sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy,
-         sum(i.state = 'skipped') AS skipped, sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
-       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`,
-    )
-    .all() as PlanSummary['byType'];
+/** Per source vault: what is to copy, skipped, started. A scan of the whole plan (see planSummary). */
+export const PLAN_BY_VAULT_SQL = `
+  SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
+    sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy, sum(i.state = 'skipped') AS skipped,
+    sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.vault_name ORDER BY p.vault_name`;
+
+/** Per resource type, the same counts. */
+export const PLAN_BY_TYPE_SQL = `
+  SELECT p.resource_type AS resourceType, sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy,
+    sum(i.state = 'skipped') AS skipped, sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`;
+
+/**
+ * Counts for `rpctl plan`: the totals, and per source vault and resource type. The breakdowns scan the whole
+ * plan joined to the inventory (about 2 s at a million points, measured on a benchmark store), so they run on
+ * `reader`'s thread; the main thread only reads the totals (about 50 ms there). While the pipeline writes, the
+ * two may be a moment apart.
+ */
+export async function planSummary(store: Store, reader: ReadWorker): Promise<PlanSummary> {
+  const [byVault, byType] = await Promise.all([
+    reader.all<PlanSummary['byVault'][number]>(PLAN_BY_VAULT_SQL),
+    reader.all<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
+  ]);
   return { ...planTotals(store), byVault, byType };
 }
 
