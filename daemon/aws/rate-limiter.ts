@@ -17,7 +17,6 @@ export class RateLimiter {
   private rate: number;
   private lastCut = Number.NEGATIVE_INFINITY;
   private readonly waiting: Waiter[] = [];
-  private arrivals = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly maxRate: number) {
@@ -39,11 +38,11 @@ export class RateLimiter {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     const now = Date.now();
     if (this.waiting.length === 0 && now >= this.nextSlot) {
-      this.book(now);
+      this.book(now, now);
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = { priority, arrival: this.arrivals++, resolve, reject, signal };
+      const waiter: Waiter = { priority, resolve, reject, signal };
       if (signal) {
         waiter.onAbort = () => {
           const index = this.waiting.indexOf(waiter);
@@ -68,13 +67,12 @@ export class RateLimiter {
   }
 
   /**
-   * Uses the slot due at `now` and books the next one. A timer that fires a little late does not push the
-   * schedule back (the next slot keeps its spacing from the one just used), but an idle spell earns no burst.
+   * Uses `slot` (due at or before `now`) and books the next one an interval at the current rate later. A slot
+   * more than an interval overdue counts as `now`: however late a timer fires, it earns no burst.
    */
-  private book(now: number): void {
+  private book(slot: number, now: number): void {
     const interval = 1000 / this.rate;
-    const slot = now - this.nextSlot < interval ? this.nextSlot : now;
-    this.nextSlot = slot + interval;
+    this.nextSlot = (now - slot < interval ? slot : now) + interval;
   }
 
   private schedule(): void {
@@ -86,15 +84,15 @@ export class RateLimiter {
     this.timer = undefined;
     const now = Date.now();
     if (now >= this.nextSlot && this.waiting.length > 0) {
+      // The queue is in arrival order, so the first of the highest priority is the one that waited longest.
       let best = 0;
       for (let i = 1; i < this.waiting.length; i++) {
-        const w = this.waiting[i] as Waiter;
-        const b = this.waiting[best] as Waiter;
-        if (w.priority > b.priority || (w.priority === b.priority && w.arrival < b.arrival)) best = i;
+        if ((this.waiting[i] as Waiter).priority > (this.waiting[best] as Waiter).priority) best = i;
       }
       const [waiter] = this.waiting.splice(best, 1) as [Waiter];
       if (waiter.onAbort) waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      this.book(now);
+      // A timer that fires a little late uses the slot it was set for, so lateness does not slow the schedule.
+      this.book(this.nextSlot, now);
       waiter.resolve();
     }
     this.schedule();
@@ -103,7 +101,6 @@ export class RateLimiter {
 
 interface Waiter {
   priority: number;
-  arrival: number;
   resolve: () => void;
   reject: (reason: unknown) => void;
   signal: AbortSignal | undefined;
