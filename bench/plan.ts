@@ -44,6 +44,9 @@ const DIR = values.dir;
 const RUNS = Number(values.runs ?? 3);
 const BASE = join(DIR, 'plan-base.db');
 const TRIAL = join(DIR, 'plan-trial.db');
+const removeTrial = () => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(TRIAL + suffix, { force: true });
+};
 
 if (!existsSync(BASE)) {
   copyFileSync(join(DIR, 'state', 'rpcopy.db'), BASE);
@@ -112,7 +115,7 @@ async function measureReport(store: Store, run: PlanRun): Promise<void> {
 }
 
 async function planOnce(variant: string | undefined): Promise<PlanRun> {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(TRIAL + suffix, { force: true });
+  removeTrial();
   copyFileSync(BASE, TRIAL);
   const store = openStore(TRIAL, identity, { version: 'bench' });
   try {
@@ -167,4 +170,4 @@ const out = values.out ?? 'bench/results/plan.md';
 if (!existsSync(out)) writeFileSync(out, '# Plan phase benchmark (bench/plan.ts)\n');
 appendFileSync(out, section);
 console.log(section);
-rmSync(TRIAL, { force: true });
+removeTrial();

@@ -237,8 +237,9 @@ export class InventoryPhase implements PipelinePhase {
     const createdAfter = vault.inventoryCreatedAfter ?? undefined;
     // Rows this pass is still expected to list, by the count AWS reports for the vault: the rate slots go to the
     // vault with the most pages left (see RateLimiter), so the largest one is not left to finish alone.
-    const listedBefore = vault.inventoryState === 'pending' ? 0 : vault.inventoryCount;
-    let expectedLeft = createdAfter === undefined ? Math.max(0, (vault.pointCountReported ?? 0) - listedBefore) : 0;
+    const expectedAfter = (listed: number) =>
+      createdAfter === undefined ? Math.max(0, (vault.pointCountReported ?? 0) - listed) : 0;
+    let expectedLeft = expectedAfter(vault.inventoryState === 'pending' ? 0 : vault.inventoryCount);
     const fetchPage = (nextToken: string | undefined) => {
       const request = port.call(
         'source',
@@ -268,7 +269,7 @@ export class InventoryPhase implements PipelinePhase {
           log.warn('AWS no longer accepts the saved position; listing the vault again from the start', {
             vault: vault.name,
           });
-          expectedLeft = createdAfter === undefined ? (vault.pointCountReported ?? 0) : 0;
+          expectedLeft = expectedAfter(0);
           fetching = fetchPage(undefined);
           continue;
         }
