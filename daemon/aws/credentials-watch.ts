@@ -9,7 +9,11 @@
 // renames and writes of its entries). The file itself is watched as well,
 // because it may be a symlink into another directory; that watch is re-armed
 // after every change, since a replaced file is a new inode. If the directory
-// cannot be watched (it does not exist yet), the file is polled instead.
+// cannot be watched (it does not exist yet), the file's content is polled
+// instead: fs.watchFile would compare stats against a baseline it takes
+// asynchronously, so a file created before that first stat lands is never
+// reported; comparing content hashes against the hash taken here has no such
+// window.
 //
 // Guarantees: events are debounced (one rewrite is several events); onChange
 // runs only when the file's content differs from the last content it ran for
@@ -19,7 +23,7 @@
 // close() stops every watcher and timer.
 
 import { createHash } from 'node:crypto';
-import { type FSWatcher, readFileSync, unwatchFile, watch, watchFile } from 'node:fs';
+import { type FSWatcher, readFileSync, watch } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { expandHome } from '../../shared/config.js';
@@ -66,7 +70,7 @@ export function watchCredentialsFile(options: CredentialsWatchOptions): Credenti
   let lastHash = contentHash(file);
   let dirWatcher: FSWatcher | undefined;
   let fileWatcher: FSWatcher | undefined;
-  let polling = false;
+  let poll: NodeJS.Timeout | undefined;
 
   const schedule = () => {
     if (closed) return;
@@ -91,14 +95,14 @@ export function watchCredentialsFile(options: CredentialsWatchOptions): Credenti
   };
 
   const startPolling = (reason: unknown) => {
-    if (polling || closed) return;
-    polling = true;
-    log.warn('cannot watch the credentials file directory; polling the file instead', {
-      file,
-      error: reason,
-      pollMs: options.pollMs ?? 2000,
-    });
-    watchFile(file, { persistent: false, interval: options.pollMs ?? 2000 }, schedule);
+    if (poll || closed) return;
+    const pollMs = options.pollMs ?? 2000;
+    log.warn('cannot watch the credentials file directory; polling the file instead', { file, error: reason, pollMs });
+    // A credentials file is a few hundred bytes: reading and hashing it every couple of seconds costs nothing.
+    poll = setInterval(() => {
+      if (!running && timer === undefined && contentHash(file) !== lastHash) schedule();
+    }, pollMs);
+    poll.unref();
   };
 
   function run() {
@@ -147,7 +151,7 @@ export function watchCredentialsFile(options: CredentialsWatchOptions): Credenti
       if (timer) clearTimeout(timer);
       dirWatcher?.close();
       fileWatcher?.close();
-      if (polling) unwatchFile(file);
+      if (poll) clearInterval(poll);
     },
   };
 }

@@ -110,10 +110,16 @@ t.test('a directory that does not exist yet is polled', async (t) => {
     },
     50,
   );
+  // Created at once, before any poll: the baseline is the content hash taken when watching began (none),
+  // not a stat the poller takes later, so an early creation is not mistaken for the starting state.
   mkdirSync(join(dir, 'later'));
   writeFileSync(file, profile(1));
   await waitFor(() => changes === 1, 'the new file to be noticed by polling');
-  t.pass();
+  writeFileSync(file, profile(2));
+  await waitFor(() => changes === 2, 'a later change to be noticed by polling');
+  writeFileSync(file, profile(2));
+  await settle();
+  t.equal(changes, 2, 'the same content again is no change');
 });
 
 t.test('close stops everything', async (t) => {
