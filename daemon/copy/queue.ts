@@ -575,17 +575,40 @@ export class CopyQueue {
 
   itemByPointArn(
     arn: string,
-  ): { pointId: number; state: string; copyJobId: string | null; destinationVaultArn: string | null } | undefined {
+  ):
+    | { pointId: number; state: string; attempt: number; copyJobId: string | null; destinationVaultArn: string | null }
+    | undefined {
     return this.sqlite
       .prepare(
-        `SELECT i.point_id AS pointId, i.state, i.copy_job_id AS copyJobId, d.arn AS destinationVaultArn
+        `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, d.arn AS destinationVaultArn
          FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
          LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
          WHERE p.arn = ?`,
       )
       .get(arn) as
-      | { pointId: number; state: string; copyJobId: string | null; destinationVaultArn: string | null }
+      | {
+          pointId: number;
+          state: string;
+          attempt: number;
+          copyJobId: string | null;
+          destinationVaultArn: string | null;
+        }
       | undefined;
+  }
+
+  /**
+   * The copy jobs recorded for this point's earlier attempts. Their outcome was judged already: a failed job is why
+   * the point was requeued (by a transient failure or rpctl retry), and a completed one failed verification; none of
+   * them is the answer to the current attempt, so reconciliation must never take one over for it.
+   */
+  earlierAttemptJobIds(pointId: number, attempt: number): Set<string> {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT copy_job_id AS copyJobId FROM copy_attempts
+         WHERE point_id = ? AND attempt < ? AND copy_job_id IS NOT NULL`,
+      )
+      .all(pointId, attempt) as { copyJobId: string }[];
+    return new Set(rows.map((r) => r.copyJobId));
   }
 
   /** Items not yet in a final state (skipped, verified and failed are final). */

@@ -61,7 +61,10 @@ export async function reconcileStartup(ctx: ReconcileContext): Promise<StartupRe
     const item = queue.itemByPointArn(pointArn);
     // Submitting items are settled one by one (their own attempt may be among the jobs); submitted ones are tracked.
     if (item?.state !== 'queued') continue;
-    const job = liveOrDoneJob(jobs.filter((j) => j.destinationVaultArn === item.destinationVaultArn));
+    const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
+    const job = liveOrDoneJob(
+      jobs.filter((j) => j.destinationVaultArn === item.destinationVaultArn && !judged.has(j.copyJobId)),
+    );
     if (!job || !queue.adopt(item.pointId, job, ctx.now())) continue;
     adopted += 1;
     ctx.crash.reached('after-adopt');
@@ -83,8 +86,12 @@ export function markReconciled(queue: CopyQueue, now: number): void {
  */
 export async function settleUnknown(ctx: ReconcileContext, item: UnknownItem): Promise<'adopted' | 'requeued'> {
   const { queue, port, signal } = ctx;
+  const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
   const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal)).filter(
-    (j) => item.destinationVaultArn === null || j.destinationVaultArn === item.destinationVaultArn,
+    (j) =>
+      (item.destinationVaultArn === null || j.destinationVaultArn === item.destinationVaultArn) &&
+      // A retried point's earlier failed job lies inside the margin below: it is not this attempt's answer.
+      !judged.has(j.copyJobId),
   );
   let job = liveOrDoneJob(jobs);
   if (!job && item.intentAt !== null) {

@@ -3,69 +3,36 @@
 // - a run copies every eligible point exactly once, verifies it, and holds a
 //   combination whose canary fails (one job, not one per point); rpctl retry
 //   requeues only the chosen reason;
-// - a crash at every named step of the copy protocol, one after another, then
-//   a clean run: the same verdict;
 // - responses lost after StartCopyJob was applied: no duplicate;
 // - the store forgets (an older copy restored while AWS keeps the newer jobs):
 //   no duplicate, nothing missed;
 // - transient errors, throttling and a quota below max_in_flight: everything
-//   completes and no permanent failure comes from a transient cause;
-// - SIGKILL at 12 random moments of a 5,000-point run, restarting each time.
+//   completes and no permanent failure comes from a transient cause.
+// Crashes at every protocol step and SIGKILLs at random moments are in
+// copy-crash.test.ts (a file of their own, so tap runs the two side by side).
 
 import { copyFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import t, { type Test } from 'tap';
-import { CRASH_STEPS } from '../../daemon/copy/crash.js';
-import { type LedgerVerdict, ledgerVerdict, readItems, tuneConfig } from '../helpers/copy.js';
+import t from 'tap';
+import {
+  assertClean,
+  copySandbox,
+  expectExit,
+  ledgerVerdict,
+  readItems,
+  runOnce,
+  tuneConfig,
+} from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
-import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+import { startSandboxProcess } from '../helpers/sandbox.js';
 
-// Six daemon runs against a fresh sandbox each, one of them killed twenty times: minutes, not the suite's default.
-t.setTimeout(1_500_000);
-
-const FAST = 100_000;
-// Reasons a point may end failed in these runs: the generator's unshared CMKs (and their held combinations) and
-// the air-gapped vault, which is not created without the operator's consent.
-const PERMANENT_REASONS = new Set(['key_not_accessible', 'canary_failed', 'destination_vault_unavailable']);
-
-async function sandboxFor(t: Test, points: number, knobs: Record<string, unknown> = {}, seed = 3) {
-  const sandbox = await startSandboxProcess(t, {
-    points,
-    seed,
-    timeFactor: FAST,
-    extraArgs: ['--no-throttling'],
-    knobs,
-  });
-  tuneConfig(sandbox);
-  return sandbox;
-}
-
-async function runOnce(t: Test, sandbox: RunningSandbox, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
-  const daemon = spawnDaemon(['--once', ...args], { ...sandbox.env, ...env }, t);
-  const exit = await daemon.exited;
-  return { ...exit, output: daemon.output() };
-}
-
-function expectExit(t: Test, run: { code: number | null; output: string }, label: string) {
-  t.equal(run.code, 0, label);
-  if (run.code !== 0) t.comment(run.output.slice(-3000));
-}
-
-function assertClean(t: Test, verdict: LedgerVerdict, label: string) {
-  t.same(verdict.duplicates, [], `${label}: no point has two copy jobs`);
-  t.same(verdict.ineligibleCopied, [], `${label}: no skipped point was copied`);
-  t.same(verdict.open, [], `${label}: every planned point reached a final state`);
-  t.same(verdict.verifiedWithoutTheirJob, [], `${label}: every verified point has exactly its own job`);
-  t.same(verdict.missed, [], `${label}: no point was left without a job unexplained`);
-  const unexpected = Object.keys(verdict.failed).filter((r) => !PERMANENT_REASONS.has(r));
-  t.same(unexpected, [], `${label}: failures are only the sandbox's permanent cases`);
-  t.ok(verdict.verified > 0, `${label}: points were copied and verified (${verdict.verified})`);
-}
+// Daemon runs against a fresh sandbox each, two of them killed on purpose: minutes, not the suite's default.
+t.setTimeout(900_000);
 
 t.test('copies every eligible point once, verifies it, and holds a failed canary’s combination', async (t) => {
   // Seed 2 at this size has points under the generator's unshared CMK that the plan copies.
-  const sandbox = await sandboxFor(t, 1_000, {}, 2);
+  const sandbox = await copySandbox(t, 1_000, {}, 2);
   const run = await runOnce(t, sandbox);
   expectExit(t, run, 'rpcopyd --once exits 0 when every point is final');
   const verdict = await ledgerVerdict(sandbox);
@@ -123,11 +90,22 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
   t.equal(resumed.resumed, true, 'rpctl resume opens it');
   t.match(resumed.message, /was paused: operator/);
   await runCtlAsync(['set', 'max-in-flight', '100'], sandbox.env);
+  // The retried canaries' first StartCopyJob meets a server error (not applied, outcome unknown), so
+  // reconciliation looks at the point's jobs: its earlier, failed job is there, created minutes ago, and must not
+  // be taken for the answer to the new attempt. (A stale keep-alive connection reset does the same on a busy
+  // machine: that is how this was found.)
+  await sandbox.admin.setKnobs({ transientErrorRate: 1, transientErrorOperations: ['StartCopyJob'] });
   const retried = await runCtlAsync(['retry', '--reason', 'key_not_accessible', '--json'], sandbox.env);
   t.equal(retried.code, 0, retried.stderr);
   const answer = JSON.parse(retried.stdout);
   t.equal(answer.requeued, canaries + held, 'canary and held points');
   t.equal(answer.combos, canaries, 'each failed canary runs again');
+  await waitFor(
+    () => (daemon.output().match(/StartCopyJob outcome unknown/g) ?? []).length >= canaries,
+    'each retried canary’s StartCopyJob outcome to be unknown',
+    60_000,
+  );
+  await sandbox.admin.setKnobs({ transientErrorRate: 0, transientErrorOperations: [] });
   // The service's pipeline had finished: it copies the requeued points now. The canary fails again (the key is
   // still unshared): one new job per canary, and its points are held again without a job.
   await waitFor(
@@ -137,7 +115,16 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
     200,
   );
   const after = await sandbox.admin.ledgerSummary();
-  t.equal((after.jobsByState.FAILED ?? 0) - jobsFailed, canaries, 'one new job per canary');
+  if (!t.equal((after.jobsByState.FAILED ?? 0) - jobsFailed, canaries, 'one new job per canary')) {
+    t.comment(
+      daemon
+        .output()
+        .split('\n')
+        .filter((l) => /copy|canary|StartCopyJob/i.test(l))
+        .slice(-40)
+        .join('\n'),
+    );
+  }
   t.equal(after.pointsWithMultipleJobs, canaries, 'only the canaries were copied twice');
   const items = readItems(sandbox.stateDir);
   t.equal(items.filter((i) => i.failureReason === 'canary_failed').length, held, 'the held points are held again');
@@ -185,32 +172,8 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
   await daemon.exited;
 });
 
-t.test('a crash at every named step of the copy protocol, then a restart: same verdict', async (t) => {
-  const sandbox = await sandboxFor(t, 500, {}, 4);
-  // after-adopt needs something to adopt: the crash right after a StartCopyJob answer leaves exactly that.
-  const order = [
-    'after-intent',
-    'after-start-call',
-    'after-adopt',
-    'after-record-start',
-    'after-record-finish',
-    'after-verify',
-  ];
-  t.same([...order].sort(), [...CRASH_STEPS].sort(), 'every step is enumerated');
-  for (const step of order) {
-    const run = await runOnce(t, sandbox, { RPCOPY_CRASH_AT: `${step}:${step === 'after-adopt' ? 1 : 3}` });
-    t.equal(run.signal, 'SIGKILL', `the daemon died at ${step}`);
-    if (run.signal !== 'SIGKILL') t.comment(run.output.slice(-3000));
-  }
-  const final = await runOnce(t, sandbox);
-  expectExit(t, final, 'the final run finishes');
-  assertClean(t, await ledgerVerdict(sandbox), 'after six crashes');
-  const summary = await sandbox.admin.ledgerSummary();
-  t.equal(summary.pointsWithMultipleJobs, 0);
-});
-
 t.test('StartCopyJob applied but its response lost: reconciled, never duplicated', async (t) => {
-  const sandbox = await sandboxFor(t, 400, { dropAfterStartCopyJob: { count: 8, probability: 0 } }, 5);
+  const sandbox = await copySandbox(t, 400, { dropAfterStartCopyJob: { count: 8, probability: 0 } }, 5);
   const run = await runOnce(t, sandbox);
   expectExit(t, run, 'the run finishes');
   const summary = await sandbox.admin.ledgerSummary();
@@ -221,7 +184,7 @@ t.test('StartCopyJob applied but its response lost: reconciled, never duplicated
 });
 
 t.test('the store forgot: an older copy restored while AWS keeps the newer jobs', async (t) => {
-  const sandbox = await sandboxFor(t, 600, {}, 6);
+  const sandbox = await copySandbox(t, 600, {}, 6);
   const store = join(sandbox.stateDir, 'rpcopy.db');
   const first = await runOnce(t, sandbox, { RPCOPY_CRASH_AT: 'after-verify:25' });
   t.equal(first.signal, 'SIGKILL');
@@ -297,42 +260,4 @@ t.test('transient errors, throttling bursts and a quota below the window: all co
     peak = Math.max(peak, level);
   }
   t.ok(peak <= quota, `copy jobs in flight never exceeded the quota (peak ${peak} of ${quota})`);
-});
-
-t.test('SIGKILL at 12 random moments of a 5,000-point run: exactly one job per eligible point', async (t) => {
-  const sandbox = await sandboxFor(t, 5_000, {}, 8);
-  let seed = 42;
-  const random = () => {
-    seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-    return seed / 2 ** 31;
-  };
-  let kills = 0;
-  // 12 kills, not more: each costs a restart and the copy phase's start-up, and CI has 30 minutes for everything.
-  for (let i = 0; i < 12; i++) {
-    const daemon = spawnDaemon(['--once'], sandbox.env, t);
-    // Let it reach the copy phase, then kill it a random moment later.
-    await waitFor(
-      async () => {
-        if (daemon.child.exitCode !== null) return true;
-        const s = await runCtlAsync(['status', '--json'], sandbox.env);
-        return s.code === 0 && JSON.parse(s.stdout).phase === 'copy';
-      },
-      'the copy phase',
-      120_000,
-      100,
-    );
-    await new Promise((r) => setTimeout(r, 200 + random() * 3_000));
-    if (daemon.child.exitCode === null) {
-      daemon.child.kill('SIGKILL');
-      kills += 1;
-    }
-    await daemon.exited;
-  }
-  t.ok(kills >= 9, `the daemon was killed mid-run ${kills} times`);
-  const final = await runOnce(t, sandbox);
-  expectExit(t, final, 'the final run finishes');
-  const verdict = await ledgerVerdict(sandbox);
-  assertClean(t, verdict, `after ${kills} kills`);
-  t.ok(verdict.items >= 5_000, `a run of ${verdict.items} points`);
-  t.equal((await sandbox.admin.ledgerSummary()).pointsWithMultipleJobs, 0);
 });

@@ -1,10 +1,13 @@
 // The copy engine's judge: the sandbox's record of every copy job against the
-// store's record of every item. Read-only on both sides.
+// store's record of every item (read-only on both sides), and the runs the
+// copy end-to-end tests (copy.test.ts, copy-crash.test.ts) judge with it.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import type { RunningSandbox } from './sandbox.js';
+import type { Test } from 'tap';
+import { spawnDaemon } from './process.js';
+import { type RunningSandbox, startSandboxProcess } from './sandbox.js';
 
 export interface ItemRow {
   arn: string;
@@ -99,4 +102,47 @@ export function tuneConfig(sandbox: RunningSandbox, extra: { maxInFlight?: numbe
     `max_in_flight = ${extra.maxInFlight ?? 100}\nstart_rate = ${extra.startRate ?? 50}`,
   );
   writeFileSync(sandbox.config, text);
+}
+
+/** Copy jobs run this many times faster than real ones in the copy tests. */
+export const FAST = 100_000;
+// Reasons a point may end failed in these runs: the generator's unshared CMKs (and their held combinations) and
+// the air-gapped vault, which is not created without the operator's consent.
+const PERMANENT_REASONS = new Set(['key_not_accessible', 'canary_failed', 'destination_vault_unavailable']);
+
+/** A sandbox process of `points` points, throttling off, copy jobs FAST, the window tuned for speed. */
+export async function copySandbox(t: Test, points: number, knobs: Record<string, unknown> = {}, seed = 3) {
+  const sandbox = await startSandboxProcess(t, {
+    points,
+    seed,
+    timeFactor: FAST,
+    extraArgs: ['--no-throttling'],
+    knobs,
+  });
+  tuneConfig(sandbox);
+  return sandbox;
+}
+
+/** One `rpcopyd --once` run to its exit, with its output. */
+export async function runOnce(t: Test, sandbox: RunningSandbox, env: NodeJS.ProcessEnv = {}, args: string[] = []) {
+  const daemon = spawnDaemon(['--once', ...args], { ...sandbox.env, ...env }, t);
+  const exit = await daemon.exited;
+  return { ...exit, output: daemon.output() };
+}
+
+export function expectExit(t: Test, run: { code: number | null; output: string }, label: string): void {
+  t.equal(run.code, 0, label);
+  if (run.code !== 0) t.comment(run.output.slice(-3000));
+}
+
+/** Exactly one job per copied point, nothing ineligible copied, nothing open or missed, only permanent failures. */
+export function assertClean(t: Test, verdict: LedgerVerdict, label: string): void {
+  t.same(verdict.duplicates, [], `${label}: no point has two copy jobs`);
+  t.same(verdict.ineligibleCopied, [], `${label}: no skipped point was copied`);
+  t.same(verdict.open, [], `${label}: every planned point reached a final state`);
+  t.same(verdict.verifiedWithoutTheirJob, [], `${label}: every verified point has exactly its own job`);
+  t.same(verdict.missed, [], `${label}: no point was left without a job unexplained`);
+  const unexpected = Object.keys(verdict.failed).filter((r) => !PERMANENT_REASONS.has(r));
+  t.same(unexpected, [], `${label}: failures are only the sandbox's permanent cases`);
+  t.ok(verdict.verified > 0, `${label}: points were copied and verified (${verdict.verified})`);
 }
