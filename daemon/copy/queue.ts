@@ -52,6 +52,15 @@ export interface UnknownItem {
   intentAt: number | null;
 }
 
+/** A point's copy item as start-up reconciliation matches it to the jobs AWS lists. */
+export interface ItemByPointArn {
+  pointId: number;
+  state: string;
+  attempt: number;
+  copyJobId: string | null;
+  destinationVaultArn: string | null;
+}
+
 export interface CompletedItem {
   pointId: number;
   destinationVaultName: string;
@@ -573,11 +582,7 @@ export class CopyQueue {
       .get(copyJobId) as { pointId: number; state: string } | undefined;
   }
 
-  itemByPointArn(
-    arn: string,
-  ):
-    | { pointId: number; state: string; attempt: number; copyJobId: string | null; destinationVaultArn: string | null }
-    | undefined {
+  itemByPointArn(arn: string): ItemByPointArn | undefined {
     return this.sqlite
       .prepare(
         `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, d.arn AS destinationVaultArn
@@ -585,15 +590,7 @@ export class CopyQueue {
          LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
          WHERE p.arn = ?`,
       )
-      .get(arn) as
-      | {
-          pointId: number;
-          state: string;
-          attempt: number;
-          copyJobId: string | null;
-          destinationVaultArn: string | null;
-        }
-      | undefined;
+      .get(arn) as ItemByPointArn | undefined;
   }
 
   /**
