@@ -96,8 +96,13 @@ async function waitForStatus(
 }
 
 /** The sandbox with a dry-run config: small pages so the inventory spans hundreds of calls. */
-async function sandboxForCredentials(t: Test, seed: number, extra = ''): Promise<RunningSandbox> {
-  const sandbox = await startSandboxProcess(t, { points: 4000, seed, timeFactor: 1000 });
+async function sandboxForCredentials(
+  t: Test,
+  seed: number,
+  extra = '',
+  knobs: Record<string, unknown> = {},
+): Promise<RunningSandbox> {
+  const sandbox = await startSandboxProcess(t, { points: 4000, seed, timeFactor: 1000, knobs });
   const config = readFileSync(sandbox.config, 'utf8');
   writeFileSync(sandbox.config, `${config}\n[inventory]\npage_size = 10\nparallel_vaults = 3\n${extra}`);
   return sandbox;
@@ -163,7 +168,12 @@ const inventoryDone = (s: Status) =>
   s.inventory.vaultsSelected > 0 && s.inventory.vaultsDone === s.inventory.vaultsSelected;
 
 t.test('a refresher rewrites the file after each expiry: one reload per expiry, no pause, nothing lost', async (t) => {
-  const sandbox = await sandboxForCredentials(t, 21);
+  // The test steps through three expiries, each after some pages and each waiting for its reload, so the inventory
+  // must outlast them however slowly the machine runs rpctl: 250 ms per page keeps each of the three vault lanes
+  // (pages follow one another by NextToken) at 4 pages a second, about 35 s for the 400 pages, whatever the load.
+  const sandbox = await sandboxForCredentials(t, 21, '', {
+    latencyByOperation: { ListRecoveryPointsByBackupVault: 250 },
+  });
   const credentialsFile = sandbox.env.AWS_SHARED_CREDENTIALS_FILE!;
   const secrets = new Set(secretsIn(credentialsFile));
   // Like an SSO helper: as soon as the source's keys expire, fresh ones are written into the file (temp + rename).
