@@ -10,7 +10,7 @@ import { CRASH_STEPS } from '../../daemon/copy/crash.js';
 import { assertClean, copySandbox, expectExit, ledgerVerdict, runOnce } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
 
-// Seven runs killed at a protocol step and a 5,000-point run killed twelve times: minutes, not the suite's default.
+// Six runs killed at a protocol step, then a 5,000-point run killed twelve times: minutes, not the suite's default.
 t.setTimeout(1_200_000);
 
 t.test('a crash at every named step of the copy protocol, then a restart: same verdict', async (t) => {

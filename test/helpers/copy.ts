@@ -105,7 +105,7 @@ export function tuneConfig(sandbox: RunningSandbox, extra: { maxInFlight?: numbe
 }
 
 /** Copy jobs run this many times faster than real ones in the copy tests. */
-export const FAST = 100_000;
+const FAST = 100_000;
 // Reasons a point may end failed in these runs: the generator's unshared CMKs (and their held combinations) and
 // the air-gapped vault, which is not created without the operator's consent.
 const PERMANENT_REASONS = new Set(['key_not_accessible', 'canary_failed', 'destination_vault_unavailable']);
