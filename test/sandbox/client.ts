@@ -228,6 +228,10 @@ export class SandboxAdmin {
   ): Promise<Record<string, string>> {
     return this.call('POST', '/copy-outcomes', { recoveryPointArn, outcome });
   }
+  /** The outcomes forced per source point. */
+  forcedCopyOutcomes(): Promise<Record<string, 'COMPLETED' | 'FAILED' | 'PARTIAL'>> {
+    return this.call('GET', '/copy-outcomes');
+  }
   /**
    * Make a destination vault hold copies made before the test, as completed copy jobs would have left them: the
    * given points, or a seeded random `share` of a source vault's points; `withJob` keeps the old job in the history.

@@ -261,7 +261,7 @@ t.test('source points that change during the run', async (t) => {
 t.test('copy jobs that end PARTIAL', async (t) => {
   await admin.setKnobs({ listingLagSeconds: 0 });
   const arn = take();
-  await admin.forceCopyOutcome(arn, 'PARTIAL');
+  t.same(await admin.forceCopyOutcome(arn, 'PARTIAL'), { [arn]: 'PARTIAL' });
   const { CopyJobId } = await start(arn);
   await admin.completeAllJobs();
   const job = (await src.send(new DescribeCopyJobCommand({ CopyJobId }))).CopyJob;
@@ -277,6 +277,8 @@ t.test('copy jobs that end PARTIAL', async (t) => {
   t.equal(copy.Status, 'PARTIAL', 'the copy lands as a PARTIAL recovery point');
   t.ok((await listedJobIds({ ByState: 'PARTIAL' })).includes(CopyJobId), 'ListCopyJobs byState PARTIAL');
   await admin.forceCopyOutcome(arn, null);
+  t.same(await admin.forcedCopyOutcomes(), {}, 'undone');
+  await t.rejects(admin.forceCopyOutcome(arn, 'DONE' as 'PARTIAL'), /outcome must be/);
   const judged = (await admin.judge({ recoveryPointArn: arn })).points[0];
   t.same(judged?.partialCopies, { [destArn]: 1 });
   t.same(judged?.completedCopies, {}, 'a partial copy is not a completed one');
