@@ -494,6 +494,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         }
         if (rerunning) throw new RpcopyError('BAD_REQUEST', 'a retry is being copied: reset once it is done');
         const result = resetState(store, what, vault ?? null);
+        if (result.requeued > 0) copy?.requeued();
         journal.record('warn', 'state.reset', `reset ${what}${vault ? ` of vault ${vault}` : ''}`, { ...result });
         if (pipelineRunning) rerunRequested = true;
         else if (!shutdown.requested) {
@@ -532,6 +533,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           );
         }
         const result = new CopyQueue(store, runId).retry(reason, Date.now());
+        if (result.requeued > 0) copy?.requeued();
         journal.record('info', 'copy.retry', `requeued failed points of reason ${reason}`, { reason, ...result });
         // A service whose pipeline had finished copies the requeued points now, not at its next start.
         if (result.requeued > 0 && state === 'done' && copy && !rerunning) {

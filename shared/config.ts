@@ -121,8 +121,19 @@ const fileSchema = z.strictObject({
         .positive('expected a positive number of StartCopyJob calls per second')
         .max(100, 'expected at most 100 StartCopyJob calls per second')
         .default(4),
+      // AWS documents no bound on how long its listings lag behind a write, nor how long an IdempotencyToken is
+      // remembered (aws-backup.md §8.9-10): both are settings, and no copy decision relies on more than they say.
+      listing_lag: duration('listing_lag').default('5m'),
+      resend_window: duration('resend_window').default('10s'),
     })
-    .default({ workers: 4, max_in_flight: 100, expiry_margin: '2d', start_rate: 4 }),
+    .default({
+      workers: 4,
+      max_in_flight: 100,
+      expiry_margin: '2d',
+      start_rate: 4,
+      listing_lag: '5m',
+      resend_window: '10s',
+    }),
   inventory: z
     .strictObject({
       page_size: z
@@ -220,7 +231,19 @@ export interface Config {
   metadata: { csv: string; keyColumn: string; apmidColumn: string };
   filter: { allowedApmids?: string[]; allowedApmidsFile?: string };
   /** expiryMarginMs: a point expiring sooner than this after planning is not worth starting a copy for. */
-  copy: { workers: number; maxInFlight: number; expiryMarginMs: number; startRate: number };
+  /**
+   * listingLagMs: how long after a request AWS's listings are certain to show what it made; a listing proves a
+   * job or copy absent only once this long has passed since the last request that could have made it. resendWindowMs: how long after a
+   * StartCopyJob whose answer was lost a resend with the same IdempotencyToken is certain to return the same job.
+   */
+  copy: {
+    workers: number;
+    maxInFlight: number;
+    expiryMarginMs: number;
+    startRate: number;
+    listingLagMs: number;
+    resendWindowMs: number;
+  };
   inventory: { pageSize: number; parallelVaults: number };
   window: WindowConfig;
   /**
@@ -382,6 +405,8 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       maxInFlight: file.copy.max_in_flight,
       expiryMarginMs: parseDuration(file.copy.expiry_margin) ?? 0,
       startRate: file.copy.start_rate,
+      listingLagMs: parseDuration(file.copy.listing_lag) ?? 0,
+      resendWindowMs: parseDuration(file.copy.resend_window) ?? 0,
     },
     inventory: { pageSize: file.inventory.page_size, parallelVaults: file.inventory.parallel_vaults },
     window: {

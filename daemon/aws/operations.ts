@@ -50,7 +50,7 @@ export interface Operations {
   getCallerIdentity: { input: Record<string, never>; output: { account: string; arn: string; userId: string } };
   listBackupVaults: { input: { nextToken?: string }; output: { vaults: VaultSummary[]; nextToken?: string } };
   listRecoveryPoints: {
-    input: { vaultName: string; nextToken?: string; pageSize: number; createdAfter?: number };
+    input: { vaultName: string; nextToken?: string; pageSize: number; createdAfter?: number; byResourceArn?: string };
     output: { points: RecoveryPointRow[]; nextToken?: string };
   };
   describeKey: { input: { keyArn: string }; output: { keyManager: 'AWS' | 'CUSTOMER'; alias: string | null } };

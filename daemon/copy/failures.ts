@@ -17,6 +17,8 @@ export const FAILURE_REASONS = {
   vault_lock: 'the copy’s retention violates the destination vault lock',
   invalid_request: 'AWS refused the request as invalid',
   source_point_missing: 'the source recovery point no longer exists',
+  source_point_not_copyable:
+    'the source recovery point cannot be copied any more (it expired, is being deleted, moved to cold storage, or is a continuous backup)',
   destination_vault_unavailable: 'the destination vault is missing or could not be created (see rpctl plan/compliance)',
   partial: 'the composite copy completed only partly',
   verification_failed: 'the copy job completed but the copy is not in the destination vault as planned',
@@ -39,6 +41,10 @@ const transient = (reason: FailureReason): FailureVerdict => ({ reason, kind: 't
 export function classifyJobFailure(state: string, message: string | null, category: string | null): FailureVerdict {
   const text = message ?? '';
   if (state === 'PARTIAL') return permanent('partial');
+  // The point's own state: it cannot be copied any more, and retrying the same point would fail the same way.
+  if (/cold storage|expired|being deleted|deleting|continuous backup/i.test(text)) {
+    return permanent('source_point_not_copyable');
+  }
   if (category === 'ACCESS_DENIED' || /access ?denied|not authori[sz]ed|AccessDenied/i.test(text)) {
     return permanent('access_denied');
   }
@@ -63,6 +69,10 @@ export function classifyStartRejection(failure: AwsFailure): FailureVerdict {
     return permanent(/recovery point/i.test(failure.message) ? 'source_point_missing' : 'invalid_request');
   }
   if (failure.kind === 'denied') return permanent('access_denied');
+  // The point's own state, not the request's shape: its combination's other points are unaffected.
+  if (/cold storage|\bcold\b|expired|deleting|continuous|not (in )?(a )?completed/i.test(failure.message)) {
+    return permanent('source_point_not_copyable');
+  }
   if (failure.kind === 'transient') return transient('internal_error');
   // A modeled refusal (InvalidRequestException, InvalidParameterValueException, ...): the same request will be
   // refused again, whatever its wording says.

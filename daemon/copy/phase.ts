@@ -14,20 +14,28 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
-import type { CopyJobSummary } from '../aws/operations.js';
+import type { CopyJobSummary, Operations } from '../aws/operations.js';
 import { AwsCallError, type AwsPort } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
 import { JobSamples } from '../forecast.js';
 import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import { SKIP_REASONS } from '../plan/reasons.js';
 import type { Store } from '../store/store.js';
 import { CopyWindow } from './concurrency.js';
 import { CrashPoints } from './crash.js';
 import { classifyStartRejection, FAILURE_REASONS, type FailureReason } from './failures.js';
 import { ACTIVE_JOB_STATES, listCopyJobs } from './jobs.js';
 import { type CompletedItem, type CopyCandidate, CopyQueue, type SubmittedItem } from './queue.js';
-import { markReconciled, type ReconcileContext, reconcileStartup, settleUnknown, verdictOf } from './reconcile.js';
+import {
+  absentCertainAt,
+  markReconciled,
+  type ReconcileContext,
+  reconcileStartup,
+  settleUnknown,
+  verdictOf,
+} from './reconcile.js';
 import { idempotencyToken } from './token.js';
 
 export interface CopyPhaseOptions {
@@ -67,8 +75,13 @@ export interface CopyEngineStatus {
 // items sit in `submitting` (unknown outcome) if the process dies.
 const MAX_CONCURRENT_SUBMITS = 8;
 const MAX_CONCURRENT_VERIFIES = 4;
-// An item in submitting after a failed call waits this long before its jobs are looked up (listing delay).
+// An item in submitting after a failed call waits this long before its jobs are first looked up; a listing that
+// finds nothing then proves nothing until the listing lag has passed, so it is looked up again with backoff.
 const UNKNOWN_SETTLE_DELAY_MS = 3_000;
+const UNKNOWN_LOOK_MAX_MS = 60_000;
+// Resends of a StartCopyJob whose answer was lost, inside the resend window: first after this, then doubling.
+const RESEND_FIRST_MS = 250;
+const RESEND_MAX_MS = 2_000;
 const LEASE_MS = 15 * 60_000;
 // Sweep interval bounds: a slot freed by a finished job is seen at the next sweep, so the interval is a small
 // share of a job's duration (utilisation), but never so short that listings eat the request budget.
@@ -80,7 +93,21 @@ const SWEEP_SHARE_OF_JOB = 0.05;
 const COMPLETE_OVERLAP_MS = 15_000;
 // Sweeps a submitted job may be missing from the listings before it is described on its own.
 const MISSING_SWEEPS_BEFORE_DESCRIBE = 3;
+// A copy is declared missing only after this many looks and once the listing lag has passed since its job
+// completed; DescribeRecoveryPoint by ARN is read-after-write, so a look that fails for another reason counts too.
 const VERIFY_ATTEMPTS = 4;
+const VERIFY_ERROR_ATTEMPTS = 8;
+const VERIFY_MAX_BACKOFF_MS = 5 * 60_000;
+// Backoff of a failed sweep or destination listing: from the first interval, doubling, up to this.
+const LISTING_MAX_BACKOFF_MS = 60_000;
+// Consecutive failed sweeps after which the event log (and rpctl status's recent events) says so.
+const SWEEP_FAILURES_REPORTED = 5;
+// A job AWS says does not exist this many times, over at least the listing lag, is lost: its copy is looked for.
+const JOB_NOT_FOUND_TIMES = 3;
+// Failure reasons that belong to the canary's own point, not to its combination: another canary is chosen.
+const POINT_LEVEL_REASONS: ReadonlySet<string> = new Set(['source_point_missing', 'source_point_not_copyable']);
+// The destination census (copies that exist before this store made any) runs once per store.
+const CENSUS_DONE = 'destination_census_at';
 // A destination vault is listed (1,000 points a call) instead of described point by point (one call each) once
 // its backlog of copies to verify is this many times the pages the listing would take.
 const LISTING_ADVANTAGE = 3;
@@ -94,10 +121,17 @@ export class CopyPhase implements PipelinePhase {
   private queue: CopyQueue | undefined;
   private readonly submitting = new Set<number>();
   private readonly verifying = new Set<number>();
-  private readonly verifyRetries = new Map<number, { tries: number; at: number }>();
+  /** Copies looked at and not verified yet: looks so far, failed calls so far, when to look again, since when. */
+  private readonly verifyRetries = new Map<
+    number,
+    { tries: number; errors: number; at: number; firstAt: number; vault: string }
+  >();
+  /** Destination vaults whose listing failed: not listed again before this moment (their copies are described). */
+  private readonly listingRetryAt = new Map<string, { at: number; failures: number }>();
   /** Destination vaults being listed for verification, and how many copies each is known to hold. */
   private readonly listing = new Set<string>();
   private verifiedPerVault: Map<string, number> | undefined;
+  /** Unknown outcomes: when each is next looked up in AWS's listings. */
   private readonly unknownSince = new Map<number, number>();
   private readonly missingSweeps = new Map<string, number>();
   private awsInFlight: number | undefined;
@@ -109,6 +143,10 @@ export class CopyPhase implements PipelinePhase {
   private submitPausedUntil = 0;
   private throttleStreak = 0;
   private wake: (() => void) | undefined;
+  private requeuedSinceTurn = false;
+  private sweepFailures = 0;
+  /** Submitted jobs DescribeCopyJob says do not exist: how many times, since when. */
+  private readonly jobNotFound = new Map<string, { times: number; since: number }>();
   private readonly stats = { started: 0, finished: 0, verified: 0, quotaRejections: 0, throttled: 0 };
   /** Measured copies for the forecast: duration against size, per resource type. */
   readonly samples = new JobSamples();
@@ -122,6 +160,12 @@ export class CopyPhase implements PipelinePhase {
   /** Jobs the forecast may assume in flight: the window, or the quota AWS showed if that is lower. */
   get concurrency(): number {
     return Math.min(this.window.limit, this.window.learnedQuota ?? Number.POSITIVE_INFINITY);
+  }
+
+  /** Items were put back in the queue from outside the phase (rpctl retry, rpctl reset failed). */
+  requeued(): void {
+    this.requeuedSinceTurn = true;
+    this.poke();
   }
 
   /** `rpctl set max-in-flight N`. */
@@ -185,6 +229,7 @@ export class CopyPhase implements PipelinePhase {
       crash: this.crash,
       now: this.now,
       signal,
+      absentAfterMs: this.options.config.copy.resendWindowMs + this.options.config.copy.listingLagMs,
       finished: (pointId, job) => this.finish(pointId, job),
     };
   }
@@ -212,6 +257,24 @@ export class CopyPhase implements PipelinePhase {
       for (const item of queue.unknownItems()) {
         await context.track(settleUnknown(this.reconcileContext(signal), item));
       }
+      if (queue.checkpoint(CENSUS_DONE) === undefined) {
+        try {
+          const census = await context.track(this.destinationCensus(signal));
+          queue.setCheckpoint(CENSUS_DONE, this.now());
+          if (census.skipped > 0) {
+            journal.record('info', 'copy.already_copied', 'points whose copy exists already were skipped', {
+              ...census,
+            });
+          }
+        } catch (err) {
+          if (signal.aborted) throw err;
+          // Only points never attempted are matched, so copying on without the census is safe for this run:
+          // a copy it would have found makes the later check of that point (attempt > 1) adopt it instead.
+          journal.record('warn', 'copy.census_failed', 'could not list the destination vaults for existing copies', {
+            error: err,
+          });
+        }
+      }
       markReconciled(queue, this.now());
       journal.record('info', 'copy.started', 'copy phase started', {
         maxInFlight: this.window.max,
@@ -220,13 +283,36 @@ export class CopyPhase implements PipelinePhase {
 
       while (!signal.aborted) {
         await this.options.gate?.wait(signal);
+        if (this.requeuedSinceTurn) {
+          // rpctl retry or reset requeued items: give them their combination and chain weight, or fail them
+          // again at once if their vault is still unusable, so every queued item stays claimable.
+          this.requeuedSinceTurn = false;
+          await queue.prepare(this.now());
+        }
         if (this.now() >= this.nextSweepAt) {
           // A failed look at AWS's listings loses nothing: the next sweep asks again.
-          await context.track(this.sweep(signal)).catch((err: unknown) => {
-            if (signal.aborted) throw err;
-            log.warn('could not read the copy jobs from AWS; trying again shortly', { error: err });
-            this.nextSweepAt = this.now() + INITIAL_SWEEP_MS;
-          });
+          await context.track(this.sweep(signal)).then(
+            () => {
+              this.sweepFailures = 0;
+            },
+            (err: unknown) => {
+              if (signal.aborted) throw err;
+              this.sweepFailures += 1;
+              const backoff = Math.min(LISTING_MAX_BACKOFF_MS, INITIAL_SWEEP_MS * 2 ** (this.sweepFailures - 1));
+              log.warn('could not read the copy jobs from AWS; trying again with backoff', {
+                error: err,
+                failures: this.sweepFailures,
+                retryInMs: backoff,
+              });
+              if (this.sweepFailures === SWEEP_FAILURES_REPORTED) {
+                journal.record('error', 'copy.tracking_failing', 'copy jobs cannot be read from AWS; retrying', {
+                  failures: this.sweepFailures,
+                  error: err,
+                });
+              }
+              this.nextSweepAt = this.now() + backoff;
+            },
+          );
         }
         await this.settleDueUnknowns(context);
         this.driveCanaries(context);
@@ -283,6 +369,32 @@ export class CopyPhase implements PipelinePhase {
     });
   }
 
+  /**
+   * Once per store: list each destination vault and skip, as already_copied, the points never attempted whose copy
+   * is there already (made before this store existed, or older than the job history AWS keeps).
+   */
+  private async destinationCensus(signal: AbortSignal): Promise<{ vaults: number; listed: number; skipped: number }> {
+    const queue = this.queue as CopyQueue;
+    const result = { vaults: 0, listed: 0, skipped: 0 };
+    for (const vault of queue.destinationVaults()) {
+      result.vaults += 1;
+      let nextToken: string | undefined;
+      do {
+        const page = await this.options.port.call(
+          'destination',
+          'listRecoveryPoints',
+          { vaultName: vault.name, pageSize: 1000, ...(nextToken ? { nextToken } : {}) },
+          signal,
+        );
+        result.listed += page.points.length;
+        const copies = page.points.filter((p) => p.status === 'COMPLETED' || p.status === 'AVAILABLE');
+        result.skipped += queue.skipAlreadyCopied(vault.name, copies, this.now());
+        nextToken = page.nextToken;
+      } while (nextToken);
+    }
+    return result;
+  }
+
   // --- submitting -------------------------------------------------------------------------------------------------
 
   private fill(context: PhaseContext): void {
@@ -299,6 +411,8 @@ export class CopyPhase implements PipelinePhase {
     if (context.signal.aborted || this.options.gate?.paused || this.now() < this.submitPausedUntil) return;
     if (this.options.startAllowed && !this.options.startAllowed()) return;
     const now = this.now();
+    // A canary should outlive its own copy comfortably: twice the margin the plan uses for expiring points.
+    const safeUntil = now + 2 * this.options.config.copy.expiryMarginMs;
     for (const combo of queue.undecidedCombos()) {
       const label = `${combo.sourceVaultName} / ${combo.resourceType} / ${combo.encryptionKeyArn || 'unencrypted'}`;
       if (combo.state === 'probing' && combo.canaryPointId !== null) {
@@ -308,6 +422,17 @@ export class CopyPhase implements PipelinePhase {
           this.options.journal.record('info', 'copy.canary_passed', `canary copy passed: ${label}`, {
             comboId: combo.id,
             pointId: combo.canaryPointId,
+          });
+          continue;
+        }
+        if (item?.state === 'failed' && POINT_LEVEL_REASONS.has(item.failureReason ?? '')) {
+          // The canary's own point failed (it expired, was deleted, cannot be copied): that says nothing about
+          // its combination, so another canary is chosen; the point keeps its own failure.
+          queue.setComboState(combo.id, 'pending', null, null, now);
+          this.options.journal.record('warn', 'copy.canary_replaced', `canary of ${label} failed for its own point`, {
+            comboId: combo.id,
+            pointId: combo.canaryPointId,
+            reason: item.failureReason,
           });
           continue;
         }
@@ -322,7 +447,7 @@ export class CopyPhase implements PipelinePhase {
         }
         if (item?.state === 'queued') {
           if (this.inFlight() >= this.window.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
-          const candidate = queue.canaryCandidate(combo.id, now, combo.canaryPointId);
+          const candidate = queue.canaryCandidate(combo.id, now, safeUntil, combo.canaryPointId);
           if (candidate) this.submit(candidate, context);
           continue;
         }
@@ -331,7 +456,7 @@ export class CopyPhase implements PipelinePhase {
         queue.setComboState(combo.id, 'pending', null, null, now);
       }
       if (this.inFlight() >= this.window.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
-      const candidate = queue.canaryCandidate(combo.id, now);
+      const candidate = queue.canaryCandidate(combo.id, now, safeUntil);
       if (!candidate) continue;
       queue.setComboState(combo.id, 'probing', candidate.pointId, null, now);
       this.options.log.info('canary copy', { combo: label, point: candidate.pointArn });
@@ -341,42 +466,118 @@ export class CopyPhase implements PipelinePhase {
 
   private submit(c: CopyCandidate, context: PhaseContext): void {
     const queue = this.queue as CopyQueue;
-    const attempt = Math.max(1, c.attempt);
-    const token = idempotencyToken(c.pointArn, c.destinationVaultArn, attempt);
-    if (!queue.markIntent(c, token, this.now(), LEASE_MS)) return;
+    if (this.submitting.has(c.pointId)) return;
+    const now = this.now();
+    // The plan decided on the point as the inventory saw it, maybe weeks ago: a point that expires within the
+    // margin, went to cold storage or is gone is skipped now, so it neither fails nor holds its resource's chain.
+    const stale = staleAtClaim(c, now, this.options.config.copy.expiryMarginMs);
+    if (stale) {
+      if (queue.skipAtClaim(c.pointId, stale, now)) {
+        this.options.journal.record('info', 'copy.skipped_at_claim', `skipped ${c.pointArn}: ${SKIP_REASONS[stale]}`, {
+          pointId: c.pointId,
+          reason: stale,
+        });
+      }
+      return;
+    }
     this.submitting.add(c.pointId);
-    this.crash.reached('after-intent');
-    const work = this.startJob(c, token, context.signal).finally(() => {
+    const work = this.submitChecked(c, context.signal).finally(() => {
       this.submitting.delete(c.pointId);
       this.poke();
     });
     void context.track(work).catch((err: unknown) => {
-      this.options.log.error('submitting a copy job failed unexpectedly', { pointId: c.pointId, error: err });
+      if (!context.signal.aborted) {
+        this.options.log.error('submitting a copy job failed unexpectedly', { pointId: c.pointId, error: err });
+      }
     });
   }
 
-  private async startJob(c: CopyCandidate, token: string, signal: AbortSignal): Promise<void> {
+  /** Before an attempt after the first: the copy may exist already (an earlier attempt made it). Then submit. */
+  private async submitChecked(c: CopyCandidate, signal: AbortSignal): Promise<void> {
+    const queue = this.queue as CopyQueue;
+    // attempt > 1: an earlier attempt sent a request (a first attempt deferred by the quota keeps number 1).
+    if (c.attempt > 1) {
+      let existing: string | undefined;
+      try {
+        existing = await this.findExistingCopy(c, signal);
+      } catch (err) {
+        if (signal.aborted) return;
+        // Not knowing whether the copy exists, nothing is submitted: the point waits and is looked at again.
+        queue.deferQueued(c.pointId, this.now() + this.verifyBackoffCapMs(), this.now());
+        this.options.log.warn('could not look for an existing copy before a new attempt; trying later', {
+          point: c.pointArn,
+          error: err,
+        });
+        return;
+      }
+      if (existing) {
+        if (queue.adoptCopy(c.pointId, existing, this.now())) {
+          this.options.journal.record('info', 'copy.adopted_existing', `the copy of ${c.pointArn} exists already`, {
+            pointId: c.pointId,
+            destinationPointArn: existing,
+          });
+        }
+        return;
+      }
+    }
+    const attempt = Math.max(1, c.attempt);
+    const token = idempotencyToken(c.pointArn, c.destinationVaultArn, attempt);
+    const intentAt = this.now();
+    if (!queue.markIntent(c, token, intentAt, LEASE_MS)) return;
+    this.crash.reached('after-intent');
+    await this.startJob(c, token, intentAt, signal);
+  }
+
+  /**
+   * The destination vault's copy of this source point, if one exists: same resource, type and creation date (a
+   * copy keeps its source's creation date), COMPLETED or AVAILABLE.
+   */
+  private async findExistingCopy(
+    c: Pick<CopyCandidate, 'destinationVaultName' | 'resourceArn' | 'resourceType' | 'creationDate'>,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    let nextToken: string | undefined;
+    do {
+      const page = await this.options.port.call(
+        'destination',
+        'listRecoveryPoints',
+        {
+          vaultName: c.destinationVaultName,
+          pageSize: 1000,
+          byResourceArn: c.resourceArn,
+          ...(nextToken ? { nextToken } : {}),
+        },
+        signal,
+      );
+      const copy = page.points.find(
+        (p) =>
+          p.creationDate === c.creationDate &&
+          p.resourceType === c.resourceType &&
+          (p.status === 'COMPLETED' || p.status === 'AVAILABLE'),
+      );
+      if (copy) return copy.arn;
+      nextToken = page.nextToken;
+    } while (nextToken);
+    return undefined;
+  }
+
+  private async startJob(c: CopyCandidate, token: string, intentAt: number, signal: AbortSignal): Promise<void> {
     const queue = this.queue as CopyQueue;
     const { config, port, log } = this.options;
     const lifecycle = {
       ...(c.lifecycleDeleteAfterDays !== null ? { deleteAfterDays: c.lifecycleDeleteAfterDays } : {}),
       ...(c.lifecycleColdAfterDays !== null ? { moveToColdStorageAfterDays: c.lifecycleColdAfterDays } : {}),
     };
+    const request = {
+      recoveryPointArn: c.pointArn,
+      sourceVaultName: c.sourceVaultName,
+      destinationVaultArn: c.destinationVaultArn,
+      iamRoleArn: config.source.copyRoleArn,
+      idempotencyToken: token,
+      ...(Object.keys(lifecycle).length > 0 ? { lifecycle } : {}),
+    };
     try {
-      const out = await port.call(
-        'source',
-        'startCopyJob',
-        {
-          recoveryPointArn: c.pointArn,
-          sourceVaultName: c.sourceVaultName,
-          destinationVaultArn: c.destinationVaultArn,
-          iamRoleArn: config.source.copyRoleArn,
-          idempotencyToken: token,
-          ...(Object.keys(lifecycle).length > 0 ? { lifecycle } : {}),
-        },
-        signal,
-        { noRetry: true },
-      );
+      const out = await port.call('source', 'startCopyJob', request, signal, { noRetry: true });
       this.crash.reached('after-start-call');
       queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
       this.crash.reached('after-record-start');
@@ -414,13 +615,15 @@ export class CopyPhase implements PipelinePhase {
         return;
       }
       if (failure.kind === 'transient' && failure.outcomeUnknown) {
-        // The request may have been applied: reconciliation decides, never a blind resend.
+        // The request may have been applied. Inside the resend window the same token is certain to return the
+        // job it made; after it, only AWS's listings decide (settleDueUnknowns), never a blind resend.
         queue.recordUnknown(c.pointId, c.attempt, failure.name, failure.message);
-        this.unknownSince.set(c.pointId, now);
         log.warn('StartCopyJob outcome unknown; reconciling before any resend', {
           point: c.pointArn,
           error: failure.name,
         });
+        if (await this.resendWhileSafe(c, request, intentAt, signal)) return;
+        this.unknownSince.set(c.pointId, this.now());
         return;
       }
       const verdict = classifyStartRejection(failure);
@@ -429,21 +632,79 @@ export class CopyPhase implements PipelinePhase {
     }
   }
 
+  /**
+   * Resend a StartCopyJob whose answer was lost, with the same token, while that is certain to return the job the
+   * first call made (copy.resend_window after the intent). True once AWS answered with the job.
+   */
+  private async resendWhileSafe(
+    c: CopyCandidate,
+    request: Operations['startCopyJob']['input'],
+    intentAt: number,
+    signal: AbortSignal,
+  ): Promise<boolean> {
+    const queue = this.queue as CopyQueue;
+    const until = intentAt + this.options.config.copy.resendWindowMs;
+    for (let wait = RESEND_FIRST_MS; this.now() + wait < until; wait = Math.min(wait * 2, RESEND_MAX_MS)) {
+      try {
+        await sleep(wait, undefined, { signal });
+      } catch {
+        return false;
+      }
+      if (this.now() >= until) return false;
+      try {
+        const out = await this.options.port.call('source', 'startCopyJob', request, signal, { noRetry: true });
+        this.crash.reached('after-start-call');
+        queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
+        this.crash.reached('after-record-start');
+        this.window.onStarted();
+        this.startedSinceSweep += 1;
+        this.stats.started += 1;
+        this.options.log.info('StartCopyJob resent with the same token: AWS answered with the job', {
+          point: c.pointArn,
+          copyJobId: out.copyJobId,
+        });
+        return true;
+      } catch (err) {
+        // Any refusal, even a definite one, says nothing about the first call: it may still have made a job.
+        if (signal.aborted) return false;
+        const name = err instanceof AwsCallError ? err.failure.name : String((err as Error)?.name ?? err);
+        this.options.log.info('resending StartCopyJob did not answer yet', { point: c.pointArn, error: name });
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Items whose StartCopyJob outcome is unknown (this run's, or left in submitting by an earlier process): looked
+   * up in AWS's listings a few seconds after the call, then with backoff, and at the latest once a listing is
+   * certain to show the job (absentCertainAt); only that listing may put the item back in the queue.
+   */
   private async settleDueUnknowns(context: PhaseContext): Promise<void> {
-    if (this.unknownSince.size === 0) return;
     const queue = this.queue as CopyQueue;
     const now = this.now();
-    for (const item of queue.unknownItems()) {
+    const items = queue.unknownItems();
+    for (const pointId of this.unknownSince.keys()) {
+      if (!items.some((i) => i.pointId === pointId)) this.unknownSince.delete(pointId);
+    }
+    for (const item of items) {
       if (this.submitting.has(item.pointId)) continue;
-      const since = this.unknownSince.get(item.pointId);
-      if (since !== undefined && now - since < UNKNOWN_SETTLE_DELAY_MS) continue;
+      const certainAt = absentCertainAt(this.reconcileContext(context.signal), item);
+      const nextLook =
+        this.unknownSince.get(item.pointId) ?? Math.min((item.intentAt ?? 0) + UNKNOWN_SETTLE_DELAY_MS, certainAt);
+      if (now < nextLook) continue;
       try {
-        await context.track(settleUnknown(this.reconcileContext(context.signal), item));
-        this.unknownSince.delete(item.pointId);
+        const outcome = await context.track(settleUnknown(this.reconcileContext(context.signal), item));
+        if (outcome === 'pending') {
+          const since = now - (item.intentAt ?? now);
+          const backoff = Math.min(UNKNOWN_LOOK_MAX_MS, Math.max(UNKNOWN_SETTLE_DELAY_MS, since));
+          this.unknownSince.set(item.pointId, Math.max(Math.min(now + backoff, certainAt), now + 1));
+        } else {
+          this.unknownSince.delete(item.pointId);
+        }
       } catch (err) {
         if (context.signal.aborted) throw err;
         // Still unknown: look again later; never resend without knowing.
-        this.unknownSince.set(item.pointId, now);
+        this.unknownSince.set(item.pointId, now + UNKNOWN_SETTLE_DELAY_MS * 4);
         this.options.log.warn('could not reconcile an unknown copy outcome yet', { pointId: item.pointId, error: err });
       }
     }
@@ -505,10 +766,15 @@ export class CopyPhase implements PipelinePhase {
         this.missingSweeps.delete(item.copyJobId);
         try {
           const { job } = await port.call('source', 'describeCopyJob', { copyJobId: item.copyJobId }, signal);
+          this.jobNotFound.delete(item.copyJobId);
           if (ACTIVE_JOB_STATES.has(job.state)) queue.recordJobState(item.pointId, job.state, this.now());
           else this.finish(item.pointId, job);
         } catch (err) {
           if (signal.aborted) throw err;
+          if (err instanceof AwsCallError && err.failure.kind === 'not_found') {
+            await this.jobMissing(item, signal);
+            continue;
+          }
           this.options.log.warn('could not describe a copy job; asking again later', {
             copyJobId: item.copyJobId,
             error: err,
@@ -525,6 +791,30 @@ export class CopyPhase implements PipelinePhase {
         : Math.min(MAX_SWEEP_MS, Math.max(MIN_SWEEP_MS, this.meanJobMs * SWEEP_SHARE_OF_JOB));
     this.nextSweepAt = this.now() + interval;
     markReconciled(queue, this.now());
+  }
+
+  /**
+   * A submitted job DescribeCopyJob does not know (AWS keeps job history for a limited time): once it has said so
+   * repeatedly over the listing lag, the copy is looked for in the destination vault and taken if it is there;
+   * otherwise the attempt counts as failed and the point is tried again, so its resource's chain moves on.
+   */
+  private async jobMissing(item: SubmittedItem, signal: AbortSignal): Promise<void> {
+    const queue = this.queue as CopyQueue;
+    const now = this.now();
+    const seen = this.jobNotFound.get(item.copyJobId) ?? { times: 0, since: now };
+    seen.times += 1;
+    this.jobNotFound.set(item.copyJobId, seen);
+    if (seen.times < JOB_NOT_FOUND_TIMES || now - seen.since < this.options.config.copy.listingLagMs) return;
+    this.jobNotFound.delete(item.copyJobId);
+    const candidate = queue.copyTarget(item.pointId);
+    const existing = candidate ? await this.findExistingCopy(candidate, signal) : undefined;
+    const outcome = queue.recordJobLost(item.pointId, item.copyJobId, existing ?? null, this.now());
+    this.options.journal.record('warn', 'copy.job_lost', `AWS no longer knows copy job ${item.copyJobId}`, {
+      pointId: item.pointId,
+      copyJobId: item.copyJobId,
+      outcome,
+      ...(existing ? { destinationPointArn: existing } : {}),
+    });
   }
 
   /** A job reached a terminal state: record it (one transaction) and learn its duration. */
@@ -562,9 +852,14 @@ export class CopyPhase implements PipelinePhase {
     if (context.signal.aborted) return;
     const queue = this.queue as CopyQueue;
     this.verifiedPerVault ??= queue.verifiedPerVault();
-    // Many copies waiting in one vault: one listing verifies them all, for a fraction of the calls.
-    for (const { vault, n } of queue.completedBacklog()) {
-      if (this.listing.has(vault)) continue;
+    // Many copies waiting in one vault: one listing verifies them all, for a fraction of the calls. A copy looked
+    // at once already is not listed again: it waits for its backoff and is then described on its own.
+    const now = this.now();
+    const retrying = new Map<string, number>();
+    for (const r of this.verifyRetries.values()) retrying.set(r.vault, (retrying.get(r.vault) ?? 0) + 1);
+    for (const { vault, n: backlog } of queue.completedBacklog()) {
+      if (this.listing.has(vault) || (this.listingRetryAt.get(vault)?.at ?? 0) > now) continue;
+      const n = backlog - (retrying.get(vault) ?? 0);
       const pages = Math.ceil(((this.verifiedPerVault.get(vault) ?? 0) + n) / 1000);
       if (n < Math.max(MIN_LISTING_BACKLOG, LISTING_ADVANTAGE * pages)) continue;
       this.listing.add(vault);
@@ -572,18 +867,23 @@ export class CopyPhase implements PipelinePhase {
         this.listing.delete(vault);
         this.poke();
       });
-      void context.track(work).catch((err: unknown) => {
-        if (!context.signal.aborted) {
-          this.options.log.warn('could not list a destination vault to verify copies; trying again', {
+      void context.track(work).then(
+        () => this.listingRetryAt.delete(vault),
+        (err: unknown) => {
+          if (context.signal.aborted) return;
+          const failures = (this.listingRetryAt.get(vault)?.failures ?? 0) + 1;
+          const backoff = Math.min(LISTING_MAX_BACKOFF_MS, INITIAL_SWEEP_MS * 2 ** failures);
+          this.listingRetryAt.set(vault, { at: this.now() + backoff, failures });
+          this.options.log.warn('could not list a destination vault to verify copies; its copies are described', {
             vault,
             error: err,
+            retryInMs: backoff,
           });
-        }
-      });
+        },
+      );
     }
     const free = MAX_CONCURRENT_VERIFIES - this.verifying.size;
     if (free <= 0) return;
-    const now = this.now();
     const items = queue
       .completedItems(free + this.verifying.size + this.verifyRetries.size + 200)
       .filter(
@@ -610,7 +910,9 @@ export class CopyPhase implements PipelinePhase {
     const queue = this.queue as CopyQueue;
     const waiting = new Map<string, CompletedItem>();
     for (const item of queue.completedInVault(vault)) {
-      if (item.destinationPointArn && !this.verifying.has(item.pointId)) waiting.set(item.destinationPointArn, item);
+      if (item.destinationPointArn && !this.verifying.has(item.pointId) && !this.verifyRetries.has(item.pointId)) {
+        waiting.set(item.destinationPointArn, item);
+      }
     }
     let listed = 0;
     let nextToken: string | undefined;
@@ -660,14 +962,59 @@ export class CopyPhase implements PipelinePhase {
     this.crash.reached('after-verify');
   }
 
+  /**
+   * The copy is not (yet) there: look again with backoff. It is declared missing only after VERIFY_ATTEMPTS looks
+   * and once the listing lag has passed since the first, so a copy that exists but is not visible yet is never
+   * failed (and then copied again by rpctl retry).
+   */
   private retryVerify(item: CompletedItem, why: string): void {
-    const tries = (this.verifyRetries.get(item.pointId)?.tries ?? 0) + 1;
-    if (tries >= VERIFY_ATTEMPTS) {
+    const now = this.now();
+    const previous = this.verifyRetries.get(item.pointId);
+    const tries = (previous?.tries ?? 0) + 1;
+    const firstAt = previous?.firstAt ?? now;
+    if (tries >= VERIFY_ATTEMPTS && now - firstAt >= this.options.config.copy.listingLagMs) {
       this.verifyRetries.delete(item.pointId);
-      (this.queue as CopyQueue).recordVerificationFailed(item.pointId, why, this.now());
+      (this.queue as CopyQueue).recordVerificationFailed(item.pointId, why, now);
       return;
     }
-    this.verifyRetries.set(item.pointId, { tries, at: this.now() + 5_000 * 2 ** tries });
+    const at = now + Math.min(this.verifyBackoffCapMs(), 5_000 * 2 ** tries);
+    this.verifyRetries.set(item.pointId, {
+      tries,
+      errors: previous?.errors ?? 0,
+      at,
+      firstAt,
+      vault: item.destinationVaultName,
+    });
+  }
+
+  /** Looks at a copy are spaced up to the listing lag (a copy not visible yet is visible by then), at most 5 min. */
+  private verifyBackoffCapMs(): number {
+    return Math.min(VERIFY_MAX_BACKOFF_MS, Math.max(5_000, this.options.config.copy.listingLagMs));
+  }
+
+  /** AWS did not answer the look (denied, invalid, unavailable): again with backoff, and a named failure at last. */
+  private verifyCallFailed(item: CompletedItem, err: unknown): void {
+    const now = this.now();
+    const previous = this.verifyRetries.get(item.pointId);
+    const errors = (previous?.errors ?? 0) + 1;
+    const what = err instanceof AwsCallError ? `${err.failure.name}: ${err.failure.message}` : String(err);
+    if (errors >= VERIFY_ERROR_ATTEMPTS) {
+      this.verifyRetries.delete(item.pointId);
+      (this.queue as CopyQueue).recordVerificationFailed(
+        item.pointId,
+        `could not look at the copy ${item.destinationPointArn} after ${errors} tries: ${what}`,
+        now,
+      );
+      return;
+    }
+    this.verifyRetries.set(item.pointId, {
+      tries: previous?.tries ?? 0,
+      errors,
+      at: now + Math.min(this.verifyBackoffCapMs(), 10_000 * 2 ** (errors - 1)),
+      firstAt: previous?.firstAt ?? now,
+      vault: item.destinationVaultName,
+    });
+    this.options.log.warn('could not verify a copy yet', { pointId: item.pointId, error: what, tries: errors });
   }
 
   private async verify(item: CompletedItem, signal: AbortSignal): Promise<void> {
@@ -699,11 +1046,22 @@ export class CopyPhase implements PipelinePhase {
         );
         return;
       }
-      this.verifyRetries.set(item.pointId, {
-        tries: this.verifyRetries.get(item.pointId)?.tries ?? 0,
-        at: this.now() + 10_000,
-      });
-      this.options.log.warn('could not verify a copy yet', { pointId: item.pointId, error: err });
+      this.verifyCallFailed(item, err);
     }
   }
+}
+
+type StaleReason = Parameters<CopyQueue['skipAtClaim']>[1];
+
+/** Why a claimed point is no longer worth a copy job, if it is not: the inventory's view, checked at claim time. */
+export function staleAtClaim(
+  c: Pick<CopyCandidate, 'goneAt' | 'pointStatus' | 'deleteAt' | 'moveToColdAt'>,
+  now: number,
+  expiryMarginMs: number,
+): StaleReason | undefined {
+  if (c.goneAt !== null) return 'point_gone';
+  if (c.pointStatus !== 'COMPLETED' && c.pointStatus !== 'AVAILABLE') return 'status_not_completed';
+  if (c.moveToColdAt !== null && c.moveToColdAt <= now) return 'cold_storage';
+  if (c.deleteAt !== null && c.deleteAt <= now + expiryMarginMs) return 'expiring_before_copy';
+  return undefined;
 }

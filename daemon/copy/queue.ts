@@ -32,6 +32,12 @@ export interface CopyCandidate {
   lifecycleColdAfterDays: number | null;
   comboId: number;
   sizeBytes: number | null;
+  /** The source point as the inventory last saw it, checked again when the point is claimed. */
+  creationDate: number;
+  pointStatus: string;
+  deleteAt: number | null;
+  moveToColdAt: number | null;
+  goneAt: number | null;
 }
 
 export interface SubmittedItem {
@@ -58,6 +64,7 @@ export interface ItemByPointArn {
   state: string;
   attempt: number;
   copyJobId: string | null;
+  submittedAt: number | null;
   destinationVaultArn: string | null;
 }
 
@@ -90,7 +97,9 @@ const JOB_SECONDS_SQL = '(600 + coalesce(p.size_bytes, 0) / 100000000)';
 const CANDIDATE_COLUMNS = `i.point_id AS pointId, p.arn AS pointArn, p.vault_name AS sourceVaultName,
   i.resource_arn AS resourceArn, p.resource_type AS resourceType, i.destination_vault_name AS destinationVaultName,
   d.arn AS destinationVaultArn, i.attempt, i.lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
-  i.lifecycle_cold_after_days AS lifecycleColdAfterDays, i.combo_id AS comboId, p.size_bytes AS sizeBytes`;
+  i.lifecycle_cold_after_days AS lifecycleColdAfterDays, i.combo_id AS comboId, p.size_bytes AS sizeBytes,
+  p.creation_date AS creationDate, p.status AS pointStatus, p.delete_at AS deleteAt, p.move_to_cold_at AS moveToColdAt,
+  p.gone_at AS goneAt`;
 
 // Nothing else of its resource is in flight, and no older point of its resource waits before it. The
 // `o.state IN (...)` term is implied by the rest; it is spelled out as the chain index's own WHERE, or SQLite
@@ -230,20 +239,24 @@ export class CopyQueue {
       .all({ now, limit }) as CopyCandidate[];
   }
 
-  /** The smallest claimable chain head of one combination (its canary), or the given point if it is one. */
-  canaryCandidate(comboId: number, now: number, pointId?: number): CopyCandidate | undefined {
+  /**
+   * The canary of one combination (or the given point if it is still claimable): a chain head unlikely to fail
+   * for its own reasons, so its verdict speaks for the combination. Points expiring before `safeUntil`, gone or
+   * not COMPLETED come last; then the smallest, whose verdict comes soonest (a 2 TB canary would hold the whole
+   * combination for hours).
+   */
+  canaryCandidate(comboId: number, now: number, safeUntil: number, pointId?: number): CopyCandidate | undefined {
     return this.sqlite
       .prepare(
-        // The smallest head of the combination: its verdict comes soonest (a 2 TB canary would hold the whole
-        // combination for hours).
         chainHeads(
           'copy_items_combo_idx',
           'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
           '1',
-          'coalesce(p.size_bytes, 0), i.point_id',
+          `(p.gone_at IS NOT NULL OR p.status NOT IN ('COMPLETED', 'AVAILABLE')
+             OR coalesce(p.delete_at < @safeUntil, 0)), coalesce(p.size_bytes, 0), i.point_id`,
         ),
       )
-      .get({ now, comboId, pointId: pointId ?? null }) as CopyCandidate | undefined;
+      .get({ now, comboId, safeUntil, pointId: pointId ?? null }) as CopyCandidate | undefined;
   }
 
   /**
@@ -469,14 +482,14 @@ export class CopyQueue {
       const item = this.sqlite
         .prepare(`SELECT attempt, state, copy_job_id AS copyJobId FROM copy_items WHERE point_id = ?`)
         .get(pointId) as { attempt: number; state: string; copyJobId: string | null } | undefined;
-      if (!item || !['queued', 'submitting', 'submitted'].includes(item.state)) return false;
+      if (!item || !['queued', 'submitting', 'submitted', 'failed'].includes(item.state)) return false;
       if (item.state === 'submitted' && item.copyJobId === job.copyJobId) return false;
       const attempt = Math.max(1, item.attempt);
       this.sqlite
         .prepare(
           `UPDATE copy_items SET state = 'submitted', copy_job_id = @jobId, job_state = @jobState, attempt = @attempt,
              submitted_at = @createdAt, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
-             updated_at = @now
+             failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL, updated_at = @now
            WHERE point_id = @pointId`,
         )
         .run({ pointId, jobId: job.copyJobId, jobState: job.state, attempt, createdAt: job.creationDate ?? now, now });
@@ -496,6 +509,128 @@ export class CopyQueue {
           jobId: job.copyJobId,
         });
       return true;
+    });
+  }
+
+  /**
+   * Before a new attempt, the copy was found in the destination vault (an earlier attempt made it, or a copy
+   * older than this store): take it over as this item's copy, to be verified; nothing is submitted.
+   */
+  adoptCopy(pointId: number, destinationPointArn: string, now: number): boolean {
+    return this.tx(
+      () =>
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
+               lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, failure_kind = NULL,
+               failure_reason = NULL, error_code = NULL, error_message = NULL, updated_at = @now
+             WHERE point_id = @pointId AND state = 'queued'`,
+          )
+          .run({ pointId, arn: destinationPointArn, now }).changes > 0,
+    );
+  }
+
+  /** What findExistingCopy needs to look for this item's copy in its destination vault. */
+  copyTarget(
+    pointId: number,
+  ): { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number } | undefined {
+    return this.sqlite
+      .prepare(
+        `SELECT i.destination_vault_name AS destinationVaultName, i.resource_arn AS resourceArn,
+           p.resource_type AS resourceType, p.creation_date AS creationDate
+         FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+         WHERE i.point_id = ? AND i.destination_vault_name IS NOT NULL`,
+      )
+      .get(pointId) as
+      | { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number }
+      | undefined;
+  }
+
+  /**
+   * AWS no longer knows the submitted job: its copy, if found, completes the item; otherwise the attempt failed
+   * (transient: the point is tried again with a new attempt).
+   */
+  recordJobLost(
+    pointId: number,
+    copyJobId: string,
+    destinationPointArn: string | null,
+    now: number,
+  ): 'completed' | 'requeued' | 'failed' | 'unchanged' {
+    return this.tx(() => {
+      const item = this.sqlite
+        .prepare(`SELECT attempt FROM copy_items WHERE point_id = ? AND copy_job_id = ? AND state = 'submitted'`)
+        .get(pointId, copyJobId) as { attempt: number } | undefined;
+      if (!item) return 'unchanged';
+      if (destinationPointArn !== null) {
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
+               updated_at = @now WHERE point_id = @pointId AND state = 'submitted'`,
+          )
+          .run({ pointId, arn: destinationPointArn, now });
+        return 'completed';
+      }
+      return this.fail(
+        pointId,
+        item.attempt,
+        { reason: 'internal_error', kind: 'transient' },
+        'CopyJobNotFound',
+        `AWS no longer knows copy job ${copyJobId} and its copy is not in the destination vault`,
+        now,
+        'submitted',
+      );
+    });
+  }
+
+  /** A queued item waits until `retryAt` (something it needs before its attempt could not be looked up). */
+  deferQueued(pointId: number, retryAt: number, now: number): void {
+    this.tx(() =>
+      this.sqlite
+        .prepare(
+          `UPDATE copy_items SET next_attempt_at = @retryAt, updated_at = @now WHERE point_id = @pointId AND state = 'queued'`,
+        )
+        .run({ pointId, retryAt, now }),
+    );
+  }
+
+  /** At claim time the source point is no longer worth copying (it expires soon, went cold, or is gone). */
+  skipAtClaim(
+    pointId: number,
+    reason: 'expiring_before_copy' | 'cold_storage' | 'point_gone' | 'status_not_completed',
+    now: number,
+  ): boolean {
+    return this.tx(
+      () =>
+        this.sqlite
+          .prepare(
+            `UPDATE copy_items SET state = 'skipped', skip_reason = @reason, next_attempt_at = NULL, updated_at = @now
+             WHERE point_id = @pointId AND state = 'queued'`,
+          )
+          .run({ pointId, reason, now }).changes > 0,
+    );
+  }
+
+  /**
+   * Copies already in the destination vault that no attempt of this store made (made before the store existed,
+   * or by another tool): points never attempted whose resource, creation date and type match one are skipped as
+   * already_copied (a copy keeps its source's creation date). Returns how many were skipped.
+   */
+  skipAlreadyCopied(
+    vaultName: string,
+    copies: readonly { arn: string; resourceArn: string; resourceType: string; creationDate: number }[],
+    now: number,
+  ): number {
+    const skip = this.sqlite.prepare(
+      `UPDATE copy_items SET state = 'skipped', skip_reason = 'already_copied', destination_point_arn = @arn,
+         updated_at = @now
+       WHERE resource_arn = @resourceArn AND state IN ('queued', 'submitting', 'submitted') AND state = 'queued'
+         AND attempt = 0 AND creation_date = @creationDate AND destination_vault_name = @vaultName
+         AND (SELECT resource_type FROM recovery_points WHERE id = copy_items.point_id) = @resourceType`,
+    );
+    return this.tx(() => {
+      let skipped = 0;
+      for (const c of copies) skipped += skip.run({ ...c, vaultName, now }).changes;
+      return skipped;
     });
   }
 
@@ -585,7 +720,8 @@ export class CopyQueue {
   itemByPointArn(arn: string): ItemByPointArn | undefined {
     return this.sqlite
       .prepare(
-        `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, d.arn AS destinationVaultArn
+        `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, i.submitted_at AS submittedAt,
+           d.arn AS destinationVaultArn
          FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
          LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
          WHERE p.arn = ?`,
@@ -606,6 +742,34 @@ export class CopyQueue {
       )
       .all(pointId, attempt) as { copyJobId: string }[];
     return new Set(rows.map((r) => r.copyJobId));
+  }
+
+  /** Every copy job this store has recorded for the point, in any attempt. */
+  knownJobIds(pointId: number): Set<string> {
+    const rows = this.sqlite
+      .prepare(
+        `SELECT copy_job_id AS copyJobId FROM copy_attempts WHERE point_id = @pointId AND copy_job_id IS NOT NULL
+         UNION SELECT copy_job_id FROM copy_items WHERE point_id = @pointId AND copy_job_id IS NOT NULL`,
+      )
+      .all({ pointId }) as { copyJobId: string }[];
+    return new Set(rows.map((r) => r.copyJobId));
+  }
+
+  /**
+   * Queued items the claim can never reach: no combination, or a destination vault that is not usable. The copy
+   * phase re-prepares when it is told of requeued items, so outside that moment this is empty (checked in tests).
+   */
+  unclaimableQueued(): number {
+    return (
+      this.sqlite
+        .prepare(
+          `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+           LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+           LEFT JOIN copy_combos c ON c.id = i.combo_id
+           WHERE i.state = 'queued' AND (c.id IS NULL OR NOT coalesce(${USABLE_VAULT}, 0))`,
+        )
+        .get() as { n: number }
+    ).n;
   }
 
   /** Items not yet in a final state (skipped, verified and failed are final). */

@@ -27,6 +27,11 @@ export interface ReconcileContext {
   crash: CrashPoints;
   now: () => number;
   signal?: AbortSignal;
+  /**
+   * How long after an unknown call's intent a listing is complete for it: the resend window (resends with the
+   * same token go out only inside it) and the listing lag (a request's job is listed within it).
+   */
+  absentAfterMs: number;
   /** Settle a job that reconciliation took over and that has already finished. */
   finished(pointId: number, job: CopyJobSummary): void;
 }
@@ -40,7 +45,7 @@ export interface StartupReconciliation {
 export async function reconcileStartup(ctx: ReconcileContext): Promise<StartupReconciliation> {
   const { queue, port, signal } = ctx;
   const through = queue.checkpoint(RECONCILED_THROUGH);
-  const createdAfter = through === undefined ? undefined : through - MARGIN_MS;
+  const createdAfter = through === undefined ? undefined : through - Math.max(MARGIN_MS, ctx.absentAfterMs);
   const byPoint = new Map<string, CopyJobSummary[]>();
   let jobsListed = 0;
   for (const vault of queue.destinationVaults()) {
@@ -59,13 +64,18 @@ export async function reconcileStartup(ctx: ReconcileContext): Promise<StartupRe
   let adopted = 0;
   for (const [pointArn, jobs] of byPoint) {
     const item = queue.itemByPointArn(pointArn);
-    // Submitting items are settled one by one (their own attempt may be among the jobs); submitted ones are tracked.
-    if (item?.state !== 'queued') continue;
-    const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
+    // Submitting items are settled one by one (their own attempt may be among the jobs); completed and verified
+    // ones have their copy. Any other state may be older than AWS's records (a store restored from a copy): a job
+    // the store never recorded that did not fail is this point's copy, whatever the store says happened since.
+    if (!item || !['queued', 'failed', 'submitted'].includes(item.state)) continue;
+    const known = queue.knownJobIds(item.pointId);
     const job = liveOrDoneJob(
-      jobs.filter((j) => j.destinationVaultArn === item.destinationVaultArn && !judged.has(j.copyJobId)),
+      jobs.filter((j) => j.destinationVaultArn === item.destinationVaultArn && !known.has(j.copyJobId)),
     );
-    if (!job || !queue.adopt(item.pointId, job, ctx.now())) continue;
+    if (!job) continue;
+    // A submitted item tracks its own job; only a newer one the store never heard of replaces it.
+    if (item.state === 'submitted' && (job.creationDate ?? 0) <= (item.submittedAt ?? 0)) continue;
+    if (!queue.adopt(item.pointId, job, ctx.now())) continue;
     adopted += 1;
     ctx.crash.reached('after-adopt');
     if (FINISHED_JOB_STATES.has(job.state)) ctx.finished(item.pointId, job);
@@ -80,12 +90,17 @@ export function markReconciled(queue: CopyQueue, now: number): void {
 }
 
 /**
- * An item whose StartCopyJob outcome is unknown: take over the job AWS has for its point, or put it back in the
- * queue with the same attempt, so the resend carries the same IdempotencyToken (a job created meanwhile but not
- * yet listed is then returned, not duplicated).
+ * An item whose StartCopyJob outcome is unknown: take over the job AWS lists for its point, or, once a listing
+ * is certain to include anything the lost call could have created (`ReconcileContext.absentAfterMs` after its
+ * intent), put it back in the queue. Until then it stays unknown: a listing soon after the call proves nothing
+ * (aws-backup.md §8.9), and a resend after the idempotency window would create a second job.
  */
-export async function settleUnknown(ctx: ReconcileContext, item: UnknownItem): Promise<'adopted' | 'requeued'> {
+export async function settleUnknown(
+  ctx: ReconcileContext,
+  item: UnknownItem,
+): Promise<'adopted' | 'requeued' | 'pending'> {
   const { queue, port, signal } = ctx;
+  const listedAt = ctx.now();
   const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
   const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal)).filter(
     (j) =>
@@ -106,8 +121,14 @@ export async function settleUnknown(ctx: ReconcileContext, item: UnknownItem): P
     if (FINISHED_JOB_STATES.has(job.state)) ctx.finished(item.pointId, job);
     return 'adopted';
   }
+  if (listedAt < absentCertainAt(ctx, item)) return 'pending';
   queue.requeueUnknown(item.pointId, ctx.now());
   return 'requeued';
+}
+
+/** From this moment a listing that shows no job for an unknown item proves none exists. */
+export function absentCertainAt(ctx: Pick<ReconcileContext, 'absentAfterMs'>, item: UnknownItem): number {
+  return (item.intentAt ?? 0) + ctx.absentAfterMs;
 }
 
 export interface ReconcileReport {

@@ -265,6 +265,7 @@ const handlers: Handlers = {
         MaxResults: input.pageSize,
         NextToken: input.nextToken,
         ...(input.createdAfter !== undefined ? { ByCreatedAfter: new Date(input.createdAfter) } : {}),
+        ...(input.byResourceArn !== undefined ? { ByResourceArn: input.byResourceArn } : {}),
       }),
     );
     return {

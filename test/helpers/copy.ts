@@ -96,10 +96,16 @@ export async function ledgerVerdict(sandbox: RunningSandbox, stateDir = sandbox.
 }
 
 /** Raise the StartCopyJob rate (the sandbox runs with throttling off in these tests) and set the window. */
-export function tuneConfig(sandbox: RunningSandbox, extra: { maxInFlight?: number; startRate?: number } = {}): void {
+export function tuneConfig(
+  sandbox: RunningSandbox,
+  extra: { maxInFlight?: number; startRate?: number; listingLag?: string; resendWindow?: string } = {},
+): void {
   const text = readFileSync(sandbox.config, 'utf8').replace(
     /max_in_flight = \d+/,
-    `max_in_flight = ${extra.maxInFlight ?? 100}\nstart_rate = ${extra.startRate ?? 50}`,
+    `max_in_flight = ${extra.maxInFlight ?? 100}\nstart_rate = ${extra.startRate ?? 50}\n` +
+      // Above the sandbox's listing lag (2 s) and below its idempotency window, yet short: unknown outcomes left
+      // by the crash tests wait seconds, not minutes.
+      `listing_lag = "${extra.listingLag ?? '4s'}"\nresend_window = "${extra.resendWindow ?? '2s'}"`,
   );
   writeFileSync(sandbox.config, text);
 }
