@@ -66,6 +66,8 @@ export function resetState(store: Store, target: ResetTarget, vault: string | nu
           .run().changes;
       }
       if (all || target === 'plan') {
+        // already_copied is decided from the destination's listing: a new plan needs a new census.
+        sqlite.prepare(`DELETE FROM copy_checkpoints WHERE key = 'destination_census_at'`).run();
         result.replanned = sqlite
           .prepare(
             `UPDATE copy_items SET state = 'discovered', skip_reason = NULL, updated_at = @now

@@ -1,0 +1,303 @@
+// Exactly-once over a service's life: the rare paths where a store older than
+// AWS's records, an operator's retry, or AWS refusing to answer used to copy a
+// point twice, strand it, or keep the run from ever finishing. Each test drives
+// the real daemon against the sandbox and judges by the sandbox's ledger.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { assertClean, copySandbox, expectExit, ledgerVerdict, readItems, runOnce } from '../helpers/copy.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
+import type { RunningSandbox } from '../helpers/sandbox.js';
+
+t.setTimeout(1_800_000);
+
+function openStore(sandbox: RunningSandbox): Database.Database {
+  return new Database(join(sandbox.stateDir, 'rpcopy.db'));
+}
+
+async function state(sandbox: RunningSandbox): Promise<string> {
+  const status = await runCtlAsync(['status', '--json'], sandbox.env);
+  return status.code === 0 ? JSON.parse(status.stdout).state : 'unreachable';
+}
+
+t.test(
+  'a store older than AWS: a point it says failed, or submitted to a job that failed, was copied since',
+  async (t) => {
+    const sandbox = await copySandbox(t, 300, { idempotencyTtlSeconds: 1 }, 11);
+    expectExit(t, await runOnce(t, sandbox), 'the first run copies everything');
+    const jobsBefore = (await sandbox.admin.ledgerSummary()).jobsCreated;
+    // The older store: for ten verified points it knows neither their job nor anything after it; five it last saw
+    // failed (a permanent failure the operator later retried), five submitted to an earlier job that since failed.
+    const db = openStore(sandbox);
+    const rows = db
+      .prepare(
+        `SELECT i.point_id AS pointId, i.copy_job_id AS jobId FROM copy_items i WHERE i.state = 'verified'
+       ORDER BY i.point_id LIMIT 10`,
+      )
+      .all() as { pointId: number; jobId: string }[];
+    const forget = db.transaction(() => {
+      for (const [n, row] of rows.entries()) {
+        db.prepare('DELETE FROM copy_attempts WHERE point_id = ?').run(row.pointId);
+        if (n < 5) {
+          db.prepare(
+            `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'access_denied',
+             copy_job_id = NULL, destination_point_arn = NULL, verified_at = NULL WHERE point_id = ?`,
+          ).run(row.pointId);
+        } else {
+          db.prepare(
+            `UPDATE copy_items SET state = 'submitted', copy_job_id = 'job-from-before', job_state = 'RUNNING',
+             submitted_at = 0, destination_point_arn = NULL, verified_at = NULL WHERE point_id = ?`,
+          ).run(row.pointId);
+        }
+      }
+      db.prepare(`DELETE FROM copy_checkpoints`).run();
+    });
+    forget();
+    db.close();
+
+    const run = await runOnce(t, sandbox);
+    expectExit(t, run, 'the run on the older store finishes');
+    t.match(run.output, /took over copy jobs AWS has that the store did not record/);
+    const items = new Map(readItems(sandbox.stateDir).map((i) => [i.arn, i]));
+    const byId = openStore(sandbox);
+    const arns = rows.map(
+      (r) => (byId.prepare('SELECT arn FROM recovery_points WHERE id = ?').get(r.pointId) as { arn: string }).arn,
+    );
+    byId.close();
+    for (const [n, arn] of arns.entries()) {
+      const item = items.get(arn);
+      t.equal(item?.state, 'verified', `the point the store saw ${n < 5 ? 'failed' : 'submitted'} is verified`);
+      t.equal(item?.copyJobId, rows[n]?.jobId, 'through the job AWS has');
+    }
+    t.equal((await sandbox.admin.ledgerSummary()).jobsCreated, jobsBefore, 'no copy job was started again');
+    assertClean(t, await ledgerVerdict(sandbox), 'older store');
+  },
+);
+
+t.test('rpctl retry of a verification failure whose copy exists takes the copy, not a second job', async (t) => {
+  const sandbox = await copySandbox(t, 300, {}, 12);
+  expectExit(t, await runOnce(t, sandbox), 'the first run copies everything');
+  const jobsBefore = (await sandbox.admin.ledgerSummary()).jobsCreated;
+  // Verification failed for eight copies that do exist (a listing that had not caught up, say).
+  const db = openStore(sandbox);
+  const failed = db
+    .prepare(
+      `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'verification_failed',
+         error_message = 'not yet listed', verified_at = NULL
+       WHERE point_id IN (SELECT point_id FROM copy_items WHERE state = 'verified' ORDER BY point_id LIMIT 8)`,
+    )
+    .run().changes;
+  db.close();
+  t.equal(failed, 8);
+
+  const daemon = spawnDaemon([], sandbox.env, t);
+  await waitFor(async () => (await state(sandbox)) === 'done', 'the service to be done', 120_000, 200);
+  const retried = await runCtlAsync(['retry', '--reason', 'verification_failed', '--json'], sandbox.env);
+  t.equal(retried.code, 0, retried.stderr);
+  t.equal(JSON.parse(retried.stdout).requeued, 8, 'the eight points are requeued');
+  await waitFor(
+    async () =>
+      readItems(sandbox.stateDir).every((i) => i.state !== 'queued' && i.failureReason !== 'verification_failed') &&
+      (await state(sandbox)) === 'done',
+    'the retried points to settle',
+    120_000,
+    200,
+  );
+  await runCtlAsync(['stop'], sandbox.env);
+  await daemon.exited;
+  t.match(daemon.output(), /the copy of .* exists already/, 'each retry found the copy');
+  t.equal((await sandbox.admin.ledgerSummary()).jobsCreated, jobsBefore, 'no second copy job');
+  t.equal(readItems(sandbox.stateDir).filter((i) => i.failureReason === 'verification_failed').length, 0);
+  assertClean(t, await ledgerVerdict(sandbox), 'retried verification');
+});
+
+t.test(
+  'rpctl retry while the copy phase runs: points whose vault is unusable fail again, the phase ends',
+  async (t) => {
+    // Slow jobs, so the copy phase is still running when the operator retries; the air-gapped vault is not created
+    // without consent, so its points fail destination_vault_unavailable before they get a canary combination.
+    const sandbox = await copySandbox(t, 400, {}, 13);
+    await sandbox.admin.setKnobs({ timeFactor: 2_000 });
+    const daemon = spawnDaemon([], sandbox.env, t);
+    // Zero until the store exists and has its tables.
+    const unavailable = () => {
+      try {
+        return readItems(sandbox.stateDir).filter((i) => i.failureReason === 'destination_vault_unavailable').length;
+      } catch {
+        return 0;
+      }
+    };
+    await waitFor(() => unavailable() > 0, 'points of the unusable vault to fail', 120_000, 200);
+    const before = unavailable();
+    t.equal(await state(sandbox), 'running', 'the copy phase is still running');
+    const retried = await runCtlAsync(['retry', '--reason', 'destination_vault_unavailable', '--json'], sandbox.env);
+    t.equal(retried.code, 0, retried.stderr);
+    t.equal(JSON.parse(retried.stdout).requeued, before);
+    await sandbox.admin.setKnobs({ timeFactor: 100_000 });
+    await waitFor(async () => (await state(sandbox)) === 'done', 'the copy phase to finish', 180_000, 200);
+    const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
+    const stranded = db
+      .prepare(
+        `SELECT count(*) AS n FROM copy_items i LEFT JOIN copy_combos c ON c.id = i.combo_id
+       WHERE i.state = 'queued' AND c.id IS NULL`,
+      )
+      .get() as { n: number };
+    db.close();
+    t.equal(stranded.n, 0, 'no queued point without a combination');
+    t.equal(unavailable(), before, 'they failed again, with their reason');
+    await runCtlAsync(['stop'], sandbox.env);
+    await daemon.exited;
+  },
+);
+
+t.test('verification that AWS refuses to answer ends in a named failure, and --once exits', async (t) => {
+  const sandbox = await copySandbox(t, 200, {}, 14);
+  // Jobs that take seconds, so the refusal below lands before the copies are looked at.
+  await sandbox.admin.setKnobs({ timeFactor: 2_000 });
+  const destination = String((await sandbox.admin.info()).accounts.destination);
+  const daemon = spawnDaemon(['--once'], sandbox.env, t);
+  await waitFor(
+    async () => {
+      const status = await runCtlAsync(['status', '--json'], sandbox.env);
+      return status.code === 0 && JSON.parse(status.stdout).phase === 'copy';
+    },
+    'the copy phase (preflight passed)',
+    120_000,
+    100,
+  );
+  // From now on the destination refuses every look at its recovery points.
+  await sandbox.admin.setKnobs({
+    enforceIamDenials: true,
+    iamDeniedActions: { [destination]: ['backup:DescribeRecoveryPoint', 'backup:ListRecoveryPointsByBackupVault'] },
+  });
+  // Bounded: a verification that retried forever would keep --once from ever exiting.
+  const exit = await Promise.race([daemon.exited, sleep(300_000).then(() => undefined)]);
+  t.ok(exit, 'rpcopyd --once exits by itself');
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
+  const messages = db
+    .prepare(`SELECT error_message AS m FROM copy_items WHERE failure_reason = 'verification_failed'`)
+    .all() as { m: string }[];
+  db.close();
+  t.ok(messages.length > 0, `copies that could not be looked at failed verification (${messages.length})`);
+  t.match(messages[0]?.m ?? '', /could not look at the copy .* AccessDenied/, 'the failure names AWS’s refusal');
+});
+
+t.test('a lost StartCopyJob answer under listing lag and a short idempotency window: one job', async (t) => {
+  // Every call to the first points is applied and its answer lost, resends included, so the listing decides; the
+  // listings lag 5 s and a token is remembered 3 s: a listing taken soon after the call, and a resend after it,
+  // would make a second job.
+  const sandbox = await copySandbox(
+    t,
+    300,
+    { listingLagSeconds: 5, idempotencyTtlSeconds: 3, dropAfterStartCopyJob: { count: 16, probability: 0 } },
+    15,
+  );
+  writeFileSync(
+    sandbox.config,
+    readFileSync(sandbox.config, 'utf8').replace(/listing_lag = "[^"]*"/, 'listing_lag = "8s"'),
+  );
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const judge = await sandbox.admin.judge({ activeOnly: true });
+  t.equal(judge.totals.pointsWithMultipleCompletedCopiesInOneVault, 0, 'no point has two copies');
+  t.ok((await sandbox.admin.ledgerSummary()).droppedResponses >= 16, 'the answers were lost');
+  assertClean(t, await ledgerVerdict(sandbox), 'lost answers under lag');
+});
+
+t.test('copies that are not listed yet are verified, not failed (verification waits with backoff)', async (t) => {
+  // Many copies land in each vault at once (a listing verifies them), and the destination lists a copy 6 s late.
+  const sandbox = await copySandbox(t, 600, { listingLagSeconds: 6 }, 16);
+  writeFileSync(
+    sandbox.config,
+    readFileSync(sandbox.config, 'utf8').replace(/listing_lag = "[^"]*"/, 'listing_lag = "10s"'),
+  );
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const verdict = await ledgerVerdict(sandbox);
+  t.same(verdict.failed.verification_failed ?? 0, 0, 'no copy that exists failed verification');
+  assertClean(t, verdict, 'lagging destination listing');
+});
+
+t.test('copies that exist before the store: skipped as already_copied, never copied again', async (t) => {
+  const sandbox = await copySandbox(t, 400, {}, 17);
+  // Vaults first (no copy job), then copies of a share of every source vault appear, with no job history.
+  expectExit(t, await runOnce(t, sandbox, {}, ['--no-copy']), 'the run up to the destination vaults');
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
+  const vaults = db
+    .prepare(`SELECT source_vault_name AS source, name FROM destination_vaults WHERE arn IS NOT NULL`)
+    .all() as { source: string; name: string }[];
+  db.close();
+  let seeded = 0;
+  for (const vault of vaults) {
+    const { copies } = await sandbox.admin.seedDestinationCopies({
+      destinationVault: vault.name,
+      sourceVault: vault.source,
+      share: 0.3,
+      seed: 5,
+    });
+    seeded += copies.length;
+  }
+  t.ok(seeded > 10, `copies predate the store (${seeded})`);
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const judge = await sandbox.admin.judge({ activeOnly: true });
+  t.equal(judge.totals.pointsWithMultipleCompletedCopiesInOneVault, 0, 'no point was copied a second time');
+  const skipped = openStore(sandbox);
+  const already = skipped
+    .prepare(`SELECT count(*) AS n FROM copy_items WHERE skip_reason = 'already_copied'`)
+    .get() as { n: number };
+  skipped.close();
+  t.ok(already.n > 0, `points with a copy were skipped as already_copied (${already.n})`);
+  const preexisting = judge.points.filter((p) => (p.preexistingCopies ?? 0) > 0);
+  t.ok(
+    preexisting.every((p) => p.jobsCreated === 0),
+    'no copy job for a point whose copy existed',
+  );
+});
+
+t.test('a canary whose own point is gone is replaced; its combination goes on', async (t) => {
+  const sandbox = await copySandbox(t, 400, {}, 18);
+  expectExit(t, await runOnce(t, sandbox, {}, ['--no-copy']), 'the run up to the destination vaults');
+  // The smallest chain head of each (vault, type, key): the canary the copy phase will choose first.
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
+  const canaries = db
+    .prepare(
+      `SELECT vault, arn FROM (
+         SELECT p.vault_name AS vault, p.arn, row_number() OVER (
+           PARTITION BY p.vault_name, p.resource_type, coalesce(p.encryption_key_arn, '')
+           ORDER BY coalesce(p.size_bytes, 0), i.point_id) AS n
+         FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+         JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+         WHERE i.state = 'queued' AND d.arn IS NOT NULL AND d.state IN ('created', 'existing') AND NOT EXISTS (SELECT 1 FROM copy_items o WHERE o.resource_arn = i.resource_arn
+           AND o.state = 'queued' AND (o.creation_date < i.creation_date
+             OR (o.creation_date = i.creation_date AND o.point_id < i.point_id))))
+       WHERE n = 1`,
+    )
+    .all() as { vault: string; arn: string }[];
+  db.close();
+  t.ok(canaries.length > 3, `combinations to probe (${canaries.length})`);
+  // Deleted in the source after the inventory saw them.
+  for (const c of canaries) await sandbox.admin.deleteRecoveryPoint(c.vault, c.arn);
+  const run = await runOnce(t, sandbox);
+  expectExit(t, run, 'the run finishes');
+  const after = openStore(sandbox);
+  const held = after
+    .prepare(
+      `SELECT count(*) AS n FROM copy_combos c JOIN recovery_points p ON p.id = c.canary_point_id
+       WHERE c.state = 'failed' AND p.arn IN (SELECT value FROM json_each(?))`,
+    )
+    .get(JSON.stringify(canaries.map((c) => c.arn))) as { n: number };
+  const missing = after
+    .prepare(
+      `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+       WHERE i.failure_reason = 'source_point_missing'`,
+    )
+    .get() as { n: number };
+  after.close();
+  t.equal(held.n, 0, 'no combination is held because its canary’s point was deleted');
+  t.equal(missing.n, canaries.length, 'each deleted point failed with its own reason');
+  t.same((await sandbox.admin.judge({ activeOnly: true })).totals.pointsWithMultipleCompletedCopiesInOneVault, 0);
+});
