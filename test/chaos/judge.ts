@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { SandboxAdmin, SandboxInfo, WireCopyJob } from '../sandbox/client.js';
-import { Dataset, spec } from '../sandbox/generator.js';
+import { ALLOWED_APMIDS, Dataset, spec } from '../sandbox/generator.js';
 import { lifecycleDates } from '../sandbox/model.js';
 import { skipReason } from '../sandbox/truth.js';
 
@@ -107,7 +107,10 @@ export function sourceModel(info: SandboxInfo, now: number): { dataset: Dataset;
       const p = dataset.pointOf(res, i);
       const cls = dataset.classify(res, p, now);
       // AWS copies AVAILABLE points as it does COMPLETED ones; PARTIAL ones are left to the plan.
-      const reason = skipReason({ ...cls, status: cls.status === 'AVAILABLE' ? 'COMPLETED' : cls.status });
+      // The generator files agreeing duplicate rows under duplicateSame whatever their APMID; an APMID outside the
+      // allowed set is still not allowed (truth.ts counts those as toCopy).
+      const csv = cls.csv === 'duplicateSame' && !ALLOWED_APMIDS.includes(res.app.apmid) ? 'notAllowed' : cls.csv;
+      const reason = skipReason({ ...cls, csv, status: cls.status === 'AVAILABLE' ? 'COMPLETED' : cls.status });
       const deleteAt = lifecycleDates(p.creationDate, p.lifecycle, p.resourceType).deleteAt;
       let undecided: string | undefined;
       if (!PLAIN_VAULTS.has(vault)) undecided = `vault ${vault}`;

@@ -80,7 +80,7 @@ export function generateSchedule(seed: number): Schedule {
   const r = () => rng.next();
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
-  const durationMs = int(18, 30) * 1000;
+  const durationMs = int(12, 22) * 1000;
   const at = () => int(500, durationMs - 500);
 
   const knobs: Record<string, unknown> = {};
