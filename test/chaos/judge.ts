@@ -9,6 +9,7 @@ import type { SandboxAdmin, SandboxInfo, WireCopyJob } from '../sandbox/client.j
 import { ALLOWED_APMIDS, Dataset, spec } from '../sandbox/generator.js';
 import { lifecycleDates } from '../sandbox/model.js';
 import { skipReason } from '../sandbox/truth.js';
+import type { SourceChangeKind } from './schedule.js';
 
 /** Vaults whose points rpcopy copies without operator input (no name mapping, no air-gapped consent). */
 const PLAIN_VAULTS = new Set([
@@ -27,6 +28,9 @@ const EXEMPT_SKIPS = new Set(['lifecycle_outside_lock', 'expiring_before_copy'])
 /** rpcopy's default copy.expiry_margin, plus an hour for the run itself. */
 const EXPIRY_MARGIN_MS = 2 * 86_400_000 + 3_600_000;
 
+/** The sandbox's judge counts every status but COMPLETED as ineligible; AWS copies AVAILABLE points too. */
+const countsAsIneligible = (reason: string) => reason !== 'status AVAILABLE';
+
 /** What the judge knows of one source point. */
 export interface PointFacts {
   arn: string;
@@ -43,7 +47,7 @@ export interface PointFacts {
 export interface SourceChange {
   arn: string;
   vault: string;
-  change: 'expire' | 'deleting' | 'add';
+  change: SourceChangeKind;
   /** Sandbox time of the change (ms). */
   at: number;
 }
@@ -146,7 +150,6 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
   const now = (await admin.clock()).now;
   const { points } = sourceModel(info, now);
   for (const [arn, facts] of input.added) points.set(arn, facts);
-  const changedAt = new Map<string, SourceChange>();
   for (const c of input.changes) {
     if (c.change === 'add') continue;
     const facts = points.get(c.arn);
@@ -154,8 +157,8 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
       facts.mustCopy = false;
       facts.undecided = `source point ${c.change} during the run`;
     }
-    if (!changedAt.has(c.arn)) changedAt.set(c.arn, c);
   }
+  const view = await admin.judge();
   const jobs = await admin.copyJobs();
   const byPoint = new Map<string, WireCopyJob[]>();
   for (const job of jobs) {
@@ -169,66 +172,87 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
     const reason = item?.failureReason ?? item?.skipReason;
     return item ? `store: ${item.state}${reason ? ` (${reason})` : ''}` : 'store: no item';
   };
+  const jobList = (arn: string) =>
+    (byPoint.get(arn) ?? []).map((j) => `${j.CopyJobId} ${j.State}`).join(', ') || 'no job';
   const violations: Violation[] = [];
   if (!input.done) violations.push({ kind: 'not_done', detail: 'the final phase did not bring the run to done' });
+  const duplicated = new Set<string>();
   let pointsCopied = 0;
+  // The sandbox's own view: copies that exist per destination vault, and jobs started while a point was ineligible.
+  for (const jp of view.points) {
+    const arn = jp.recoveryPointArn;
+    const copies = Object.values(jp.completedCopies).reduce((a, b) => a + b, 0);
+    if (copies > 0) pointsCopied += 1;
+    if (copies > 1) {
+      duplicated.add(arn);
+      violations.push({
+        kind: 'duplicate',
+        arn,
+        detail: `${copies} completed copies ${JSON.stringify(jp.completedCopies)}${
+          jp.preexistingCopies ? ` (${jp.preexistingCopies} from before rpcopy)` : ''
+        }; jobs ${jobList(arn)}; ${storeSays(arn)}`,
+      });
+    }
+    for (const job of (jp.ineligibleJobs ?? []).filter((j) => j.reasons.some(countsAsIneligible))) {
+      violations.push({
+        kind: 'ineligible_copied',
+        arn,
+        detail: `job ${job.jobId} ${job.state} created at ${new Date(job.createdAt).toISOString()} while ${job.reasons.join(
+          ', ',
+        )}; ${storeSays(arn)}`,
+      });
+    }
+    const facts = points.get(arn);
+    for (const [vaultArn, n] of Object.entries(jp.completedCopies)) {
+      const destVault = vaultArn.split(':backup-vault:')[1];
+      if (facts && n > 0 && PLAIN_VAULTS.has(facts.vault) && destVault !== facts.vault) {
+        violations.push({ kind: 'wrong_vault', arn, detail: `copied into ${destVault}, expected ${facts.vault}` });
+      }
+    }
+  }
+  const viewByArn = new Map(view.points.map((p) => [p.recoveryPointArn, p]));
+  // The generator's rules the sandbox does not judge (APMID, continuous, key, type), and jobs running side by side.
   for (const [arn, pointJobs] of byPoint) {
     const facts = points.get(arn);
-    const ids = pointJobs.map((j) => `${j.CopyJobId} ${j.State}`).join(', ');
     if (!facts) {
-      violations.push({ kind: 'unknown_point', arn, detail: `jobs for a point the source never had: ${ids}` });
+      violations.push({ kind: 'unknown_point', arn, detail: `jobs for a point the source never had: ${jobList(arn)}` });
       continue;
     }
     if (facts.ineligible) {
       violations.push({
         kind: 'ineligible_copied',
         arn,
-        detail: `skip reason ${facts.ineligible}, yet jobs ${ids}; ${storeSays(arn)}`,
+        detail: `skip reason ${facts.ineligible}, yet jobs ${jobList(arn)}; ${storeSays(arn)}`,
       });
     }
-    const change = changedAt.get(arn);
-    if (change) {
-      const late = pointJobs.filter((j) => Number(j.CreationDate) * 1000 > change.at);
-      if (late.length > 0) {
-        violations.push({
-          kind: 'ineligible_copied',
-          arn,
-          detail: `point ${change.change} at ${new Date(change.at).toISOString()}, job created after it: ${late
-            .map((j) => `${j.CopyJobId} ${j.State} ${new Date(Number(j.CreationDate) * 1000).toISOString()}`)
-            .join(', ')}`,
-        });
-      }
-    }
-    const live = pointJobs.filter((j) => j.State !== 'FAILED' && j.State !== 'ABORTED');
-    const completed = pointJobs.filter((j) => j.State === 'COMPLETED');
-    if (completed.length > 0) pointsCopied += 1;
-    if (live.length > 1) {
-      violations.push({ kind: 'duplicate', arn, detail: `${live.length} jobs not failed: ${ids}; ${storeSays(arn)}` });
-    }
-    for (const job of completed) {
-      const destVault = String(job.DestinationBackupVaultArn ?? '').split(':backup-vault:')[1];
-      if (PLAIN_VAULTS.has(facts.vault) && destVault !== facts.vault) {
-        violations.push({ kind: 'wrong_vault', arn, detail: `copied into ${destVault}, expected ${facts.vault}` });
-      }
+    const live = pointJobs.filter((j) => j.State !== 'FAILED' && j.State !== 'ABORTED' && j.State !== 'PARTIAL');
+    if (live.length > 1 && !duplicated.has(arn)) {
+      violations.push({
+        kind: 'duplicate',
+        arn,
+        detail: `${live.length} jobs not failed: ${jobList(arn)}; ${storeSays(arn)}`,
+      });
     }
   }
   let mustCopy = 0;
   let exempted = 0;
   for (const facts of points.values()) {
     if (!facts.mustCopy) continue;
+    const jp = viewByArn.get(facts.arn);
+    if (jp && (!jp.exists || (jp.ineligibleNow ?? []).some(countsAsIneligible))) continue;
     const skip = itemByArn.get(facts.arn)?.skipReason;
-    if (skip && EXEMPT_SKIPS.has(skip)) {
+    const partial = (jp?.jobsByState?.PARTIAL ?? 0) > 0;
+    if ((skip && EXEMPT_SKIPS.has(skip)) || partial) {
       exempted += 1;
       continue;
     }
     mustCopy += 1;
-    const completed = (byPoint.get(facts.arn) ?? []).filter((j) => j.State === 'COMPLETED');
-    if (completed.length === 0) {
-      const ids = (byPoint.get(facts.arn) ?? []).map((j) => `${j.CopyJobId} ${j.State}`).join(', ') || 'no job';
+    const copies = jp ? Object.values(jp.completedCopies).reduce((a, b) => a + b, 0) : 0;
+    if (copies === 0) {
       violations.push({
         kind: 'missed',
         arn: facts.arn,
-        detail: `eligible, no completed copy (${ids}); ${storeSays(facts.arn)}`,
+        detail: `eligible, no completed copy (${jobList(facts.arn)}); ${storeSays(facts.arn)}`,
       });
     }
   }

@@ -4,8 +4,10 @@
 
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { BackupClient, CreateBackupVaultCommand } from '@aws-sdk/client-backup';
+import { fromIni } from '@aws-sdk/credential-providers';
 import { type DaemonProcess, runCtlAsync, spawnDaemon } from '../helpers/process.js';
-import { startSandboxProcess } from '../helpers/sandbox.js';
+import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
 import { judge, type PointFacts, type SourceChange, sourceModel, type Verdict } from './judge.js';
 import type { Account, Schedule, Step } from './schedule.js';
 
@@ -46,6 +48,39 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, fallback: T): Pro
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Copies made "before rpcopy": the destination vault is created first (the sandbox puts copies only in one). */
+async function seedPreexisting(
+  sandbox: RunningSandbox,
+  pre: NonNullable<Schedule['preexisting']>,
+  keyArn: string,
+  note: (line: string) => void,
+): Promise<void> {
+  const client = new BackupClient({
+    region: String(sandbox.env.AWS_REGION),
+    endpoint: sandbox.url,
+    credentials: fromIni({
+      profile: PROFILES.destination,
+      filepath: String(sandbox.env.AWS_SHARED_CREDENTIALS_FILE),
+      configFilepath: String(sandbox.env.AWS_CONFIG_FILE),
+    }),
+  });
+  try {
+    await client.send(new CreateBackupVaultCommand({ BackupVaultName: pre.vault, EncryptionKeyArn: keyArn }));
+  } finally {
+    client.destroy();
+  }
+  const { copies } = await sandbox.admin.seedDestinationCopies({
+    destinationVault: pre.vault,
+    sourceVault: pre.vault,
+    share: pre.share,
+    seed: 1,
+    withJob: pre.withJob,
+  });
+  note(
+    `${copies.length} copies of ${pre.vault} already in the destination${pre.withJob ? ' (with their old jobs)' : ''}`,
+  );
 }
 
 export async function runSchedule(schedule: Schedule, print: (line: string) => void = () => {}): Promise<SeedResult> {
@@ -93,7 +128,9 @@ async function run(
       // Minutes are the window's resolution: close at the first minute boundary at least 15 s away.
       const stop = Math.ceil((now + 15_000) / 60_000) * 60_000;
       lines.push(`start = "${hhmm(now - 2 * 3_600_000)}"`, `stop = "${hhmm(stop)}"`);
-      if (windowState.drainSeconds > 0) lines.push(`drain = "${windowState.drainSeconds}s"`);
+      // The config refuses a drain as long as max_runtime.
+      const drainFits = windowState.maxRuntime === undefined || windowState.drainSeconds < windowState.maxRuntime;
+      if (windowState.drainSeconds > 0 && drainFits) lines.push(`drain = "${windowState.drainSeconds}s"`);
     }
     if (windowState.maxRuntime !== undefined) lines.push(`max_runtime = "${windowState.maxRuntime}s"`);
     if (lines.length > 0 && windowState.mode !== 'open') lines.push('timezone = "UTC"');
@@ -178,6 +215,10 @@ async function run(
         writeConfig();
         start();
         return;
+      case 'errorAfterStartCopyJob':
+        note(`errors after StartCopyJob applied: next ${step.count}, then p=${step.probability}`);
+        await sandbox.admin.errorAfterStartCopyJob(step.count, step.probability);
+        return;
       case 'dropStartCopyJob':
         note(`drop StartCopyJob responses: next ${step.count}, then p=${step.probability}`);
         await sandbox.admin.dropAfterStartCopyJob(step.count, step.probability);
@@ -256,15 +297,25 @@ async function run(
         }
         const point = eligible[Math.floor(step.pick * eligible.length)];
         if (!point) return;
-        const status = step.change === 'expire' ? 'EXPIRED' : 'DELETING';
-        await sandbox.admin.setRecoveryPointStatus(point.vault, point.arn, status);
+        if (step.change === 'delete') await sandbox.admin.deleteRecoveryPoint(point.vault, point.arn);
+        else if (step.change === 'cold') {
+          await sandbox.admin.patchRecoveryPoint({
+            vault: point.vault,
+            recoveryPointArn: point.arn,
+            moveToColdStorageAt: at,
+          });
+        } else {
+          const status = step.change === 'expire' ? 'EXPIRED' : 'DELETING';
+          await sandbox.admin.setRecoveryPointStatus(point.vault, point.arn, status);
+        }
         changes.push({ arn: point.arn, vault: point.vault, change: step.change, at });
-        note(`source: ${point.arn} is now ${status}`);
+        note(`source: ${point.arn} ${step.change}`);
         return;
       }
     }
   };
 
+  if (schedule.preexisting) await seedPreexisting(sandbox, schedule.preexisting, info.destVaultKeyArn, note);
   note(`sandbox ${sandbox.url}, ${eligible.length} points to copy; daemon starts`);
   start();
   const chaosStart = Date.now();

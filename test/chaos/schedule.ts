@@ -9,6 +9,8 @@ export type Account = 'source' | 'destination';
 export type Step =
   | { at: number; kind: 'kill'; signal: 'SIGKILL' | 'SIGTERM'; restartAfterMs: number }
   | { at: number; kind: 'dropStartCopyJob'; count: number; probability: number }
+  /** StartCopyJob applied, then answered with a 5xx (the SDK resends the same token). */
+  | { at: number; kind: 'errorAfterStartCopyJob'; count: number; probability: number }
   /** A knob change (throttling storm, quota, transient errors, copy failures, idempotency window, listing lag). */
   | { at: number; kind: 'knobs'; label: string; patch: Record<string, unknown> }
   /** Expire an account's credentials; with a refresher, an SSO-like helper rewrites the file afterwards. */
@@ -23,8 +25,10 @@ export type Step =
   | { at: number; kind: 'snapshot' }
   /** Stop the daemon, put the older copy of rpcopy.db back, start again. */
   | { at: number; kind: 'restore' }
-  /** Change the source: a point expires or starts deleting, or a new point joins an eligible resource. */
-  | { at: number; kind: 'source'; change: 'expire' | 'deleting' | 'add'; pick: number };
+  /** Change the source: a point expires, starts deleting, moves to cold storage or is deleted; or a new point. */
+  | { at: number; kind: 'source'; change: SourceChangeKind; pick: number };
+
+export type SourceChangeKind = 'expire' | 'deleting' | 'add' | 'cold' | 'delete';
 
 export interface Schedule {
   seed: number;
@@ -38,6 +42,8 @@ export interface Schedule {
   startRate: number;
   /** Knobs set when the sandbox starts. */
   knobs: Record<string, unknown>;
+  /** Copies of a share of one source vault's points already in the destination before rpcopy first runs. */
+  preexisting?: { vault: string; share: number; withJob: boolean };
   steps: Step[];
 }
 
@@ -116,8 +122,7 @@ export function generateSchedule(seed: number): Schedule {
         steps.push({ at: t, kind: 'dropStartCopyJob', count: int(1, 5), probability: pick([0, 0.05, 0.2]) });
         break;
       case 'errorAfterCommit':
-        // Until the sandbox has an error-after-commit fault, a lost response is the nearest outcome-unknown case.
-        steps.push({ at: t, kind: 'dropStartCopyJob', count: int(1, 3), probability: 0 });
+        steps.push({ at: t, kind: 'errorAfterStartCopyJob', count: int(1, 3), probability: 0 });
         break;
       case 'throttlingStorm': {
         const length = int(2, 6) * 1000;
@@ -196,9 +201,32 @@ export function generateSchedule(seed: number): Schedule {
         }
         break;
       case 'source':
-        steps.push({ at: t, kind: 'source', change: pick(['expire', 'deleting', 'add'] as const), pick: r() });
+        steps.push({
+          at: t,
+          kind: 'source',
+          change: pick(['expire', 'deleting', 'add', 'cold', 'delete'] as const),
+          pick: r(),
+        });
         break;
     }
+  }
+  // Later additions draw from a stream of their own, so the draws above (and older seeds' steps) stay put.
+  const extra = new Prng(hash32(seed, 0xc4a06));
+  const x = () => extra.next();
+  const xpick = <T>(xs: readonly T[]): T => xs[Math.floor(x() * xs.length)] as T;
+  // Eventually consistent listings: a new job or copy shows up this many sandbox seconds late.
+  knobs.listingLagSeconds = xpick([0, 2, 2, 10, 30]);
+  if (x() < 0.2) knobs.copyPartialRate = xpick([0.02, 0.1]);
+  const preexisting =
+    x() < 0.4
+      ? {
+          vault: xpick(['prod-ebs-daily', 'prod-mixed-weekly', 'analytics-s3']),
+          share: xpick([0.1, 0.3]),
+          withJob: x() < 0.5,
+        }
+      : undefined;
+  for (const step of steps) {
+    if (step.kind === 'errorAfterStartCopyJob') step.probability = xpick([0, 0.05, 0.2]);
   }
   steps.sort((a, b) => a.at - b.at);
   return {
@@ -210,6 +238,7 @@ export function generateSchedule(seed: number): Schedule {
     maxInFlight: pick([10, 50, 100]),
     startRate: pick([10, 50]),
     knobs,
+    ...(preexisting ? { preexisting } : {}),
     steps,
   };
 }
@@ -218,7 +247,9 @@ export function generateSchedule(seed: number): Schedule {
 export function formatSchedule(s: Schedule): string {
   const head = `seed ${s.seed}: ${s.points} points (data seed ${s.sandboxSeed}), time factor ${s.timeFactor}, chaos ${
     s.durationMs / 1000
-  } s, max_in_flight ${s.maxInFlight}, start_rate ${s.startRate}, knobs ${JSON.stringify(s.knobs)}`;
+  } s, max_in_flight ${s.maxInFlight}, start_rate ${s.startRate}, knobs ${JSON.stringify(s.knobs)}${
+    s.preexisting ? `, copies already in the destination ${JSON.stringify(s.preexisting)}` : ''
+  }`;
   const lines = s.steps.map((step) => {
     const { at, kind, ...rest } = step;
     return `  +${(at / 1000).toFixed(1).padStart(5)} s  ${kind} ${JSON.stringify(rest)}`;
