@@ -14,7 +14,7 @@ import type { Account, Schedule, Step } from './schedule.js';
 const PROFILES: Record<Account, string> = { source: 'rpcopy-source', destination: 'rpcopy-dest' };
 const DB_FILES = ['rpcopy.db', 'rpcopy.db-wal', 'rpcopy.db-shm'];
 /** Final-phase bounds: `--once` runs and how long each may take. */
-const FINAL_RUNS = 4;
+const FINAL_RUNS = 3;
 const ONCE_TIMEOUT_MS = 90_000;
 /** A graceful stop that takes longer than this is ended with SIGKILL (the daemon's shutdown_timeout is 5 s). */
 const STOP_TIMEOUT_MS = 30_000;
