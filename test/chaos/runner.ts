@@ -113,7 +113,13 @@ async function run(
     knobs: schedule.knobs,
   });
   const baseConfig = readFileSync(sandbox.config, 'utf8')
-    .replace(/max_in_flight = \d+/, `max_in_flight = ${schedule.maxInFlight}\nstart_rate = ${schedule.startRate}`)
+    .replace(
+      /max_in_flight = \d+/,
+      `max_in_flight = ${schedule.maxInFlight}\nstart_rate = ${schedule.startRate}\n` +
+        // The daemon's margins bracket what the schedule may draw: a listing lag above the sandbox's largest
+        // (30 s), a resend window below its shortest idempotency window (2 s). No path may rely on more.
+        'listing_lag = "35s"\nresend_window = "1s"',
+    )
     .replace(/^state_dir = (.*)$/m, 'state_dir = $1\nshutdown_timeout = "5s"');
   const windowState: { mode: 'open' | 'closed' | 'closing'; drainSeconds: number; maxRuntime?: number } = {
     mode: 'open',
