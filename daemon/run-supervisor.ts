@@ -98,11 +98,6 @@ export class RunSupervisor {
     return this.stateValue;
   }
 
-  /** True while a loop is waiting for its window or running work. */
-  get active(): boolean {
-    return this.job !== undefined;
-  }
-
   /** True while work runs (not while the loop waits for the window). */
   get running(): boolean {
     return this.working;
@@ -276,6 +271,11 @@ export class RunSupervisor {
       });
       // A one-off run (--once, --max-runtime, or max_runtime without daily windows) ends here.
       if (options.once || options.oneOffRuntime || !options.window.scheduled) return 'window_closed';
+      // Work asked for meanwhile joins the work that resumes in the next window.
+      if (this.next !== undefined) {
+        this.job = merge(this.job, this.next);
+        this.next = undefined;
+      }
     }
   }
 }
