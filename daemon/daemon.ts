@@ -6,11 +6,9 @@
 // before the store is opened, and the store's identity is checked before the
 // socket appears, so a refused start leaves no socket and an unchanged store.
 
-import { setMaxListeners } from 'node:events';
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { DaemonState, ResumeResponse, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import { formatDuration } from '../shared/duration.js';
@@ -42,7 +40,15 @@ import { runPreflight } from './preflight/service.js';
 import { reportPoints } from './report/points.js';
 import { reportSummary } from './report/summary.js';
 import { parseResetTarget, resetState } from './reset.js';
-import { loadSettings, parseSetting, type SettingValue, saveSetting } from './settings.js';
+import { RunSupervisor } from './run-supervisor.js';
+import {
+  claimWindowRunStart,
+  loadSettings,
+  parseSetting,
+  type SettingValue,
+  saveSetting,
+  windowRunStart,
+} from './settings.js';
 import { Shutdown } from './shutdown.js';
 import { readCounts, readInventoryProgress } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
@@ -50,7 +56,7 @@ import { ReadWorker } from './store/read-worker.js';
 import { openStore, type Store } from './store/store.js';
 import { VaultsPhase } from './vaults/service.js';
 import { createWatchHub } from './watch.js';
-import { ChangeWindow, runDeadline, type WindowState } from './window.js';
+import { ChangeWindow, type WindowState } from './window.js';
 import { createWorkerPool } from './workers/pool.js';
 
 export const STORE_FILE = 'rpcopy.db';
@@ -158,6 +164,12 @@ function prepareStateDir(stateDir: string, log: Logger): void {
   }
 }
 
+/** rpctl status's window: what the run loop sees now (drainFrom only while work runs). */
+function windowStatus(view: WindowState, drainFrom: number | undefined): NonNullable<StatusResponse['window']> {
+  const iso = (t: number | undefined) => (t !== undefined ? new Date(t).toISOString() : null);
+  return { open: view.open, closesAt: iso(view.closesAt), opensAt: iso(view.opensAt), drainFrom: iso(drainFrom) };
+}
+
 export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const { config, log, version, mode } = deps;
   const stateDir = config.daemon.stateDir;
@@ -188,10 +200,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const gate = new PauseGate();
   const changeWindow = new ChangeWindow(config.window);
   const maxRuntimeMs = deps.maxRuntimeMs ?? config.window.maxRuntimeMs;
-  let windowInfo: WindowState = changeWindow.state(Date.now());
-  // No copy job starts from this moment on (window.drain before the run's deadline).
-  let drainFrom: number | undefined;
-  let runDeadlineAt: number | undefined;
   let drainOverrideMs: number | undefined;
   const sessions = {
     source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
@@ -329,16 +337,15 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           log: log.child({ phase: 'copy' }),
           runId,
           gate,
-          startAllowed: () => drainFrom === undefined || Date.now() < drainFrom,
+          startAllowed: () => supervisor.startAllowed(),
         });
   const applySetting = (setting: SettingValue): void => {
     if (setting.key === 'max-in-flight') copy?.setMaxInFlight(setting.value);
     else {
       drainOverrideMs = setting.value;
-      if (runDeadlineAt !== undefined) drainFrom = runDeadlineAt - setting.value;
+      supervisor.setDrain(setting.value);
     }
   };
-  for (const setting of loadSettings(store)) applySetting(setting);
   const services: DaemonServices = {
     copy,
     config,
@@ -350,12 +357,47 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     pauseForOperator,
   };
   const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services));
-  let state: DaemonState = 'starting';
-  const currentState = (): DaemonState => (gate.paused && state === 'running' ? 'paused' : state);
+  // The one place that decides when work runs: the first run, and every rerun an operator asks for.
+  const supervisor: RunSupervisor = new RunSupervisor({
+    window: changeWindow,
+    ...(maxRuntimeMs !== undefined ? { maxRuntimeMs } : {}),
+    oneOffRuntime: deps.maxRuntimeMs !== undefined,
+    once: mode === 'once',
+    drainMs: () => drainOverrideMs ?? changeWindow.drainMs,
+    occurrence: {
+      read: (openedAt) => windowRunStart(store, openedAt),
+      claim: (openedAt, now) => claimWindowRunStart(store, openedAt, now),
+    },
+    work: (work, context) => (work === 'copy' && copy ? pipeline.rerun(copy, context) : pipeline.run(context)),
+    signal: shutdown.signal,
+    track: (work) => shutdown.track(work),
+    record: (level, kind, message, data) => journal.record(level, kind, message, data),
+    onEnd: (outcome) => {
+      if (outcome === 'done') {
+        journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', {
+          phases: pipeline.phaseNames,
+        });
+        if (mode === 'once') void stop('pipeline finished', 'done');
+        return;
+      }
+      // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
+      if (outcome === 'window_closed') {
+        void stop('the run’s time is up', mode === 'once' ? 'window_closed' : 'stopped');
+      }
+    },
+    onError: (err) => {
+      journal.record('error', 'pipeline.failed', 'the pipeline failed; progress so far is saved', { error: err });
+      void stop('pipeline failed', 'failed');
+    },
+  });
+  for (const setting of loadSettings(store)) applySetting(setting);
+  let stopping: Promise<RunOutcome> | undefined;
+  const state = (): DaemonState => (stopping ? 'stopping' : supervisor.state);
+  const currentState = (): DaemonState => (gate.paused && state() === 'running' ? 'paused' : state());
 
   const status = (): StatusResponse => ({
     state: currentState(),
-    ...(gate.paused && state === 'running'
+    ...(gate.paused && state() === 'running'
       ? {
           pauseReason: gate.paused.reason,
           pauseDetail: gate.paused.note ? `${gate.paused.detail}. ${gate.paused.note}` : gate.paused.detail,
@@ -378,14 +420,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     credentials: { source: sessions.source.snapshot(), destination: sessions.destination.snapshot() },
     ...(copy && (pipeline.phase === 'copy' || pipeline.phase === 'done') ? { copy: copy.status() } : {}),
     ...(changeWindow.scheduled || maxRuntimeMs !== undefined
-      ? {
-          window: {
-            open: windowInfo.open,
-            closesAt: windowInfo.closesAt ? new Date(windowInfo.closesAt).toISOString() : null,
-            opensAt: windowInfo.opensAt ? new Date(windowInfo.opensAt).toISOString() : null,
-            drainFrom: drainFrom !== undefined && state === 'running' ? new Date(drainFrom).toISOString() : null,
-          },
-        }
+      ? { window: windowStatus(supervisor.window(), supervisor.running ? supervisor.drainFrom : undefined) }
       : {}),
   });
 
@@ -393,12 +428,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
 
   let progressTimer: NodeJS.Timeout | undefined;
-  // The pipeline's run: started once at start-up, and again after an operator's reset (rpctl reset).
-  let startPipeline: () => void = () => undefined;
-  let pipelineRunning = false;
-  let rerunRequested = false;
-  let stopping: Promise<RunOutcome> | undefined;
-  let rerunning = false;
   let resolveFinished!: (outcome: RunOutcome) => void;
   const finished = new Promise<RunOutcome>((resolve) => {
     resolveFinished = resolve;
@@ -411,7 +440,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     shutdown.request(reason);
     credentialsWatch?.close();
     clearInterval(progressTimer);
-    state = 'stopping';
     journal.record('info', 'daemon.stopping', 'stopping: no new work is claimed', {
       reason,
       inFlight: shutdown.pending,
@@ -451,7 +479,10 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       status,
       stop: () => {
         void stop('rpctl stop');
-        return { state, message: 'stopping: in-flight work finishes, progress is saved, then the daemon exits' };
+        return {
+          state: state(),
+          message: 'stopping: in-flight work finishes, progress is saved, then the daemon exits',
+        };
       },
       resume: () => resumeAfterPause('operator'),
       config: () => config,
@@ -486,30 +517,29 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       reset: ({ target, vault }) => {
         const what = parseResetTarget(target);
         const paused = gate.paused !== undefined;
-        if (state === 'running' && !paused) {
+        if (supervisor.running && !paused) {
           throw new RpcopyError(
             'BAD_REQUEST',
             'the pipeline is running: pause it first (rpctl pause), or reset once it is done or waiting for its window',
           );
         }
-        if (rerunning) throw new RpcopyError('BAD_REQUEST', 'a retry is being copied: reset once it is done');
         const result = resetState(store, what, vault ?? null);
         if (result.requeued > 0) copy?.requeued();
         journal.record('warn', 'state.reset', `reset ${what}${vault ? ` of vault ${vault}` : ''}`, { ...result });
-        if (pipelineRunning) rerunRequested = true;
-        else if (!shutdown.requested) {
-          state = 'running';
-          startPipeline();
-        }
+        const running = supervisor.running;
+        // The pipeline runs again over the reset state, when the window allows (after the current run, if any).
+        supervisor.request('pipeline');
         return {
           ...result,
           message:
             `reset ${what}${vault ? ` of vault ${vault}` : ''}: ${result.vaults} vault listings, ` +
             `${result.metadataLoads} metadata loads, ${result.replanned} points to decide again, ` +
             `${result.requeued} failed points requeued; ` +
-            (pipelineRunning
+            (running
               ? 'the pipeline runs again once the current run ends (rpctl resume if paused)'
-              : 'the pipeline runs again now'),
+              : supervisor.state === 'waiting_for_window'
+                ? 'the pipeline runs again when the change window opens'
+                : 'the pipeline runs again now'),
         };
       },
       forecast: () => {
@@ -535,25 +565,9 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         const result = new CopyQueue(store, runId).retry(reason, Date.now());
         if (result.requeued > 0) copy?.requeued();
         journal.record('info', 'copy.retry', `requeued failed points of reason ${reason}`, { reason, ...result });
-        // A service whose pipeline had finished copies the requeued points now, not at its next start.
-        if (result.requeued > 0 && state === 'done' && copy && !rerunning) {
-          state = 'running';
-          rerunning = true;
-          const context = { signal: shutdown.signal, track: <T>(work: Promise<T>) => shutdown.track(work) };
-          void shutdown.track(pipeline.rerun(copy, context)).then(
-            (outcome) => {
-              rerunning = false;
-              if (outcome === 'done' && !shutdown.requested) state = 'done';
-            },
-            (err: unknown) => {
-              rerunning = false;
-              journal.record('error', 'pipeline.failed', 'the copy phase failed; progress so far is saved', {
-                error: err,
-              });
-              void stop('pipeline failed', 'failed');
-            },
-          );
-        }
+        // A service whose pipeline had finished copies the requeued points again, when the window allows; a run
+        // in progress runs its copy phase once more after it ends, in case that phase had already finished.
+        if (result.requeued > 0 && copy && mode === 'service') supervisor.request('copy');
         return {
           reason,
           ...result,
@@ -622,55 +636,6 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     throw err;
   }
 
-  // Change windows: the pipeline runs only inside a window, and each run ends at the window's close or after the
-  // max runtime (stop claiming, in-flight calls finish, progress saved). A service then waits for the next window
-  // and resumes from the store (copy jobs that finished meanwhile are reconciled first); --once stops.
-  const runInWindows = async (): Promise<'done' | 'stopped' | 'window_closed'> => {
-    for (;;) {
-      if (shutdown.requested) return 'stopped';
-      const now = Date.now();
-      const current = changeWindow.state(now);
-      windowInfo = current;
-      if (!current.open) {
-        state = 'waiting_for_window';
-        const opens = current.opensAt ? new Date(current.opensAt).toISOString() : 'never (no window day configured)';
-        journal.record('info', 'window.waiting', `outside the change window: no work starts until ${opens}`, {
-          opensAt: current.opensAt ?? null,
-        });
-        if (mode === 'once') return 'window_closed';
-        // Re-check at least every minute: a clock change or a suspended machine moves the next opening.
-        const wait = Math.min(Math.max((current.opensAt ?? now + 60_000) - now, 1_000), 60_000);
-        await sleep(wait, undefined, { signal: shutdown.signal }).catch(() => undefined);
-        continue;
-      }
-      state = 'running';
-      const deadline = runDeadline(current, now, maxRuntimeMs);
-      runDeadlineAt = deadline;
-      drainFrom = deadline === undefined ? undefined : deadline - (drainOverrideMs ?? changeWindow.drainMs);
-      const windowEnd = new AbortController();
-      const timer =
-        deadline === undefined ? undefined : setTimeout(() => windowEnd.abort('window closed'), deadline - now);
-      const signal = AbortSignal.any([shutdown.signal, windowEnd.signal]);
-      // Like the shutdown signal it combines: every waiting AWS call listens to it, hundreds at once.
-      setMaxListeners(0, signal);
-      if (deadline !== undefined) {
-        journal.record('info', 'window.open', `working until ${new Date(deadline).toISOString()}`, {
-          deadline,
-          drainFrom: drainFrom ?? null,
-        });
-      }
-      const outcome = await pipeline.run({ signal, track: (work) => shutdown.track(work) });
-      clearTimeout(timer);
-      if (outcome === 'done') return 'done';
-      if (shutdown.requested) return 'stopped';
-      journal.record('info', 'window.closed', 'the run’s time is up: stopped claiming work; progress is saved', {
-        deadline: deadline ?? null,
-      });
-      // A one-off run (--once, --max-runtime, or max_runtime without daily windows) ends here.
-      if (mode === 'once' || deps.maxRuntimeMs !== undefined || !changeWindow.scheduled) return 'window_closed';
-    }
-  };
-  state = 'running';
   // A progress line at a steady interval (the terminal in the foreground, journald as a service): phase,
   // done/total, the rate over the last interval and the ETA at that rate (rpctl forecast knows better).
   let lastDone: number | undefined;
@@ -702,38 +667,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     socket: socketPath(stateDir),
   });
 
-  startPipeline = () => {
-    pipelineRunning = true;
-    void shutdown.track(runInWindows()).then(
-      (outcome) => {
-        pipelineRunning = false;
-        if (outcome === 'done' && rerunRequested && !shutdown.requested) {
-          // An operator's reset arrived while this run was going: run the pipeline again over the reset state.
-          rerunRequested = false;
-          startPipeline();
-          return;
-        }
-        if (outcome === 'done') {
-          journal.record('info', 'pipeline.done', 'every phase of the pipeline is done', {
-            phases: pipeline.phaseNames,
-          });
-          if (mode === 'once') void stop('pipeline finished', 'done');
-          else if (!shutdown.requested) state = 'done';
-          return;
-        }
-        // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
-        if (outcome === 'window_closed') {
-          void stop('the run’s time is up', mode === 'once' ? 'window_closed' : 'stopped');
-        }
-      },
-      (err: unknown) => {
-        pipelineRunning = false;
-        journal.record('error', 'pipeline.failed', 'the pipeline failed; progress so far is saved', { error: err });
-        void stop('pipeline failed', 'failed');
-      },
-    );
-  };
-  startPipeline();
+  supervisor.request('pipeline');
 
   return {
     socketPath: socketPath(stateDir),

@@ -58,3 +58,41 @@ export function loadSettings(store: Store): SettingValue[] {
     return typeof value === 'number' ? [{ key: r.key, value } as SettingValue] : [];
   });
 }
+
+// The first start of work in the current window occurrence, so that window.max_runtime caps the work per
+// occurrence across restarts. One row of the settings table, outside SETTING_KEYS: rpctl set cannot change it.
+const WINDOW_RUN_KEY = 'window-run';
+
+function readWindowRun(store: Store): { openedAt?: unknown; startedAt?: unknown } | undefined {
+  const row = store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').get(WINDOW_RUN_KEY) as
+    | { value: string }
+    | undefined;
+  return row ? (JSON.parse(row.value) as { openedAt?: unknown; startedAt?: unknown }) : undefined;
+}
+
+/** When work first started in the window occurrence that opened at `openedAt`, if it did. */
+export function windowRunStart(store: Store, openedAt: number): number | undefined {
+  const recorded = readWindowRun(store);
+  return recorded?.openedAt === openedAt && typeof recorded.startedAt === 'number' ? recorded.startedAt : undefined;
+}
+
+/**
+ * The recorded first start of the occurrence that opened at `openedAt`, or `now` recorded as its start
+ * (replacing an earlier occurrence's row), in one transaction.
+ */
+export function claimWindowRunStart(store: Store, openedAt: number, now: number): number {
+  const { sqlite } = store;
+  return sqlite
+    .transaction((): number => {
+      const recorded = windowRunStart(store, openedAt);
+      if (recorded !== undefined) return recorded;
+      sqlite
+        .prepare(
+          `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+        )
+        .run(WINDOW_RUN_KEY, JSON.stringify({ openedAt, startedAt: now }), now);
+      return now;
+    })
+    .immediate();
+}

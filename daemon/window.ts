@@ -13,6 +13,8 @@ const WEEKDAYS: readonly Weekday[] = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 
 
 export interface WindowState {
   open: boolean;
+  /** When the open window opened (undefined: always open); with closesAt, it names this occurrence of the window. */
+  openedAt?: number;
   /** When the open window closes (undefined: never). */
   closesAt?: number;
   /** When the next window opens (undefined while open, or never). */
@@ -67,7 +69,7 @@ export class ChangeWindow {
     for (const offset of [-1, 0]) {
       const { opens, closes } = this.windowOf(today, offset);
       if (opens !== undefined && closes !== undefined && opens <= now && now < closes) {
-        return { open: true, closesAt: closes };
+        return { open: true, openedAt: opens, closesAt: closes };
       }
     }
     for (let offset = 0; offset <= 8; offset++) {

@@ -213,6 +213,11 @@ export interface WindowConfig {
   stop?: string;
   days?: Weekday[];
   timezone?: string;
+  /**
+   * window.max_runtime. With daily windows: the work of each window occurrence ends this long after it first
+   * started in that occurrence (kept in the store across restarts), or at the close if sooner. Without them:
+   * a daemon run ends this long after it first started.
+   */
   maxRuntimeMs?: number;
   drainMs?: number;
 }

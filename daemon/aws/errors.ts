@@ -109,3 +109,27 @@ export function classifyAwsError(error: WireError): AwsFailure {
   if (name === 'AbortError') return failure('transient', true);
   return failure('permanent');
 }
+
+/**
+ * The worker pool, not AWS, failed a call: a worker thread died (crashed, or was terminated when the pool was
+ * destroyed after the shutdown timeout) while it ran the call, or the pool closed before the call reached a
+ * worker. It says nothing about the credentials. `sent`: the call was handed to a worker, so AWS may have
+ * applied it; otherwise it is known not to have been sent.
+ */
+export class WorkerPoolError extends Error {
+  constructor(
+    readonly sent: boolean,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'WorkerPoolError';
+  }
+}
+
+/** A worker-pool failure as an AWS call's failure: transient, its outcome unknown if the call reached a worker. */
+export function workerPoolFailure(err: WorkerPoolError): AwsFailure {
+  return err.sent
+    ? { name: 'WorkerFailed', message: err.message, kind: 'transient', outcomeUnknown: true }
+    : { name: 'WorkerPoolClosed', message: err.message, kind: 'transient', outcomeUnknown: false };
+}

@@ -10,14 +10,18 @@
 //   session is exhausted the port waits on the pause gate until the operator
 //   (or a changed credentials file) resumes it. Nothing in flight is lost: the
 //   call simply waits.
+// - A worker-pool failure is not an AWS answer and never a credentials failure:
+//   a call a dead worker was running is transient with its outcome unknown
+//   (retried only if idempotent); one that never reached a worker was not
+//   sent (at shutdown it ends with the abort reason, as if stopped before it).
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
-import type { AwsTask } from '../workers/aws.js';
+import type { AwsTask, AwsTaskResult } from '../workers/aws.js';
 import type { WorkerPool } from '../workers/pool.js';
-import type { CredentialSession } from './credentials.js';
-import { type AwsFailure, classifyAwsError } from './errors.js';
+import type { CredentialSession, CurrentCredentials } from './credentials.js';
+import { type AwsFailure, classifyAwsError, WorkerPoolError, workerPoolFailure } from './errors.js';
 import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
 import { RateLimiter } from './rate-limiter.js';
 
@@ -139,6 +143,51 @@ export class AwsPort {
     return Math.round(this.random() * ceiling);
   }
 
+  /** One try of a call: its output, or its failure and the credential generation it was made with. */
+  private async attempt<K extends OperationName>(
+    account: Account,
+    operation: K,
+    input: Operations[K]['input'],
+    signal: AbortSignal | undefined,
+  ): Promise<{ ok: true; output: Operations[K]['output'] } | { ok: false; failure: AwsFailure; generation: number }> {
+    const session = this.options.sessions[account];
+    const before = session.generation;
+    let current: CurrentCredentials;
+    try {
+      current = await session.credentials();
+    } catch (err) {
+      // The credentials file could not be read or lacks the profile: an auth failure of this generation.
+      const failure = classifyAwsError({ name: 'CredentialsProviderError', message: (err as Error).message });
+      return { ok: false, failure, generation: before };
+    }
+    const { generation } = current;
+    const task: AwsTask<K> = {
+      operation,
+      input,
+      account,
+      generation,
+      credentials: current.credentials,
+      region: this.options.region,
+    };
+    this.counters.calls += 1;
+    let result: AwsTaskResult<K>;
+    try {
+      result = await this.options.pool.runAws(task);
+    } catch (err) {
+      // The pool, not AWS, failed: it says nothing about the credentials. A call that never reached a worker was
+      // not sent (at shutdown the caller records it so); one that a dead worker was running has an unknown outcome.
+      const poolError =
+        err instanceof WorkerPoolError
+          ? err
+          : new WorkerPoolError(true, `the worker pool failed: ${(err as Error)?.message ?? err}`, { cause: err });
+      if (!poolError.sent && signal?.aborted) throw signal.reason;
+      return { ok: false, failure: workerPoolFailure(poolError), generation };
+    }
+    if (!result.ok) return { ok: false, failure: classifyAwsError(result.error), generation };
+    session.reportSuccess(result.generation);
+    return { ok: true, output: result.output };
+  }
+
   async call<K extends OperationName>(
     account: Account,
     operation: K,
@@ -154,31 +203,12 @@ export class AwsPort {
       if (!options.ignorePause) await this.options.gate?.wait(signal);
       const limiter = this.limiter(account, operation);
       await limiter.take(signal, options.priority);
-      let generation = session.generation;
-      let failure: AwsFailure;
-      try {
-        const current = await session.credentials();
-        generation = current.generation;
-        const task: AwsTask<K> = {
-          operation,
-          input,
-          account,
-          generation,
-          credentials: current.credentials,
-          region: this.options.region,
-        };
-        this.counters.calls += 1;
-        const result = await this.options.pool.runAws(task);
-        if (result.ok) {
-          limiter.succeeded();
-          session.reportSuccess(result.generation);
-          return result.output;
-        }
-        failure = classifyAwsError(result.error);
-      } catch (err) {
-        // The credentials file could not be read or lacks the profile: an auth failure of this generation.
-        failure = classifyAwsError({ name: 'CredentialsProviderError', message: (err as Error).message });
+      const attempt = await this.attempt(account, operation, input, signal);
+      if (attempt.ok) {
+        limiter.succeeded();
+        return attempt.output;
       }
+      const { failure, generation } = attempt;
 
       if (failure.kind === 'auth') {
         this.counters.authFailures += 1;
