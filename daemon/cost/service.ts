@@ -17,7 +17,7 @@ import { type StorageGroup, storageForecast } from './storage.js';
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
-const NEVER = 9e15;
+const NEVER = 9_000_000_000_000_000;
 export const COST_MONTHS = 12;
 
 const OPEN_STATES = `('queued', 'submitting', 'submitted', 'completed', 'verified')`;
@@ -41,7 +41,7 @@ const EVERY_COPY = `
 
 const FIRST_COPIES = `
   SELECT vault, resourceType, landedAt, coldAt,
-    CASE WHEN lastDelete >= ${NEVER} THEN NULL ELSE lastDelete END AS deleteAt, count(*) AS items, sum(size) AS bytes
+    CASE WHEN lastDelete >= ${NEVER} THEN NULL ELSE (lastDelete / ${DAY_MS}) * ${DAY_MS} END AS deleteAt, count(*) AS items, sum(size) AS bytes
   FROM (
     SELECT ${COLUMNS},
       row_number() OVER (PARTITION BY i.resource_arn, i.destination_vault_name ORDER BY i.creation_date, i.point_id) AS rn,
@@ -51,7 +51,8 @@ const FIRST_COPIES = `
     WHERE i.state IN ${OPEN_STATES} AND p.resource_type IN (${sqlList(INCREMENTAL_TYPES)})
   )
   WHERE rn = 1
-  GROUP BY vault, resourceType, landedAt, coldAt, deleteAt`;
+  -- By position: by name, SQLite would group by the subquery's deleteAt (the first copy's), not the chain's.
+  GROUP BY 1, 2, 3, 4, 5`;
 
 type Row = Omit<StorageGroup, 'estimate'>;
 
