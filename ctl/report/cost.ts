@@ -59,7 +59,7 @@ export function costSection(c: CostForecast | undefined): string {
   const table = `<table><thead><tr>${head.map((h, k) => `<th${k >= 3 ? ' class="num"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((cell, k) => `<td${k >= 3 ? ' class="num"' : ''}>${cell}</td>`).join('')}</tr>`)
     .join('')}</tbody></table>`;
-  return `<section><h2>Destination storage cost</h2>
+  return `<section id="cost"><h2>Destination storage cost</h2>
 <p>Copies made so far: <b>${esc(String(c.copied.items))}</b>, costing <b>${esc(range(c.copied.monthlyCostLow, c.copied.monthlyCostHigh))}</b> per month now. Highest month: <b>${esc(c.peakMonth)}</b> at <b>${esc(range(c.monthlyCostLow, c.monthlyCostHigh))}</b>; the next ${esc(String(c.months.length))} months together <b>${esc(range(c.totalCostLow, c.totalCostHigh))}</b> (${esc(c.currency)}, ${esc(c.region)}).</p>
 ${monthChart(c)}
 <p class="note">Dark: the low estimate; pale: up to the high estimate. Low: ${esc(c.estimates.low)}. High: ${esc(c.estimates.high)}.</p>
