@@ -185,7 +185,7 @@ export function totalsOf(pairs: FleetPair[]): FleetTotals {
     failed: sum((p) => p.failed),
     inFlight: sum((p) => p.inFlight),
     progressPercent: planned > 0 ? Math.round((copied / planned) * 1000) / 10 : null,
-    finishAt: finishes.length > 0 ? finishes.reduce((a, b) => (a > b ? a : b)) : null,
+    finishAt: finishes.length > 0 ? ([...finishes].sort().at(-1) ?? null) : null,
     monthlyCostLow: sum((p) => p.cost?.monthlyCostLow ?? 0),
     monthlyCostHigh: sum((p) => p.cost?.monthlyCostHigh ?? 0),
     totalCostLow: sum((p) => p.cost?.totalCostLow ?? 0),
