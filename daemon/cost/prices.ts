@@ -2,6 +2,7 @@
 // replaces the table with `cost.price_table` (shared/prices.ts), and docs/cost.md says where each number is from.
 
 import { type Config, ConfigError } from '../../shared/config.js';
+import { RpcopyError } from '../../shared/errors.js';
 import { type PriceTable, readPriceTable } from '../../shared/prices.js';
 
 const US_EAST_1 = {
