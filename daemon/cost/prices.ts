@@ -46,10 +46,13 @@ export function loadPrices(config: Config): { table: PriceTable; tableFile: stri
   const file = config.cost.priceTable;
   if (!file) return { table: DEFAULT_PRICES, tableFile: null };
   const { table, problems } = readPriceTable(file);
-  if (!table)
-    throw new ConfigError(
+  // Checked when the config was loaded; a file edited since then fails this forecast with its key, not the daemon.
+  if (!table) {
+    const error = new ConfigError(
       config.file,
       problems.map((p) => ({ key: 'cost.price_table', message: `${file}: ${p.key ? `${p.key}: ` : ''}${p.message}` })),
     );
+    throw new RpcopyError('CONFIG_INVALID', error.message);
+  }
   return { table, tableFile: file };
 }
