@@ -10,6 +10,9 @@ const usd = (x: number) => `$${money.format(x)}`;
 const range = (low: number, high: number, unit: (x: number) => string = usd) =>
   low === high ? unit(low) : `${unit(low)} – ${unit(high)}`;
 
+// The page carries no URL (nothing in it may look fetchable): a source is named by its host and path.
+const noScheme = (text: string) => text.replace(/https?:\/\//gi, '');
+
 /** Bars per month: the low estimate solid, up to the high estimate pale. */
 function monthChart(c: CostForecast): string {
   const width = 760;
@@ -62,8 +65,8 @@ export function costSection(c: CostForecast | undefined): string {
   return `<section id="cost"><h2>Destination storage cost</h2>
 <p>Copies made so far: <b>${esc(String(c.copied.items))}</b>, costing <b>${esc(range(c.copied.monthlyCostLow, c.copied.monthlyCostHigh))}</b> per month now. Highest month: <b>${esc(c.peakMonth)}</b> at <b>${esc(range(c.monthlyCostLow, c.monthlyCostHigh))}</b>; the next ${esc(String(c.months.length))} months together <b>${esc(range(c.totalCostLow, c.totalCostHigh))}</b> (${esc(c.currency)}, ${esc(c.region)}).</p>
 ${monthChart(c)}
-<p class="note">Dark: the low estimate; pale: up to the high estimate. Low: ${esc(c.estimates.low)}. High: ${esc(c.estimates.high)}.</p>
+<p class="note">Dark: the low estimate; pale: up to the high estimate. Low: ${esc(noScheme(c.estimates.low))}. High: ${esc(noScheme(c.estimates.high))}.</p>
 ${table}
-<p class="note">Prices ${esc(c.prices.file ?? 'shipped with rpcopy')}, read ${esc(c.prices.readAt)} from ${esc(c.prices.source)}${c.priceRegion !== c.region ? `, priced as ${esc(c.priceRegion)}` : ''}. ${c.prices.unconfirmed.map((u) => `UNCONFIRMED: ${esc(u)}.`).join(' ')} ${c.notes.map((n) => esc(n)).join('; ')}.</p>
+<p class="note">Prices ${esc(c.prices.file ?? 'shipped with rpcopy')}, read ${esc(c.prices.readAt)} from ${esc(noScheme(c.prices.source))}${c.priceRegion !== c.region ? `, priced as ${esc(c.priceRegion)}` : ''}. ${c.prices.unconfirmed.map((u) => `UNCONFIRMED: ${esc(noScheme(u))}.`).join(' ')} ${c.notes.map((n) => esc(noScheme(n))).join('; ')}.</p>
 </section>`;
 }

@@ -91,6 +91,8 @@ t.test('the cost section says the range, the copies so far and the assumptions, 
   t.match(html, /Low: first copies only\. High: every copy full\./);
   t.match(html, /UNCONFIRMED: every number/);
   t.notMatch(html, /<img/, 'text from the daemon is escaped');
+  t.notMatch(html, /https?:\/\//, 'no URL on the page: the price source is named by host and path');
+  t.match(html, /from aws\.amazon\.com\/backup\/pricing\//);
   t.notMatch(html, />small</, 'a group with no cost in the highest month is left out');
   t.equal((html.match(/<rect /g) ?? []).length, 4, 'two bars per month: low and high');
   t.equal(costSection(undefined), '', 'no section without a cost forecast');
