@@ -1,6 +1,8 @@
 import { ForecastResponse, ROUTES } from '../shared/api.js';
 import { formatDuration } from '../shared/duration.js';
+import { RpcopyError } from '../shared/errors.js';
 import type { Command } from './command.js';
+import { formatCost, range } from './forecast-cost.js';
 import { columns, count } from './format.js';
 import { slowClient } from './preflight.js';
 
@@ -16,9 +18,15 @@ const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 export const forecastCommand: Command = {
   name: 'forecast',
   summary: 'time left, what limits the run, measured rates per resource type, windows needed and the finish date',
-  usage: 'rpctl forecast [--json]',
+  usage: 'rpctl forecast [--cost] [--json]',
+  options: { cost: { type: 'boolean', default: false } },
   async run(ctx) {
     const f = await slowClient(ctx).get(ROUTES.forecast, ForecastResponse);
+    if (ctx.values.cost === true) {
+      if (!f.cost) throw new RpcopyError('INTERNAL', 'this rpcopyd does not forecast costs: upgrade it');
+      ctx.out(ctx.json ? JSON.stringify(f.cost, null, 2) : formatCost(f.cost));
+      return 0;
+    }
     if (ctx.json) {
       ctx.out(JSON.stringify(f, null, 2));
       return 0;
@@ -55,6 +63,12 @@ export const forecastCommand: Command = {
       ]),
     ];
     if (f.notes.length > 0) lines.push('', ...f.notes.map((n) => `note: ${n}`));
+    if (f.cost) {
+      lines.push(
+        '',
+        `storage cost: ${range(f.cost.monthlyCostLow, f.cost.monthlyCostHigh)} in ${f.cost.peakMonth}, its highest month (rpctl forecast --cost)`,
+      );
+    }
     ctx.out(lines.join('\n'));
     return 0;
   },

@@ -10,6 +10,7 @@ import { packageVersion } from '../shared/version.js';
 import { type Command, createContext, GLOBAL_HELP, GLOBAL_OPTIONS } from './command.js';
 import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
+import { fleetCommand } from './fleet/command.js';
 import { forecastCommand } from './forecast.js';
 import { pauseCommand } from './pause.js';
 import { planCommand } from './plan.js';
@@ -41,6 +42,7 @@ const COMMANDS: Command[] = [
   resetCommand,
   reconcileCommand,
   reportCommand,
+  fleetCommand,
   configCommand,
   serviceCommand,
   testenvCommand,

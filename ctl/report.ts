@@ -5,7 +5,13 @@
 // pagination and go straight to the file or stdout, the next page fetched
 // while the current one is written, so neither side ever holds the report.
 
-import { ReportPointsResponse, ReportSummaryResponse, ROUTES, StatusResponse } from '../shared/api.js';
+import {
+  ForecastResponse,
+  ReportPointsResponse,
+  ReportSummaryResponse,
+  ROUTES,
+  StatusResponse,
+} from '../shared/api.js';
 import { RpcopyError } from '../shared/errors.js';
 import { socketPath } from '../shared/socket.js';
 import { packageVersion } from '../shared/version.js';
@@ -74,11 +80,15 @@ export const reportCommand: Command = {
           (ctx.values['state-dir'] as string | undefined) ??
           process.env.RPCOPY_STATE_DIR ??
           ctx.config().daemon.stateDir;
-        const [summary, status] = await Promise.all([
-          createClient(socketPath(stateDir), SUMMARY_TIMEOUT_MS).get(ROUTES.reportSummary, ReportSummaryResponse),
+        const slow = createClient(socketPath(stateDir), SUMMARY_TIMEOUT_MS);
+        const [summary, status, forecast] = await Promise.all([
+          slow.get(ROUTES.reportSummary, ReportSummaryResponse),
           ctx.client().get(ROUTES.status, StatusResponse),
+          // The page stands without its cost section (an older daemon, a slow forecast).
+          slow.get(ROUTES.forecast, ForecastResponse).catch(() => undefined),
         ]);
-        await sink.write(renderReportHtml({ summary, status, version: packageVersion() }));
+        const cost = forecast?.cost;
+        await sink.write(renderReportHtml({ summary, status, version: packageVersion(), ...(cost ? { cost } : {}) }));
         points = summary.totals.points;
       } else {
         points = await exportPoints(ctx, format, sink);

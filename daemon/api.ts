@@ -50,8 +50,9 @@ export interface ApiServices {
   reset(request: { target: string; vault?: string | undefined }): ResetResponse;
   /** Live re-tuning: validates, stores and applies one setting. */
   set(request: { key: string; value: string }): SetResponse;
-  /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only. */
-  forecast(): ForecastResponse;
+  /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only; its cost
+   * section reads on a worker thread. */
+  forecast(): Promise<ForecastResponse>;
   /** Requeue the failed points of one failure reason (a short transaction). */
   retry(request: { reason: string }): RetryResponse;
   /** Lists copy jobs and destination vaults (read-only AWS calls): seconds to minutes at scale, never blocking. */
@@ -113,7 +114,7 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   });
   app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));
-  app.get(ROUTES.forecast, (c) => c.json(services.forecast()));
+  app.get(ROUTES.forecast, async (c) => c.json(await services.forecast()));
   app.post(ROUTES.pause, (c) => c.json(services.pause()));
   app.post(ROUTES.reset, async (c) => {
     const body = ResetRequest.safeParse(await c.req.json().catch(() => undefined));

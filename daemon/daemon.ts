@@ -23,6 +23,8 @@ import { FAILURE_REASONS } from './copy/failures.js';
 import { CopyPhase } from './copy/phase.js';
 import { CopyQueue } from './copy/queue.js';
 import { reconcileReport } from './copy/reconcile.js';
+import { loadPrices } from './cost/prices.js';
+import { costForecast } from './cost/service.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { forecast, JobSamples, remainingWork } from './forecast.js';
@@ -434,6 +436,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   });
   let server: Server | undefined;
   let planReader: ReadWorker | undefined;
+  let costReader: ReadWorker | undefined;
 
   const stop = (reason: string, outcome: RunOutcome = 'stopped'): Promise<RunOutcome> => {
     if (stopping) return stopping;
@@ -459,6 +462,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       await watchHub.close();
       if (server) await closeServer(server);
       await planReader?.close();
+      await costReader?.close();
       // A --once run that stops on a pause must still hand its event to notify.command.
       await notifier.drain(config.daemon.shutdownTimeoutMs);
       await pool.destroy();
@@ -542,10 +546,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
                 : 'the pipeline runs again now'),
         };
       },
-      forecast: () => {
+      forecast: async () => {
         const { remaining, heaviestChainPriorSeconds } = remainingWork(store);
-        return forecast({
-          now: Date.now(),
+        const now = Date.now();
+        const f = forecast({
+          now,
           remaining,
           heaviestChainPriorSeconds,
           concurrency: copy?.concurrency ?? config.copy.maxInFlight,
@@ -554,6 +559,16 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           window: changeWindow,
           ...(maxRuntimeMs !== undefined ? { maxRuntimeMs, runStartedAt: startedAt.getTime() } : {}),
         });
+        costReader ??= new ReadWorker(store.file, 'the cost forecast worker');
+        const prices = loadPrices(config);
+        const cost = await costForecast(costReader, {
+          now,
+          finishAt: f.finishAt,
+          workMs: f.workMs,
+          region: config.region,
+          ...prices,
+        });
+        return { ...f, cost };
       },
       retry: ({ reason }) => {
         if (!(reason in FAILURE_REASONS)) {
@@ -679,6 +694,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       clearInterval(progressTimer);
       void checkpointer.stop();
       void planReader?.close();
+      void costReader?.close();
       // Synchronous and safe between two statements: every transaction is synchronous, so none is open here.
       store.close();
       rmSync(socketPath(stateDir), { force: true });

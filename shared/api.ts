@@ -399,6 +399,77 @@ export const ReportSummaryResponse = z.object({
 });
 export type ReportSummaryResponse = z.infer<typeof ReportSummaryResponse>;
 
+/**
+ * The destination's AWS Backup storage the plan adds and its cost (daemon/cost/): month by month from the current
+ * calendar month, by vault, resource type and tier, as a low and a high estimate (`estimates` says what each
+ * assumes), and what the copies made so far store now.
+ */
+export const CostForecast = z.object({
+  currency: z.string(),
+  region: z.string(),
+  /** The price table's region used: the configured one, or `default` when the table does not list it. */
+  priceRegion: z.string(),
+  prices: z.object({
+    readAt: z.string(),
+    source: z.string(),
+    /** The file given as cost.price_table; null for the shipped table. */
+    file: z.string().nullable(),
+    unconfirmed: z.array(z.string()),
+    perGbMonth: z.record(z.string(), z.object({ warm: z.number(), cold: z.number().optional() })),
+    transferPerGb: z.number(),
+    coldMinimumDays: z.number(),
+  }),
+  /** Copies still to make are assumed to land evenly over this span (the forecast's finish). */
+  landing: z.object({ from: z.string(), until: z.string() }),
+  estimates: z.object({ low: z.string(), high: z.string() }),
+  incrementalTypes: z.array(z.string()),
+  fullTypes: z.array(z.string()),
+  sources: z.record(z.string(), z.string()),
+  months: z.array(
+    z.object({
+      month: z.string(),
+      warmGbMonthsLow: z.number(),
+      warmGbMonthsHigh: z.number(),
+      coldGbMonthsLow: z.number(),
+      coldGbMonthsHigh: z.number(),
+      costLow: z.number(),
+      costHigh: z.number(),
+    }),
+  ),
+  /** One series per (destination vault, resource type, tier); arrays align with `months`. */
+  byGroup: z.array(
+    z.object({
+      vault: z.string(),
+      resourceType: z.string(),
+      tier: z.enum(['warm', 'cold']),
+      gbMonthsLow: z.array(z.number()),
+      gbMonthsHigh: z.array(z.number()),
+      costLow: z.array(z.number()),
+      costHigh: z.array(z.number()),
+    }),
+  ),
+  /** The month of the highest cost in `months`, and that month's cost. */
+  peakMonth: z.string(),
+  monthlyCostLow: z.number(),
+  monthlyCostHigh: z.number(),
+  /** Sum over `months`. */
+  totalCostLow: z.number(),
+  totalCostHigh: z.number(),
+  /** The verified copies: what they store now (GB = 2^30 bytes) and its cost per month, to check against the bill. */
+  copied: z.object({
+    items: z.number().int(),
+    bytes: z.number(),
+    warmGbLow: z.number(),
+    warmGbHigh: z.number(),
+    coldGbLow: z.number(),
+    coldGbHigh: z.number(),
+    monthlyCostLow: z.number(),
+    monthlyCostHigh: z.number(),
+  }),
+  notes: z.array(z.string()),
+});
+export type CostForecast = z.infer<typeof CostForecast>;
+
 /** GET /v1/forecast: the time left, what limits it, and the finish under the configured windows. */
 export const ForecastResponse = z.object({
   computedAt: z.string(),
@@ -427,6 +498,8 @@ export const ForecastResponse = z.object({
     }),
   ),
   notes: z.array(z.string()),
+  /** The storage cost of the plan's copies; absent from a daemon that predates it. */
+  cost: CostForecast.optional(),
 });
 export type ForecastResponse = z.infer<typeof ForecastResponse>;
 

@@ -13,6 +13,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { isTimeZone, parseClockTime, parseDuration } from './duration.js';
+import { readPriceTable } from './prices.js';
 
 export const DEFAULT_CONFIG_PATH = '~/.config/rpcopy/config.toml';
 export const DEFAULT_STATE_DIR = '~/.local/state/rpcopy';
@@ -194,6 +195,12 @@ const fileSchema = z.strictObject({
       command: z.string({ error: 'expected a command line' }).min(1, 'expected a command line').optional(),
     })
     .default({ desktop: true }),
+  cost: z
+    .strictObject({
+      // A price table replacing the shipped one (shared/prices.ts says its shape).
+      price_table: pathField('a price table file (TOML or JSON)').optional(),
+    })
+    .default({}),
   daemon: z
     .strictObject({
       state_dir: pathField('the state directory').default(DEFAULT_STATE_DIR),
@@ -259,6 +266,8 @@ export interface Config {
   vaults: { confirmComplianceLock: boolean };
   compliance: { requireVaultLock: boolean; minRetentionDays?: number };
   notify: { desktop: boolean; command?: string };
+  /** priceTable: the file replacing the shipped price table of the cost forecast. */
+  cost: { priceTable?: string };
   daemon: {
     stateDir: string;
     shutdownTimeoutMs: number;
@@ -428,6 +437,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       minRetentionDays: file.compliance.min_retention_days,
     },
     notify: { desktop: file.notify.desktop, command: file.notify.command },
+    cost: file.cost.price_table === undefined ? {} : { priceTable: toPath(file.cost.price_table) },
     daemon: {
       stateDir: toPath(stateDir),
       shutdownTimeoutMs: parseDuration(file.daemon.shutdown_timeout) ?? 20_000,
@@ -474,6 +484,12 @@ function crossCheck(config: Config, text: string): ConfigProblem[] {
   }
   checkFile(config.metadata.csv, 'metadata.csv', add);
   if (allowedApmidsFile) checkFile(allowedApmidsFile, 'filter.allowed_apmids_file', add);
+  const priceTable = config.cost.priceTable;
+  if (priceTable && checkFile(priceTable, 'cost.price_table', add)) {
+    for (const p of readPriceTable(priceTable).problems) {
+      add('cost.price_table', `${priceTable}${p.line ? `:${p.line}` : ''}: ${p.key ? `${p.key}: ` : ''}${p.message}`);
+    }
+  }
 
   const w = config.window;
   if ((w.start === undefined) !== (w.stop === undefined)) {
@@ -489,9 +505,11 @@ function crossCheck(config: Config, text: string): ConfigProblem[] {
   return problems;
 }
 
-function checkFile(path: string, key: string, add: (key: string, message: string) => void): void {
+function checkFile(path: string, key: string, add: (key: string, message: string) => void): boolean {
   if (!existsSync(path)) add(key, `file not found: ${path}`);
   else if (!statSync(path).isFile()) add(key, `not a regular file: ${path}`);
+  else return true;
+  return false;
 }
 
 /**
