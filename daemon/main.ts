@@ -2,12 +2,14 @@
 // rpcopyd: the composition root. Arguments → config → daemon, plus signals
 // and exit codes. Nothing runs at import time except through main().
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveConfigPath } from '../shared/config.js';
 import { parseDuration } from '../shared/duration.js';
 import { isEntryPoint } from '../shared/entry.js';
 import { RpcopyError } from '../shared/errors.js';
 import { packageVersion } from '../shared/version.js';
+import { checkConfig } from './check-config.js';
 import { type RunOutcome, startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
 
@@ -35,7 +37,8 @@ Options:
   --config PATH     config file (default: $RPCOPY_CONFIG, else ~/.config/rpcopy/config.toml)
   --once            run the pipeline until every point is final, then exit
   --max-runtime D   a one-off run: stop gracefully after D (e.g. 45m, 6h) and exit; overrides window.max_runtime
-  --check-config    validate the config file, print the effective config, and exit
+  --check-config    check the config, its profiles, CSV columns and files (writing nothing), print the
+                    effective config as TOML, and exit
   --dry-run         inventory, enrich and plan only: nothing is created or copied (see rpctl plan)
   --no-copy         everything up to the destination vaults (preflight included), but start no copy job
   --state-dir DIR   override daemon.state_dir
@@ -64,6 +67,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const configPath = resolveConfigPath(args.config);
+  if (args['check-config']) {
+    const checked = checkConfig(configPath, args['state-dir'], () => readFileSync(configPath, 'utf8'));
+    if (checked.error) {
+      process.stderr.write(`rpcopyd: invalid config\n${checked.error.message}\n`);
+      return new RpcopyError('CONFIG_INVALID', checked.error.message).exitCode;
+    }
+    process.stdout.write(
+      `${checked.toml}\n# ${configPath}: OK (profiles, CSV columns and files checked; nothing written)\n`,
+    );
+    return EXIT.ok;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(configPath, { stateDir: args['state-dir'] });
@@ -81,10 +95,6 @@ export async function main(argv: string[]): Promise<number> {
       `rpcopyd: --max-runtime: expected a duration such as 45m or 6h, got ${JSON.stringify(maxRuntime)}\n`,
     );
     return EXIT.usage;
-  }
-  if (args['check-config']) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n${configPath}: OK\n`);
-    return EXIT.ok;
   }
 
   // The store and the socket hold the job's history: readable by this user only.
