@@ -1,7 +1,6 @@
 import { ForecastResponse, ROUTES } from '../shared/api.js';
-import { formatDuration } from '../shared/duration.js';
 import type { Command } from './command.js';
-import { columns, count } from './format.js';
+import { bytes, columns, count, distinct, duration, localTime } from './format.js';
 import { slowClient } from './preflight.js';
 
 const LIMITERS: Record<string, string> = {
@@ -11,7 +10,8 @@ const LIMITERS: Record<string, string> = {
   nothing_left: 'nothing: no point is left to copy',
 };
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+const gib = bytes;
+const formatDuration = duration;
 
 export const forecastCommand: Command = {
   name: 'forecast',
@@ -36,7 +36,7 @@ export const forecastCommand: Command = {
         [
           'finish',
           f.finishAt
-            ? `${f.finishAt}${f.windowsNeeded !== null ? ` (${f.windowsNeeded} change windows)` : ''}`
+            ? `${localTime(f.finishAt)}${f.windowsNeeded !== null ? ` (${f.windowsNeeded} change windows)` : ''}`
             : 'does not fit the schedule (the run’s max runtime, or no window opens)',
         ],
       ]),
@@ -54,7 +54,7 @@ export const forecastCommand: Command = {
         ]),
       ]),
     ];
-    if (f.notes.length > 0) lines.push('', ...f.notes.map((n) => `note: ${n}`));
+    if (f.notes.length > 0) lines.push('', ...distinct(f.notes).map((n) => `note: ${n}`));
     ctx.out(lines.join('\n'));
     return 0;
   },

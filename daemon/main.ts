@@ -12,6 +12,7 @@ import { packageVersion } from '../shared/version.js';
 import { checkConfig } from './check-config.js';
 import { type RunOutcome, startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { logProcessWarnings } from './warnings.js';
 
 export const EXIT = {
   ok: 0,
@@ -100,6 +101,7 @@ export async function main(argv: string[]): Promise<number> {
   // The store and the socket hold the job's history: readable by this user only.
   process.umask(0o077);
   const log = createLogger({ level: config.daemon.logLevel });
+  logProcessWarnings(log);
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon({
