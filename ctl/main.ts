@@ -61,7 +61,7 @@ ${GLOBAL_HELP}
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid config, 4 daemon not running,
 5 socket permission denied, 12 a check failed (preflight) or found drift (compliance)
-(see README.md for the full list).`;
+(docs/operator-guide.md has the full list).`;
 }
 
 export async function main(argv: string[]): Promise<number> {

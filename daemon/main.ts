@@ -21,7 +21,7 @@ export const EXIT = {
   forced: 130,
 } as const;
 
-/** --once exit codes by outcome; documented in the README. */
+/** --once exit codes by outcome; documented in docs/operator-guide.md. */
 const ONCE_EXIT: Record<RunOutcome, number> = {
   done: 0,
   stopped: 0,
@@ -47,7 +47,7 @@ Options:
   -h, --help        this help
 
 Runs in the foreground; SIGINT/SIGTERM or 'rpctl stop' stop it gracefully (exit 0),
-a second SIGINT exits at once (exit 130). See README.md for exit codes.`;
+a second SIGINT exits at once (exit 130). Exit codes: docs/operator-guide.md.`;
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseCli>;
