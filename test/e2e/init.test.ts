@@ -1,11 +1,12 @@
 // rpctl init against the sandbox: account ids from STS through the real SDK, source vaults listed, columns
 // proposed from the CSV header; the result loads with the real config loader.
 
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { parseConfig } from '../../shared/config.js';
-import { runCtlAsync } from '../helpers/process.js';
+import { RPCTL, runCtlAsync, waitFor } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
 
 t.test('rpctl init writes a config that loads, with the accounts, vaults and columns it found', async (t) => {
@@ -65,3 +66,39 @@ t.test('rpctl init without a terminal names the missing flag and the profiles it
   t.match(unknown.stderr, /--source-profile: profile "nope" is in neither/);
   t.notOk(existsSync(join(sandbox.dir, 'nope')));
 });
+
+const HAS_TMUX = spawnSync('tmux', ['-V'], { encoding: 'utf8' }).status === 0;
+const shellQuote = (s: string) => `'${s.replaceAll("'", "'\\''")}'`;
+
+t.test(
+  'rpctl init on a terminal asks for what the flags did not give',
+  { skip: !HAS_TMUX && 'tmux is absent' },
+  async (t) => {
+    const sandbox = await startSandboxProcess(t, { points: 10 });
+    const name = `rpci-${process.pid}`;
+    const tmux = (...args: string[]) =>
+      spawnSync('tmux', ['-L', name, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+    t.teardown(() => {
+      tmux('kill-server');
+    });
+    const out = join(sandbox.dir, 'asked.toml');
+    const env = Object.entries({ ...sandbox.env, TERM: 'xterm-256color' })
+      .map(([k, v]) => `${k}=${shellQuote(String(v))}`)
+      .join(' ');
+    const command =
+      `env ${env} ${shellQuote(process.execPath)} ${shellQuote(RPCTL)} init --source-profile rpcopy-source ` +
+      `--out ${shellQuote(out)}; echo "init-exit=$?"; sleep 600`;
+    t.equal(tmux('new-session', '-d', '-s', 'init', '-x', '200', '-y', '40', command).status, 0);
+    const pane = () => tmux('capture-pane', '-p', '-t', 'init').stdout;
+    await waitFor(() => /destination profile .*:\s*$/m.test(pane()), 'the destination profile question', 60_000, 100);
+    t.match(pane(), /Profiles in the shared AWS files: rpcopy-dest, rpcopy-source/);
+    tmux('send-keys', '-t', 'init', 'rpcopy-dest', 'Enter');
+    await waitFor(() => /metadata CSV file .*:\s*$/m.test(pane()), 'the CSV question', 60_000, 100);
+    tmux('send-keys', '-t', 'init', join(sandbox.dir, 'apm.csv'), 'Enter');
+    await waitFor(() => /init-exit=\d+/.test(pane()), 'rpctl init to finish', 60_000, 100);
+    t.match(pane(), /init-exit=0/, pane());
+    const config = parseConfig(readFileSync(out, 'utf8'), out);
+    t.equal(config.destination.profile, 'rpcopy-dest');
+    t.equal(config.destination.accountId, '222222222222');
+  },
+);
