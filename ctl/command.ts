@@ -2,7 +2,15 @@
 // how it prints (human or --json) and how errors become exit codes.
 
 import type { ParseArgsConfig } from 'node:util';
-import { type Config, loadConfig, resolveConfigPath } from '../shared/config.js';
+import {
+  type Config,
+  DEFAULT_STATE_DIR,
+  expandHome,
+  isMissingConfig,
+  loadConfig,
+  resolveConfigPath,
+} from '../shared/config.js';
+import { RpcopyError } from '../shared/errors.js';
 import { socketPath } from '../shared/socket.js';
 import { type ApiClient, createClient } from './client.js';
 
@@ -53,14 +61,42 @@ export function createContext(
     );
     return config;
   };
-  const stateDir = () =>
-    (values['state-dir'] as string | undefined) ?? env.RPCOPY_STATE_DIR ?? loadedConfig().daemon.stateDir;
+  // Without a config file a daemon may still run from the default state directory: look there, and say so.
+  let missingConfig: string | undefined;
+  const stateDir = () => {
+    const given = (values['state-dir'] as string | undefined) ?? env.RPCOPY_STATE_DIR;
+    if (given) return given;
+    try {
+      return loadedConfig().daemon.stateDir;
+    } catch (err) {
+      if (!isMissingConfig(err)) throw err;
+      missingConfig = resolveConfigPath(values.config as string | undefined, env);
+      return expandHome(DEFAULT_STATE_DIR);
+    }
+  };
+  const client = (): ApiClient => {
+    const inner = createClient(socketPath(stateDir()));
+    const explain = (err: unknown): never => {
+      if (missingConfig && err instanceof RpcopyError && err.code === 'DAEMON_NOT_RUNNING') {
+        throw new RpcopyError(
+          'DAEMON_NOT_RUNNING',
+          `${err.message}; there is no config file at ${missingConfig}, so rpctl looked in the default state ` +
+            'directory (pass --config PATH, set RPCOPY_CONFIG, or --state-dir DIR)',
+        );
+      }
+      throw err;
+    };
+    return {
+      get: (path, schema) => inner.get(path, schema).catch(explain),
+      post: (path, schema, body) => inner.post(path, schema, body).catch(explain),
+    };
+  };
   return {
     values,
     positionals,
     json: values.json === true,
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
-    client: () => createClient(socketPath(stateDir())),
+    client,
     config: loadedConfig,
   };
 }

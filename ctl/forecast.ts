@@ -1,9 +1,8 @@
 import { ForecastResponse, ROUTES } from '../shared/api.js';
-import { formatDuration } from '../shared/duration.js';
 import { RpcopyError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { formatCost, range } from './forecast-cost.js';
-import { columns, count } from './format.js';
+import { bytes, columns, count, distinct, duration, localTime } from './format.js';
 import { slowClient } from './preflight.js';
 
 const LIMITERS: Record<string, string> = {
@@ -13,7 +12,8 @@ const LIMITERS: Record<string, string> = {
   nothing_left: 'nothing: no point is left to copy',
 };
 
-const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+const gib = bytes;
+const formatDuration = duration;
 
 export const forecastCommand: Command = {
   name: 'forecast',
@@ -44,7 +44,7 @@ export const forecastCommand: Command = {
         [
           'finish',
           f.finishAt
-            ? `${f.finishAt}${f.windowsNeeded !== null ? ` (${f.windowsNeeded} change windows)` : ''}`
+            ? `${localTime(f.finishAt)}${f.windowsNeeded !== null ? ` (${f.windowsNeeded} change windows)` : ''}`
             : 'does not fit the schedule (the run’s max runtime, or no window opens)',
         ],
       ]),
@@ -62,7 +62,7 @@ export const forecastCommand: Command = {
         ]),
       ]),
     ];
-    if (f.notes.length > 0) lines.push('', ...f.notes.map((n) => `note: ${n}`));
+    if (f.notes.length > 0) lines.push('', ...distinct(f.notes).map((n) => `note: ${n}`));
     if (f.cost) {
       lines.push(
         '',

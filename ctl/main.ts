@@ -12,6 +12,7 @@ import { complianceCommand } from './compliance.js';
 import { configCommand } from './config.js';
 import { fleetCommand } from './fleet/command.js';
 import { forecastCommand } from './forecast.js';
+import { initCommand } from './init.js';
 import { pauseCommand } from './pause.js';
 import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
@@ -45,6 +46,7 @@ const COMMANDS: Command[] = [
   fleetCommand,
   configCommand,
   serviceCommand,
+  initCommand,
   testenvCommand,
 ];
 
@@ -61,7 +63,7 @@ ${GLOBAL_HELP}
 
 Exit codes: 0 ok, 1 internal error, 2 usage, 3 invalid config, 4 daemon not running,
 5 socket permission denied, 12 a check failed (preflight) or found drift (compliance)
-(see README.md for the full list).`;
+(docs/operator-guide.md has the full list).`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -89,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (err) {
-    process.stderr.write(`rpctl ${name}: ${(err as Error).message}\n\nUsage: ${command.usage}\n`);
+    process.stderr.write(`rpctl ${name}: ${argumentProblem(err)}\n\nUsage: ${command.usage}\n`);
     return 2;
   }
   if (parsed.values.help) {
@@ -100,7 +102,28 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(context);
   } catch (err) {
-    return reportError(err, context.json);
+    const code = reportError(err, context.json);
+    // A bad request is the operator's argument: show how the command is used.
+    if (!context.json && err instanceof RpcopyError && err.code === 'BAD_REQUEST') {
+      process.stderr.write(`\nUsage: ${command.usage}\n`);
+    }
+    return code;
+  }
+}
+
+/** node:util's parser messages, shortened to what the operator typed wrong. */
+function argumentProblem(err: unknown): string {
+  const { code, message } = err as NodeJS.ErrnoException;
+  const option = /'(-{1,2}[^' ]+)/.exec(message)?.[1];
+  switch (code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
+      return `unknown option ${option ?? message}`;
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      return /argument missing/.test(message) ? `${option} needs a value` : `${option} takes no value`;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
+      return `unexpected argument ${/'([^']+)'/.exec(message)?.[1] ?? message}`;
+    default:
+      return message;
   }
 }
 
@@ -119,9 +142,21 @@ function reportError(err: unknown, json: boolean): number {
   return error.exitCode;
 }
 
+/** Exit once stdout has taken everything written (a pipe on some systems is written asynchronously). */
+function exitAfterFlush(code: number): void {
+  if (process.stdout.destroyed) process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+}
+
 if (isEntryPoint(import.meta.url)) {
+  // A reader that stops early (`| head`) closes the pipe: that ends the listing, quietly and successfully.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    process.stderr.write(`rpctl: cannot write to stdout: ${err.message}\n`);
+    process.exit(1);
+  });
   main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
+    (code) => exitAfterFlush(code),
     (err: unknown) => {
       process.stderr.write(`rpctl: fatal: ${(err as Error).stack ?? String(err)}\n`);
       process.exit(1);

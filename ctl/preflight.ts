@@ -4,7 +4,7 @@ import { createClient } from './client.js';
 import type { Command, CommandContext } from './command.js';
 import { columns } from './format.js';
 
-/** Exit code when a check fails (preflight) or finds drift (compliance); documented in README.md. */
+/** Exit code when a check fails (preflight) or finds drift (compliance); documented in docs/operator-guide.md. */
 export const CHECK_FAILED_EXIT = 12;
 
 /** The checks call AWS (a few seconds, more under throttling): a client with a longer timeout than status's. */

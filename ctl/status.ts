@@ -1,14 +1,15 @@
 import { ROUTES, StatusResponse } from '../shared/api.js';
-import { formatDuration } from '../shared/duration.js';
 import type { Command } from './command.js';
-import { columns, count } from './format.js';
+import { columns, count, duration, localTime, measured } from './format.js';
 
 function windowRows(status: StatusResponse): [string, string][] {
   const w = status.window;
   if (!w) return [];
-  if (!w.open) return [['window', `closed; opens ${w.opensAt ?? 'never (no window day configured)'}`]];
-  const closes = w.closesAt ? `open until ${w.closesAt}` : 'open';
-  return [['window', `${closes}${w.drainFrom ? `; no new copy job from ${w.drainFrom}` : ''}`]];
+  if (!w.open) {
+    return [['window', `closed; opens ${w.opensAt ? localTime(w.opensAt) : 'never (no window day configured)'}`]];
+  }
+  const closes = w.closesAt ? `open until ${localTime(w.closesAt)}` : 'open';
+  return [['window', `${closes}${w.drainFrom ? `; no new copy job from ${localTime(w.drainFrom)}` : ''}`]];
 }
 
 function copyRows(status: StatusResponse): [string, string][] {
@@ -24,7 +25,7 @@ function copyRows(status: StatusResponse): [string, string][] {
     [
       'this run',
       `${count(copy.startedThisRun)} started, ${count(copy.finishedThisRun)} finished, ${count(copy.verifiedThisRun)} verified` +
-        `${copy.meanJobSeconds !== null ? `; a job takes ${formatDuration(copy.meanJobSeconds * 1000)} on average` : ''}`,
+        `; average job time ${measured(copy.meanJobSeconds === null ? null : copy.meanJobSeconds * 1000)}`,
     ],
     [
       'canaries',
@@ -72,7 +73,7 @@ export const statusCommand: Command = {
         ['accounts', `${status.source.accountId} → ${status.destination.accountId} in ${status.source.region}`],
         [
           'daemon',
-          `rpcopyd ${status.daemon.version}, pid ${status.daemon.pid}, up ${formatDuration(status.daemon.uptimeMs)}`,
+          `rpcopyd ${status.daemon.version}, pid ${status.daemon.pid}, up ${duration(status.daemon.uptimeMs)}`,
         ],
         ['state dir', status.daemon.stateDir],
       ]),

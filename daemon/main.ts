@@ -2,14 +2,17 @@
 // rpcopyd: the composition root. Arguments → config → daemon, plus signals
 // and exit codes. Nothing runs at import time except through main().
 
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, resolveConfigPath } from '../shared/config.js';
 import { parseDuration } from '../shared/duration.js';
 import { isEntryPoint } from '../shared/entry.js';
 import { RpcopyError } from '../shared/errors.js';
 import { packageVersion } from '../shared/version.js';
+import { checkConfig } from './check-config.js';
 import { type RunOutcome, startDaemon } from './daemon.js';
 import { createLogger } from './log.js';
+import { logProcessWarnings } from './warnings.js';
 
 export const EXIT = {
   ok: 0,
@@ -18,7 +21,7 @@ export const EXIT = {
   forced: 130,
 } as const;
 
-/** --once exit codes by outcome; documented in the README. */
+/** --once exit codes by outcome; documented in docs/operator-guide.md. */
 const ONCE_EXIT: Record<RunOutcome, number> = {
   done: 0,
   stopped: 0,
@@ -35,7 +38,8 @@ Options:
   --config PATH     config file (default: $RPCOPY_CONFIG, else ~/.config/rpcopy/config.toml)
   --once            run the pipeline until every point is final, then exit
   --max-runtime D   a one-off run: stop gracefully after D (e.g. 45m, 6h) and exit; overrides window.max_runtime
-  --check-config    validate the config file, print the effective config, and exit
+  --check-config    check the config, its profiles, CSV columns and files (writing nothing), print the
+                    effective config as TOML, and exit
   --dry-run         inventory, enrich and plan only: nothing is created or copied (see rpctl plan)
   --no-copy         everything up to the destination vaults (preflight included), but start no copy job
   --state-dir DIR   override daemon.state_dir
@@ -43,7 +47,7 @@ Options:
   -h, --help        this help
 
 Runs in the foreground; SIGINT/SIGTERM or 'rpctl stop' stop it gracefully (exit 0),
-a second SIGINT exits at once (exit 130). See README.md for exit codes.`;
+a second SIGINT exits at once (exit 130). Exit codes: docs/operator-guide.md.`;
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseCli>;
@@ -64,6 +68,17 @@ export async function main(argv: string[]): Promise<number> {
   }
 
   const configPath = resolveConfigPath(args.config);
+  if (args['check-config']) {
+    const checked = checkConfig(configPath, args['state-dir'], () => readFileSync(configPath, 'utf8'));
+    if (checked.error) {
+      process.stderr.write(`rpcopyd: invalid config\n${checked.error.message}\n`);
+      return new RpcopyError('CONFIG_INVALID', checked.error.message).exitCode;
+    }
+    process.stdout.write(
+      `${checked.toml}\n# ${configPath}: OK (profiles, CSV columns and files checked; nothing written)\n`,
+    );
+    return EXIT.ok;
+  }
   let config: ReturnType<typeof loadConfig>;
   try {
     config = loadConfig(configPath, { stateDir: args['state-dir'] });
@@ -82,14 +97,11 @@ export async function main(argv: string[]): Promise<number> {
     );
     return EXIT.usage;
   }
-  if (args['check-config']) {
-    process.stdout.write(`${JSON.stringify(config, null, 2)}\n${configPath}: OK\n`);
-    return EXIT.ok;
-  }
 
   // The store and the socket hold the job's history: readable by this user only.
   process.umask(0o077);
   const log = createLogger({ level: config.daemon.logLevel });
+  logProcessWarnings(log);
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon({

@@ -10,7 +10,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { parse as parseToml, TomlError } from 'smol-toml';
+import { parse as parseToml, stringify as stringifyToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { isTimeZone, parseClockTime, parseDuration } from './duration.js';
 import { readPriceTable } from './prices.js';
@@ -215,6 +215,48 @@ const fileSchema = z.strictObject({
 
 type ConfigFile = z.infer<typeof fileSchema>;
 
+type AnySchema = z.core.$ZodType & { def?: { type: string; innerType?: AnySchema; shape?: Record<string, AnySchema> } };
+
+/** Every dotted key the file may hold, in schema order: the source of "did you mean" and the example's check. */
+export const CONFIG_KEYS: readonly string[] = (() => {
+  const keys: string[] = [];
+  const walk = (schema: AnySchema, prefix: string) => {
+    let s = schema;
+    while (s.def && (s.def.type === 'default' || s.def.type === 'optional') && s.def.innerType) s = s.def.innerType;
+    if (s.def?.type === 'object' && s.def.shape) {
+      for (const [name, child] of Object.entries(s.def.shape)) walk(child, prefix ? `${prefix}.${name}` : name);
+    } else keys.push(prefix);
+  };
+  walk(fileSchema as unknown as AnySchema, '');
+  return keys;
+})();
+
+/** The known key nearest to an unknown one (a typo, or the right key in the wrong [section]). */
+export function nearestKey(unknown: string): string | undefined {
+  const leaf = unknown.split('.').at(-1)!;
+  let best: { key: string; distance: number } | undefined;
+  for (const key of CONFIG_KEYS) {
+    const distance =
+      key.split('.').at(-1) === leaf
+        ? 0
+        : Math.min(editDistance(unknown, key), editDistance(leaf, key.split('.').at(-1)!) + 1);
+    if (!best || distance < best.distance) best = { key, distance };
+  }
+  return best && best.distance <= Math.max(2, Math.floor(leaf.length / 3)) ? best.key : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
 export interface WindowConfig {
   start?: string;
   stop?: string;
@@ -290,6 +332,8 @@ export interface ConfigProblem {
 
 export class ConfigError extends Error {
   readonly code = 'CONFIG_INVALID';
+  /** The file does not exist (as opposed to existing and being wrong). */
+  missing = false;
   constructor(
     readonly file: string,
     readonly problems: ConfigProblem[],
@@ -318,16 +362,26 @@ export function loadConfig(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
-  let text: string;
+  return parseConfig(readConfigText(file), file, overrides, env);
+}
+
+/** Thrown (as a ConfigError) when the config file is absent, so callers that can work without one can tell. */
+export function isMissingConfig(err: unknown): boolean {
+  return err instanceof ConfigError && err.missing;
+}
+
+function readConfigText(file: string): string {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file, 'utf8');
   } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-    throw new ConfigError(file, [
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    const reason = missing ? 'no such file' : (err as Error).message;
+    const error = new ConfigError(file, [
       { key: '', message: `cannot read the config file (${reason}); pass --config PATH or set RPCOPY_CONFIG` },
     ]);
+    error.missing = missing;
+    throw error;
   }
-  return parseConfig(text, file, overrides, env);
 }
 
 /** Validate config text; `file` is used for messages and to resolve relative paths. */
@@ -337,6 +391,36 @@ export function parseConfig(
   overrides: ConfigOverrides = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Config {
+  return parseConfigWithKeys(text, file, overrides, env).config;
+}
+
+/** A validated config and the operator's keys with defaults filled in, for printing back as TOML. */
+export interface EffectiveConfig {
+  config: Config;
+  keys: ConfigFile;
+}
+
+/** Load like loadConfig, keeping the keys as written (durations as text) beside the normalised Config. */
+export function loadEffectiveConfig(
+  file: string,
+  overrides: ConfigOverrides = {},
+  env: NodeJS.ProcessEnv = process.env,
+): EffectiveConfig {
+  return parseConfigWithKeys(readConfigText(file), file, overrides, env);
+}
+
+/** The effective config as TOML: every key the operator can write, defaults included, durations as written. */
+export function effectiveToml({ keys, config }: EffectiveConfig): string {
+  const withState = { ...keys, daemon: { ...keys.daemon, state_dir: config.daemon.stateDir } };
+  return stringifyToml(withState);
+}
+
+function parseConfigWithKeys(
+  text: string,
+  file: string,
+  overrides: ConfigOverrides,
+  env: NodeJS.ProcessEnv,
+): EffectiveConfig {
   let raw: unknown;
   try {
     raw = parseToml(text);
@@ -358,7 +442,7 @@ export function parseConfig(
   const config = normalise(parsed.data, file, overrides, env);
   const problems = crossCheck(config, text);
   if (problems.length > 0) throw new ConfigError(file, problems);
-  return config;
+  return { config, keys: parsed.data };
 }
 
 function valueAt(raw: unknown, path: PropertyKey[]): unknown {
@@ -375,7 +459,12 @@ function describeIssue(issue: z.core.$ZodIssue, text: string, raw: unknown): Con
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((k) => {
       const key = [...base, k].join('.');
-      return { key, line: findKeyLine(text, key), message: 'unknown key (check its spelling and its [section])' };
+      const near = nearestKey(key);
+      return {
+        key,
+        line: findKeyLine(text, key),
+        message: near ? `unknown key: did you mean ${near}?` : 'unknown key (check its spelling and its [section])',
+      };
     });
   }
   const key = base.join('.');

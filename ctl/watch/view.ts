@@ -3,8 +3,7 @@
 // whatever the delivery delay).
 
 import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../../shared/api.js';
-import { formatDuration } from '../../shared/duration.js';
-import { count } from '../format.js';
+import { count, duration, localTime } from '../format.js';
 
 /** How far back the rate looks. */
 export const RATE_WINDOW_MS = 5 * 60_000;
@@ -123,14 +122,14 @@ export function rateText(view: WatchView, p: Progress): string {
   const rateLabel =
     rate === undefined
       ? 'rate measuring…'
-      : `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} verified/min (last ${formatDuration(
+      : `${rate >= 10 ? Math.round(rate) : rate.toFixed(1)} verified/min (last ${duration(
           Math.min(RATE_WINDOW_MS, view.samples.at(-1)!.t - view.samples[0]!.t),
         )})`;
   let eta: string;
-  if (view.forecastFinish) eta = `forecast finish ${view.forecastFinish}`;
+  if (view.forecastFinish) eta = `forecast finish ${localTime(view.forecastFinish)}`;
   else if (p.remaining === 0) eta = 'nothing left to copy';
   else if (rate === undefined || rate <= 0) eta = 'ETA unknown yet';
-  else eta = `ETA ~${formatDuration((p.remaining / rate) * 60_000)} at this rate (windows aside; see rpctl forecast)`;
+  else eta = `ETA ~${duration((p.remaining / rate) * 60_000)} at this rate (windows aside; see rpctl forecast)`;
   return `${rateLabel} · ${count(p.remaining)} remaining · ${eta}`;
 }
 
@@ -179,7 +178,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   }
   const d = status.daemon;
   push(
-    `rpctl watch · ${stateLabel(status)} · phase ${status.phase} · rpcopyd ${d.version} pid ${d.pid} · up ${formatDuration(d.uptimeMs)}`,
+    `rpctl watch · ${stateLabel(status)} · phase ${status.phase} · rpcopyd ${d.version} pid ${d.pid} · up ${duration(d.uptimeMs)}`,
     '1',
   );
   push(`${status.source.accountId} → ${status.destination.accountId} in ${status.source.region} · q quits`, '2');
@@ -256,7 +255,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   if (status.window) {
     const win = status.window;
     push(
-      `window     ${win.open ? `open${win.closesAt ? ` until ${win.closesAt}` : ''}` : `closed; opens ${win.opensAt ?? 'never'}`}`,
+      `window     ${win.open ? `open${win.closesAt ? ` until ${localTime(win.closesAt)}` : ''}` : `closed; opens ${win.opensAt ? localTime(win.opensAt) : 'never'}`}`,
     );
   }
   lines.push('');

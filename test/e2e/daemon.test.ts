@@ -150,7 +150,11 @@ t.test('rpctl --help for every command, and usage errors', async (t) => {
 t.test('rpcopyd --check-config: ok, and a bad config named by key with exit 3', async (t) => {
   const s = setup(t);
   const spawnCheck = async (config: string) => {
-    const proc = spawnDaemon(['--check-config', '--config', config], {}, t);
+    const proc = spawnDaemon(
+      ['--check-config', '--config', config],
+      { AWS_SHARED_CREDENTIALS_FILE: join(s.dir, 'credentials') },
+      t,
+    );
     return { exit: await proc.exited, output: proc.output() };
   };
   const ok = await spawnCheck(s.config);

@@ -34,10 +34,21 @@ allowed_apmids = ["APM0001234"]
 state_dir = "{{state}}"
 `;
 
-/** Write config.toml and apm.csv into dir; returns the config path. */
+/** Profiles named by VALID_CONFIG, for `rpcopyd --check-config` (AWS_SHARED_CREDENTIALS_FILE=dir/credentials). */
+export const TEST_CREDENTIALS = `[rpcopy-source]
+aws_access_key_id = AKIDSOURCE
+aws_secret_access_key = source-secret
+
+[rpcopy-dest]
+aws_access_key_id = AKIDDEST
+aws_secret_access_key = dest-secret
+`;
+
+/** Write config.toml, apm.csv and a credentials file into dir; returns the config path. */
 export function writeTestConfig(dir: string, options: TestConfigOptions = {}): string {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'apm.csv'), 'resourceArn,APMID\n');
+  writeFileSync(join(dir, 'credentials'), TEST_CREDENTIALS, { mode: 0o600 });
   const stateDir = options.stateDir ?? join(dir, 'state');
   const text = (options.text ?? VALID_CONFIG + (options.extra ?? ''))
     .replaceAll('{{dir}}', dir)

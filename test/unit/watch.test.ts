@@ -230,7 +230,7 @@ t.test('views: the pause banner, lines within the width, plain lines, the rate',
   t.match(screen, /PAUSED \(credentials\)/);
   t.match(screen, /AWS rejected its credentials 3 times/);
   t.match(screen, /Press Enter to resume \(rpctl resume\)/);
-  t.match(screen, /30 verified\/min .* 45 remaining · ETA ~1m30s at this rate/);
+  t.match(screen, /30 verified\/min .* 45 remaining · ETA ~1m 30s at this rate/);
   const plain = plainStatusLine(view.status!, null, Date.now());
   t.notOk(plain.includes('\u001b'));
   t.match(plain, /paused \(credentials\), phase copy; 100 points .*\n\d\d:\d\d:\d\d why: source account/);
