@@ -28,6 +28,7 @@ import { reconcileReport } from './copy/reconcile.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { forecast, JobSamples, remainingWork } from './forecast.js';
+import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
 import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
@@ -108,6 +109,7 @@ function defaultPhases({
       vaultPatterns: config.source.vaults,
       pageSize: config.inventory.pageSize,
       parallelVaults: config.inventory.parallelVaults,
+      fullRefreshIntervalMs: config.inventory.fullRefreshIntervalMs,
     }),
     new EnrichPhase({ store, config, journal, log: log.child({ phase: 'enrich' }) }),
     new PlanPhase({ store, config, journal, log: log.child({ phase: 'plan' }) }),
@@ -349,7 +351,10 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     port,
     pauseForOperator,
   };
-  const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services));
+  const pipeline = new Pipeline(
+    (deps.phases ?? defaultPhases)(services),
+    deps.phases ? undefined : inventoryRefresh(store, config.inventory.fullRefreshIntervalMs, journal),
+  );
   let state: DaemonState = 'starting';
   const currentState = (): DaemonState => (gate.paused && state === 'running' ? 'paused' : state);
 
@@ -399,6 +404,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   let rerunRequested = false;
   let stopping: Promise<RunOutcome> | undefined;
   let rerunning = false;
+  let cancelRefreshWake: () => void = () => undefined;
   let resolveFinished!: (outcome: RunOutcome) => void;
   const finished = new Promise<RunOutcome>((resolve) => {
     resolveFinished = resolve;
@@ -411,6 +417,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     shutdown.request(reason);
     credentialsWatch?.close();
     clearInterval(progressTimer);
+    cancelRefreshWake();
     state = 'stopping';
     journal.record('info', 'daemon.stopping', 'stopping: no new work is claimed', {
       reason,
@@ -716,7 +723,17 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
             phases: pipeline.phaseNames,
           });
           if (mode === 'once') void stop('pipeline finished', 'done');
-          else if (!shutdown.requested) state = 'done';
+          else if (!shutdown.requested) {
+            state = 'done';
+            // A done service lists the source again when its next full pass is due, and copies what changed.
+            cancelRefreshWake = wakeForRefresh(store, config.inventory.fullRefreshIntervalMs, () => {
+              if (shutdown.requested || pipelineRunning) return true;
+              if (rerunning || state !== 'done') return false;
+              state = 'running';
+              startPipeline();
+              return true;
+            });
+          }
           return;
         }
         // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
