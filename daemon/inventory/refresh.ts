@@ -38,8 +38,14 @@ export function inventoryRefresh(store: Store, intervalMs: number, journal: Even
  */
 export function wakeForRefresh(store: Store, intervalMs: number, start: () => boolean): () => void {
   let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
+  const doneAt = Date.now();
+  // Due already (the listing took longer than the interval): the service rests one interval first.
+  const dueAt = () => {
     const due = refreshDueAt(store, intervalMs);
+    return due === undefined ? undefined : due > doneAt ? due : doneAt + intervalMs;
+  };
+  const arm = () => {
+    const due = dueAt();
     if (due === undefined) return;
     const left = due - Date.now();
     timer = setTimeout(
