@@ -110,3 +110,24 @@ t.test('a done service lists the source again when the full pass is due and re-d
   await waitFor(decided(creating.arn, 'queued'), 'the point completed since to be queued', 60_000, 200);
   t.pass('a point that completed after the first pass is queued');
 });
+
+t.test('a point skipped as already_copied keeps that decision through a full refresh', async (t) => {
+  const sandbox = await startSandboxProcess(t, { points: 200, seed: 23 });
+  refreshEvery(sandbox, '1s');
+  t.equal((await runOnce(t, sandbox, {}, ['--dry-run'])).code, 0, 'the first run completes');
+  const [copied] = oldQueued(sandbox.stateDir, 1) as [Item];
+  // What the copy engine's destination census records for a copy that predates the store.
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'));
+  db.prepare(
+    `UPDATE copy_items SET state = 'skipped', skip_reason = 'already_copied'
+     WHERE point_id = (SELECT id FROM recovery_points WHERE arn = ?)`,
+  ).run(copied.arn);
+  db.close();
+  await new Promise((r) => setTimeout(r, 1_100));
+  t.equal((await runOnce(t, sandbox, {}, ['--dry-run'])).code, 0, 'a run with a full pass completes');
+  t.ok(
+    vaultDoneEvents(sandbox.stateDir).some((e, i, all) => i >= all.length / 2 && !e.incremental),
+    'the second run listed in full',
+  );
+  t.match(items(sandbox.stateDir).get(copied.arn), { state: 'skipped', reason: 'already_copied' });
+});
