@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { spec } from './generator.js';
+import { judgeView } from './judge.js';
 import { mergeKnobs } from './knobs.js';
 import {
   FULLY_MANAGED,
@@ -13,7 +14,9 @@ import {
   type RecoveryPoint,
   type RecoveryPointStatus,
   type ResourceType,
+  type Vault,
 } from './model.js';
+import { Prng } from './rng.js';
 import type { Sandbox } from './sandbox.js';
 
 class AdminError extends Error {
@@ -55,6 +58,32 @@ function num(o: Record<string, unknown>, k: string, dflt?: number): number {
   throw new AdminError(400, `${k} must be a non-negative number`);
 }
 
+/** A time given as epoch milliseconds or an ISO-8601 string; undefined when absent. */
+function time(o: Record<string, unknown>, k: string): number | undefined {
+  const v = o[k];
+  if (v === undefined) return undefined;
+  const t = typeof v === 'number' ? v : typeof v === 'string' ? Date.parse(v) : Number.NaN;
+  if (!Number.isFinite(t)) throw new AdminError(400, `${k} must be epoch milliseconds or an ISO-8601 date`);
+  return t;
+}
+
+const STATUSES: readonly RecoveryPointStatus[] = [
+  'COMPLETED',
+  'PARTIAL',
+  'DELETING',
+  'EXPIRED',
+  'AVAILABLE',
+  'STOPPED',
+  'CREATING',
+];
+
+function status(o: Record<string, unknown>, k: string): RecoveryPointStatus {
+  const v = str(o, k);
+  if (!STATUSES.includes(v as RecoveryPointStatus))
+    throw new AdminError(400, `${k} must be one of ${STATUSES.join(', ')}`);
+  return v as RecoveryPointStatus;
+}
+
 export async function handleAdmin(
   sb: Sandbox,
   method: string,
@@ -93,6 +122,14 @@ function route(
       return sb.knobs;
     case 'PATCH /knobs':
       return mergeKnobs(sb.knobs, body);
+    case 'POST /faults/error-after-start-copy-job':
+      return mergeKnobs(sb.knobs, {
+        errorAfterStartCopyJob: {
+          count: num(body, 'count', 0),
+          probability: num(body, 'probability', 0),
+          status: num(body, 'status', 503),
+        },
+      }).errorAfterStartCopyJob;
     case 'POST /faults/drop-start-copy-job':
       return mergeKnobs(sb.knobs, {
         dropAfterStartCopyJob: { count: num(body, 'count', 0), probability: num(body, 'probability', 0) },
@@ -162,6 +199,19 @@ function route(
       return { recoveryPointArns: addPoints(sb, body) };
     case 'PATCH /recovery-points':
       return patchPoint(sb, body);
+    case 'DELETE /recovery-points':
+      return deletePoint(sb, body);
+    case 'GET /copy-outcomes':
+      return sb.engine.forcedOutcomes();
+    case 'POST /copy-outcomes':
+      return forceOutcome(sb, body);
+    case 'POST /destination-copies':
+      return seedCopies(sb, body);
+    case 'GET /judge':
+      return judgeView(sb, {
+        recoveryPointArn: query.get('recoveryPointArn') ?? undefined,
+        activeOnly: query.get('activeOnly') === 'true',
+      });
     case 'GET /truth':
       return sb.truth();
     case 'GET /csv': {
@@ -253,9 +303,11 @@ function addPoints(sb: Sandbox, body: Record<string, unknown>): string[] {
         ? 'fsx-cmk'
         : 'ebs-cmk';
   const keyArn = keyAlias ? w.keyByAlias(w.source, keyAlias)?.arn : vault.encryptionKeyArn || undefined;
+  const lifecycle = parseLifecycle(body.lifecycle);
   const out: string[] = [];
   for (let n = 0; n < count; n++) {
     const now = sb.clock.now();
+    const created = time(body, 'creationDate') ?? now;
     const id = randomUUID();
     const arn =
       type === 'EBS'
@@ -279,12 +331,14 @@ function addPoints(sb: Sandbox, body: Record<string, unknown>): string[] {
       resourceType: type,
       resourceName: resourceArn.split(/[:/]/).pop(),
       iamRoleArn: `arn:aws:iam::${A}:role/service-role/AWSBackupDefaultServiceRole`,
-      status: ((body.status as RecoveryPointStatus | undefined) ?? 'COMPLETED') as RecoveryPointStatus,
-      creationDate: now,
-      initiationDate: now,
-      completionDate: now,
+      status: body.status === undefined ? 'COMPLETED' : status(body, 'status'),
+      creationDate: created,
+      initiationDate: created,
+      completionDate: created,
       sizeBytes: typeof body.sizeBytes === 'number' ? body.sizeBytes : 10 * 1024 ** 3,
-      lifecycle: s?.lifecycle ? { DeleteAfterDays: s.lifecycle.DeleteAfterDays } : undefined,
+      lifecycle: lifecycle ?? (s?.lifecycle ? { DeleteAfterDays: s.lifecycle.DeleteAfterDays } : undefined),
+      moveToColdAtOverride: time(body, 'moveToColdStorageAt'),
+      deleteAtOverride: time(body, 'deleteAt'),
       encryptionKeyArn: keyArn,
       isEncrypted: true,
       encryptionKeyType: 'CUSTOMER_MANAGED_KMS_KEY',
@@ -301,9 +355,82 @@ function patchPoint(sb: Sandbox, body: Record<string, unknown>): unknown {
   const vault = account.vaults.get(str(body, 'vault'));
   if (!vault) throw new AdminError(404, `no vault ${String(body.vault)}`);
   const changes: Partial<RecoveryPoint> = {};
-  if (body.status !== undefined) changes.status = str(body, 'status') as RecoveryPointStatus;
+  if (body.status !== undefined) changes.status = status(body, 'status');
   if (body.statusMessage !== undefined) changes.statusMessage = str(body, 'statusMessage');
+  if (body.moveToColdStorageAt !== undefined) changes.moveToColdAtOverride = time(body, 'moveToColdStorageAt');
+  if (body.deleteAt !== undefined) changes.deleteAtOverride = time(body, 'deleteAt');
+  if (body.lifecycle !== undefined) changes.lifecycle = parseLifecycle(body.lifecycle);
   const p = sb.store.patch(vault, str(body, 'recoveryPointArn'), changes);
   if (!p) throw new AdminError(404, 'no such recovery point in that vault');
   return sb.backup.pointWire(p);
+}
+
+function parseLifecycle(v: unknown): RecoveryPoint['lifecycle'] {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'object' || Array.isArray(v)) throw new AdminError(400, 'lifecycle must be an object');
+  const o = v as Record<string, unknown>;
+  const out: NonNullable<RecoveryPoint['lifecycle']> = {};
+  for (const k of Object.keys(o)) {
+    if (k !== 'MoveToColdStorageAfterDays' && k !== 'DeleteAfterDays')
+      throw new AdminError(400, `lifecycle.${k}: unknown key (MoveToColdStorageAfterDays, DeleteAfterDays)`);
+    out[k] = num(o, k);
+  }
+  return out;
+}
+
+/** Delete a point: gone from listings, Describe answers ResourceNotFoundException, StartCopyJob too. */
+function deletePoint(sb: Sandbox, body: Record<string, unknown>): unknown {
+  const account = sb.account(typeof body.account === 'string' ? body.account : 'source');
+  const vault = account.vaults.get(str(body, 'vault'));
+  if (!vault) throw new AdminError(404, `no vault ${String(body.vault)}`);
+  const arn = str(body, 'recoveryPointArn');
+  if (!sb.store.remove(vault, arn, sb.clock.now())) throw new AdminError(404, 'no such recovery point in that vault');
+  return { deleted: arn };
+}
+
+function forceOutcome(sb: Sandbox, body: Record<string, unknown>): unknown {
+  const arn = str(body, 'recoveryPointArn');
+  const outcome = body.outcome;
+  if (outcome !== null && outcome !== 'COMPLETED' && outcome !== 'FAILED' && outcome !== 'PARTIAL')
+    throw new AdminError(400, 'outcome must be COMPLETED, FAILED, PARTIAL or null');
+  sb.engine.forceOutcome(arn, outcome);
+  return sb.engine.forcedOutcomes();
+}
+
+/**
+ * Make a destination vault hold copies of source points as completed copy jobs would have left them: the given
+ * points, or a seeded random share of one source vault's points. `withJob` also puts the old finished job into
+ * the job history (else none, as when AWS no longer keeps it).
+ */
+function seedCopies(sb: Sandbox, body: Record<string, unknown>): unknown {
+  const w = sb.world;
+  const dest = w.dest.vaults.get(str(body, 'destinationVault'));
+  if (!dest) throw new AdminError(404, `no destination vault ${String(body.destinationVault)}`);
+  const withJob = body.withJob === true;
+  const copiedAt = time(body, 'copiedAt') ?? sb.clock.now() - 30 * 86_400_000;
+  const targets: { vault: Vault; point: RecoveryPoint }[] = [];
+  if (Array.isArray(body.recoveryPointArns)) {
+    for (const arn of body.recoveryPointArns) {
+      const f = typeof arn === 'string' ? sb.store.find(w.source.id, arn) : undefined;
+      if (!f) throw new AdminError(404, `no source recovery point ${String(arn)}`);
+      targets.push(f);
+    }
+  } else {
+    const vault = w.source.vaults.get(str(body, 'sourceVault'));
+    if (!vault) throw new AdminError(404, `no source vault ${String(body.sourceVault)}`);
+    const share = num(body, 'share', 1);
+    if (share > 1) throw new AdminError(400, 'share must be within 0..1');
+    const random = new Prng(num(body, 'seed', 1));
+    let pos: number | undefined = 0;
+    while (pos !== undefined) {
+      const page = sb.store.list(vault, {}, pos, 10_000);
+      for (const point of page.items) if (random.next() < share) targets.push({ vault, point });
+      pos = page.next;
+    }
+  }
+  const copies = targets.map(({ vault, point }) => ({
+    sourceRecoveryPointArn: point.arn,
+    ...sb.engine.seedCopy(w.source, vault, point, dest, copiedAt, withJob),
+  }));
+  return { copies };
 }

@@ -8,7 +8,7 @@ import type { Clock } from './clock.js';
 import type { CopyEngine, CopyJobFilters } from './copy-engine.js';
 import { AwsError, backupErr } from './errors.js';
 import type { Knobs } from './knobs.js';
-import { lifecycleDates, type RecoveryPoint, type Vault } from './model.js';
+import { pointDates, type RecoveryPoint, type Vault } from './model.js';
 import { filterFingerprint, type TokenCodec } from './pagination.js';
 import { isPolicyDocument } from './policy.js';
 import { type Route, route, ts } from './rest-json.js';
@@ -400,7 +400,8 @@ export class BackupService {
     const scope = `rp:${v.account}:${v.name}`;
     const filter = filterFingerprint(filters as Record<string, string | number | undefined>);
     const start = this.startPos(req, scope, filter);
-    const page = this.store.list(v, filters, start, max);
+    // A copy shows in its vault's listing only once the listing lag has passed (aws-backup.md §8.9).
+    const page = this.store.list(v, filters, start, max, this.clock.now() - this.knobs.listingLagSeconds * 1000);
     return {
       RecoveryPoints: page.items.map((p) => this.pointWire(p)),
       NextToken: page.next === undefined ? undefined : this.tokens.encode({ scope, filter, pos: page.next }),
@@ -413,7 +414,7 @@ export class BackupService {
     if (!arn) throw backupErr.missingParam('RecoveryPointArn is required');
     const p = this.store.get(v, arn);
     if (!p) throw backupErr.notFound(`Recovery point ${arn} was not found in backup vault ${v.name}.`);
-    const { moveToColdAt } = lifecycleDates(p.creationDate, p.lifecycle, p.resourceType);
+    const { moveToColdAt } = pointDates(p);
     // StorageClass is only in DescribeRecoveryPoint, not in the list output. [model]
     const storageClass =
       p.status === 'DELETING'
@@ -425,7 +426,7 @@ export class BackupService {
   }
 
   pointWire(p: RecoveryPoint): Record<string, unknown> {
-    const dates = lifecycleDates(p.creationDate, p.lifecycle, p.resourceType);
+    const dates = pointDates(p);
     return {
       RecoveryPointArn: p.arn,
       BackupVaultName: p.vaultName,
@@ -498,7 +499,7 @@ export class BackupService {
     const before = req.query.get('nextToken') === null ? Number.POSITIVE_INFINITY : this.startPos(req, scope, filter);
     const page = this.engine.list(req.caller.id, filters, before, max);
     return {
-      CopyJobs: page.items.map((j) => this.engine.toWire(j)),
+      CopyJobs: page.items.map((j) => this.engine.toWire(j, page.viewAt)),
       NextToken: page.next === undefined ? undefined : this.tokens.encode({ scope, filter, pos: page.next }),
     };
   }

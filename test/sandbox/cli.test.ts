@@ -72,7 +72,8 @@ if (!existsSync(CLI)) {
       points: 300,
       seed: 5,
       timeFactor: 1000,
-      knobs: { throttling: { enabled: false } },
+      // These tests list right after writing with the clock stopped; lagging listings are tested in dynamics.test.ts.
+      knobs: { throttling: { enabled: false }, listingLagSeconds: 0 },
       clock: new SandboxClock(() => startedAt),
     });
     files = writeSandboxFiles(h, t.testdir());

@@ -4,8 +4,9 @@
  * /__sandbox/ (see README.md).
  */
 
-import type { LedgerCall, LedgerEntry } from './copy-engine.js';
+import type { LedgerCall, LedgerEntry, PreexistingCopy } from './copy-engine.js';
 import type { IssuedCredential } from './credentials.js';
+import type { JudgeView } from './judge.js';
 import type { DeepPartial, Knobs } from './knobs.js';
 import type { OperationCounter } from './sandbox.js';
 import type { Truth } from './truth.js';
@@ -101,6 +102,14 @@ export class SandboxAdmin {
   dropAfterStartCopyJob(count: number, probability = 0): Promise<{ count: number; probability: number }> {
     return this.call('POST', '/faults/drop-start-copy-job', { count, probability });
   }
+  /** Apply StartCopyJob and then answer with a 500/503 error: the next `count` calls, then with `probability`. */
+  errorAfterStartCopyJob(
+    count: number,
+    probability = 0,
+    status: 500 | 503 = 503,
+  ): Promise<{ count: number; probability: number; status: 500 | 503 }> {
+    return this.call('POST', '/faults/error-after-start-copy-job', { count, probability, status });
+  }
   counters(): Promise<Record<string, OperationCounter>> {
     return this.call('GET', '/counters');
   }
@@ -175,6 +184,12 @@ export class SandboxAdmin {
     resourceType?: string;
     status?: string;
     sizeBytes?: number;
+    /** Epoch ms or ISO-8601; default now. */
+    creationDate?: number | string;
+    lifecycle?: { MoveToColdStorageAfterDays?: number; DeleteAfterDays?: number };
+    /** CalculatedLifecycle dates that replace the lifecycle's (epoch ms or ISO-8601). */
+    moveToColdStorageAt?: number | string;
+    deleteAt?: number | string;
   }): Promise<{ recoveryPointArns: string[] }> {
     return this.call('POST', '/recovery-points', opts);
   }
@@ -185,6 +200,60 @@ export class SandboxAdmin {
     account: AccountRef = 'source',
   ): Promise<unknown> {
     return this.call('PATCH', '/recovery-points', { vault, recoveryPointArn, status, account });
+  }
+  /**
+   * Change a point: status, its cold-storage or delete date (epoch ms or ISO-8601; a past date moves it to cold
+   * storage now / deletes it at once if `deletePointsAtDeleteAt` is on), its lifecycle.
+   */
+  patchRecoveryPoint(change: {
+    vault: string;
+    recoveryPointArn: string;
+    account?: AccountRef;
+    status?: string;
+    statusMessage?: string;
+    moveToColdStorageAt?: number | string;
+    deleteAt?: number | string;
+    lifecycle?: { MoveToColdStorageAfterDays?: number; DeleteAfterDays?: number };
+  }): Promise<Record<string, unknown>> {
+    return this.call('PATCH', '/recovery-points', change);
+  }
+  /** Delete a point: gone from listings; Describe and StartCopyJob answer ResourceNotFoundException. */
+  deleteRecoveryPoint(vault: string, recoveryPointArn: string, account: AccountRef = 'source'): Promise<unknown> {
+    return this.call('DELETE', '/recovery-points', { vault, recoveryPointArn, account });
+  }
+  /** Jobs created from now on for this source point end with `outcome` unless a check fails them (null: undo). */
+  forceCopyOutcome(
+    recoveryPointArn: string,
+    outcome: 'COMPLETED' | 'FAILED' | 'PARTIAL' | null,
+  ): Promise<Record<string, string>> {
+    return this.call('POST', '/copy-outcomes', { recoveryPointArn, outcome });
+  }
+  /** The outcomes forced per source point. */
+  forcedCopyOutcomes(): Promise<Record<string, 'COMPLETED' | 'FAILED' | 'PARTIAL'>> {
+    return this.call('GET', '/copy-outcomes');
+  }
+  /**
+   * Make a destination vault hold copies made before the test, as completed copy jobs would have left them: the
+   * given points, or a seeded random `share` of a source vault's points; `withJob` keeps the old job in the history.
+   */
+  seedDestinationCopies(opts: {
+    destinationVault: string;
+    recoveryPointArns?: string[];
+    sourceVault?: string;
+    share?: number;
+    seed?: number;
+    withJob?: boolean;
+    copiedAt?: number | string;
+  }): Promise<{ copies: (PreexistingCopy & { sourceRecoveryPointArn: string })[] }> {
+    return this.call('POST', '/destination-copies', opts);
+  }
+  /** The judge's view: per source point, copies per destination vault, jobs, ineligible copies, existence. */
+  judge(opts: { recoveryPointArn?: string; activeOnly?: boolean } = {}): Promise<JudgeView> {
+    const q = new URLSearchParams();
+    if (opts.recoveryPointArn) q.set('recoveryPointArn', opts.recoveryPointArn);
+    if (opts.activeOnly) q.set('activeOnly', 'true');
+    const qs = q.toString();
+    return this.call('GET', `/judge${qs ? `?${qs}` : ''}`);
   }
   truth(): Promise<Truth> {
     return this.call('GET', '/truth');

@@ -20,7 +20,7 @@ import {
   type CopyJobState,
   FULLY_MANAGED,
   type Lifecycle,
-  lifecycleDates,
+  pointDates,
   type RecoveryPoint,
   type ResourceType,
   type Vault,
@@ -44,11 +44,25 @@ export interface CopyJob {
   createdAt: number;
   startAt: number;
   endAt: number;
-  outcome: 'COMPLETED' | 'FAILED';
+  outcome: CopyOutcome;
   failureMessage?: string;
   destPointArn: string;
   applied: boolean;
   idempotencyToken?: string;
+  /** Why the source point was not eligible for a copy when the job was created (status, cold, expired). */
+  ineligible: string[];
+  /** A finished job the admin API put into the history to go with a copy that existed before the test. */
+  historical?: boolean;
+}
+
+export type CopyOutcome = 'COMPLETED' | 'FAILED' | 'PARTIAL';
+
+/** A copy placed in a destination vault by the admin API, as a completed copy job would have left it. */
+export interface PreexistingCopy {
+  destVaultArn: string;
+  destPointArn: string;
+  /** The old finished job put into the history with it, if any. */
+  jobId?: string;
 }
 
 export interface StartCopyJobInput {
@@ -68,12 +82,16 @@ export interface LedgerCall {
   idempotencyToken?: string;
   /** The server dropped the connection after applying the call (fault hook). */
   dropped?: boolean;
+  /** The server applied the call, then answered with this error (fault hook). */
+  errorAfterCommit?: string;
 }
 
 export interface LedgerEntry {
   recoveryPointArn: string;
   calls: LedgerCall[];
   jobIds: string[];
+  /** Copies that were in a destination vault before the test began (admin API). */
+  preexistingCopies?: PreexistingCopy[];
 }
 
 /**
@@ -110,6 +128,8 @@ export class CopyEngine {
   private readonly resourceBusyUntil = new Map<string, number>();
   private readonly tokens = new Map<string, { fingerprint: string; jobId: string; at: number }>();
   private readonly ledger = new Map<string, LedgerEntry>();
+  /** Outcomes forced through the admin API for jobs on a source point (applied when no check fails). */
+  private readonly forced = new Map<string, CopyOutcome>();
   private seq = 0;
 
   constructor(
@@ -222,6 +242,7 @@ export class CopyEngine {
         : undefined;
     const job = this.create(caller, sourceVault, point, destArn, destVault, roleArn, lifecycle ?? point.lifecycle, now);
     job.idempotencyToken = token;
+    job.ineligible = ineligibility(point, now);
     if (token !== undefined) this.tokens.set(`${caller.id}|${token}`, { fingerprint, jobId: job.id, at: now });
     this.recordCall(pointArn, { at: now, outcome: 'created', jobId: job.id, idempotencyToken: token });
     return { job, replayed: false };
@@ -238,6 +259,10 @@ export class CopyEngine {
     now: number,
   ): CopyJob {
     const failure = this.failureFor(caller, sourceVault, point, destArn, destVault, roleArn, lifecycle, now);
+    const outcome: CopyOutcome = failure
+      ? 'FAILED'
+      : (this.forced.get(point.arn) ??
+        (this.knobs.copyPartialRate > 0 && this.random.next() < this.knobs.copyPartialRate ? 'PARTIAL' : 'COMPLETED'));
     const timing = COPY_TIMING[point.resourceType];
     const factor = this.knobs.timeFactor;
     const busyUntil = this.resourceBusyUntil.get(point.resourceArn) ?? 0;
@@ -260,10 +285,17 @@ export class CopyEngine {
       createdAt: now,
       startAt,
       endAt,
-      outcome: failure ? 'FAILED' : 'COMPLETED',
-      failureMessage: failure,
+      outcome,
+      failureMessage:
+        failure ??
+        (outcome === 'FAILED'
+          ? 'Copy job failed due to an internal error. Retry the copy job.'
+          : outcome === 'PARTIAL'
+            ? PARTIAL_MESSAGE
+            : undefined),
       destPointArn: this.destPointArn(point, destAccount, destVault),
       applied: false,
+      ineligible: [],
     };
     this.jobs.push(job);
     this.byId.set(job.id, job);
@@ -315,7 +347,7 @@ export class CopyEngine {
     ) {
       return 'Access Denied trying to call AWS Backup service';
     }
-    const { moveToColdAt } = lifecycleDates(point.creationDate, point.lifecycle, point.resourceType);
+    const { moveToColdAt } = pointDates(point);
     if (moveToColdAt !== undefined && moveToColdAt <= now) {
       return 'Copy job failed. Recovery points in cold storage cannot be copied.';
     }
@@ -375,9 +407,14 @@ export class CopyEngine {
   private finish(job: CopyJob): void {
     if (job.applied) return;
     job.applied = true;
-    if (job.outcome !== 'COMPLETED' || !job.destVault) return;
+    if (job.outcome === 'FAILED' || !job.destVault) return;
+    this.land(job, job.endAt);
+  }
+
+  /** Put the copy a job makes into its destination vault, listed from `landedAt` on. */
+  private land(job: CopyJob, landedAt: number | undefined): void {
     const src = job.sourcePoint;
-    const dest = job.destVault;
+    const dest = job.destVault as Vault;
     const lag = dest.type === 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT';
     // Copies keep the source's creation date; retention is the requested lifecycle or the source's. [doc COPY]
     this.store.add(dest, {
@@ -391,7 +428,9 @@ export class CopyEngine {
       resourceType: src.resourceType,
       resourceName: src.resourceName,
       iamRoleArn: `arn:aws:iam::${dest.account}:role/aws-service-role/backup.amazonaws.com/AWSServiceRoleForBackup`,
-      status: 'COMPLETED',
+      // A partial copy lands as a PARTIAL recovery point, as a copied composite missing members does. [doc CFN]
+      status: job.outcome === 'PARTIAL' ? 'PARTIAL' : 'COMPLETED',
+      statusMessage: job.outcome === 'PARTIAL' ? 'Some nested recovery points could not be copied.' : undefined,
       creationDate: src.creationDate,
       initiationDate: job.startAt,
       completionDate: job.endAt,
@@ -406,7 +445,80 @@ export class CopyEngine {
       isEncrypted: src.isEncrypted || FULLY_MANAGED.has(src.resourceType),
       encryptionKeyType: dest.encryptionKeyType,
       continuous: false,
+      landedAt,
     });
+  }
+
+  /** Force the outcome of jobs created from now on for a source point (null: back to the checks and rates). */
+  forceOutcome(sourcePointArn: string, outcome: CopyOutcome | null): void {
+    if (outcome === null) this.forced.delete(sourcePointArn);
+    else this.forced.set(sourcePointArn, outcome);
+  }
+
+  forcedOutcomes(): Record<string, CopyOutcome> {
+    return Object.fromEntries(this.forced);
+  }
+
+  /**
+   * Make the destination vault hold a copy of the point exactly as a completed copy job would have left it
+   * (listed at once: it predates the test), with or without that old job in the history.
+   */
+  seedCopy(
+    caller: Account,
+    sourceVault: Vault,
+    point: RecoveryPoint,
+    destVault: Vault,
+    copiedAt: number,
+    withJob: boolean,
+  ): PreexistingCopy {
+    const endAt = Math.max(copiedAt, point.creationDate);
+    const startAt = Math.max(point.creationDate, endAt - 30 * 60_000);
+    const job: CopyJob = {
+      id: randomUUID().toUpperCase(),
+      seq: 0,
+      account: caller.id,
+      sourceVault,
+      sourcePoint: point,
+      destVaultArn: destVault.arn,
+      destVault,
+      iamRoleArn: caller.roles.find((r) => r.name === 'AWSBackupDefaultServiceRole')?.arn ?? caller.roles[0]?.arn ?? '',
+      lifecycle: point.lifecycle,
+      createdAt: Math.max(point.creationDate, startAt - 60_000),
+      startAt,
+      endAt,
+      outcome: 'COMPLETED',
+      destPointArn: this.destPointArn(point, destVault.account, destVault),
+      applied: true,
+      ineligible: [],
+      historical: true,
+    };
+    this.land(job, undefined);
+    const copy: PreexistingCopy = { destVaultArn: destVault.arn, destPointArn: job.destPointArn };
+    if (withJob) {
+      // Job ids are listed newest first by seq; an old job goes in at its creation time.
+      job.seq = ++this.seq;
+      let k = this.jobs.length;
+      while (k > 0 && (this.jobs[k - 1] as CopyJob).createdAt > job.createdAt) k--;
+      this.jobs.splice(k, 0, job);
+      this.reseq();
+      this.byId.set(job.id, job);
+      const list = this.bySource.get(point.arn) ?? [];
+      list.push(job);
+      list.sort((a, b) => a.seq - b.seq);
+      this.bySource.set(point.arn, list);
+      copy.jobId = job.id;
+    }
+    const entry = this.entry(point.arn);
+    if (!entry.preexistingCopies) entry.preexistingCopies = [];
+    entry.preexistingCopies.push(copy);
+    return copy;
+  }
+
+  /** Renumber seq after an insertion so that it follows the jobs' order (pagination tokens hold a seq). */
+  private reseq(): void {
+    let n = 0;
+    for (const j of this.jobs) j.seq = ++n;
+    this.seq = n;
   }
 
   /** Finish every unfinished job now, with the outcome it was going to have. */
@@ -426,8 +538,17 @@ export class CopyEngine {
     return n;
   }
 
-  list(account: string, f: CopyJobFilters, before: number, max: number): { items: CopyJob[]; next?: number } {
-    const now = this.clock.now();
+  /**
+   * ListCopyJobs. The listing shows every job as it was `listingLagSeconds` ago (`viewAt`): a job created since is
+   * absent, and a state change since is not seen yet. aws-backup.md §8.9.
+   */
+  list(
+    account: string,
+    f: CopyJobFilters,
+    before: number,
+    max: number,
+  ): { items: CopyJob[]; next?: number; viewAt: number } {
+    const now = this.viewAt();
     const candidates =
       f.sourceRecoveryPointArn !== undefined ? (this.bySource.get(f.sourceRecoveryPointArn) ?? []) : this.jobs;
     const items: CopyJob[] = [];
@@ -436,7 +557,7 @@ export class CopyEngine {
     while (k >= 0 && (candidates[k] as CopyJob).seq >= before) k--;
     for (; k >= 0 && items.length < max; k--) {
       const j = candidates[k] as CopyJob;
-      if (j.account !== account) continue;
+      if (j.account !== account || j.createdAt > now) continue;
       if (f.resourceArn !== undefined && j.sourcePoint.resourceArn !== f.resourceArn) continue;
       if (f.state !== undefined && this.state(j, now) !== f.state) continue;
       if (f.createdBefore !== undefined && !(j.createdAt < f.createdBefore)) continue;
@@ -452,12 +573,20 @@ export class CopyEngine {
       items.push(j);
     }
     // More may follow only if candidates remain below the last returned seq.
-    return { items, next: k >= 0 && items.length > 0 ? (items[items.length - 1] as CopyJob).seq : undefined };
+    return {
+      items,
+      next: k >= 0 && items.length > 0 ? (items[items.length - 1] as CopyJob).seq : undefined,
+      viewAt: now,
+    };
   }
 
-  /** The job as DescribeCopyJob / ListCopyJobs return it (timestamps in epoch seconds). */
-  toWire(job: CopyJob): Record<string, unknown> {
-    const now = this.clock.now();
+  /** The moment listings show: now minus the listing lag. */
+  viewAt(): number {
+    return this.clock.now() - this.knobs.listingLagSeconds * 1000;
+  }
+
+  /** The job as DescribeCopyJob (now) or ListCopyJobs (at `viewAt()`) return it. */
+  toWire(job: CopyJob, now = this.clock.now()): Record<string, unknown> {
     const state = this.state(job, now);
     const dest = job.destVault;
     const src = job.sourcePoint;
@@ -474,9 +603,9 @@ export class CopyEngine {
       DestinationRecoveryPointLifecycle: job.lifecycle,
       ResourceArn: src.resourceArn,
       CreationDate: job.createdAt / 1000,
-      CompletionDate: state === 'COMPLETED' || state === 'FAILED' ? job.endAt / 1000 : undefined,
+      CompletionDate: state === 'COMPLETED' || state === 'FAILED' || state === 'PARTIAL' ? job.endAt / 1000 : undefined,
       State: state,
-      StatusMessage: state === 'FAILED' ? job.failureMessage : undefined,
+      StatusMessage: state === 'FAILED' || state === 'PARTIAL' ? job.failureMessage : undefined,
       BackupSizeInBytes: src.sizeBytes,
       IamRoleArn: job.iamRoleArn,
       CreatedBy: src.createdBy,
@@ -508,6 +637,12 @@ export class CopyEngine {
     this.recordCall(arn, { at: this.clock.now(), outcome: 'rejected', error, idempotencyToken: token });
   }
 
+  markErrorAfterCommit(arn: string, code: string): void {
+    const calls = this.ledger.get(arn)?.calls;
+    const last = calls?.[calls.length - 1];
+    if (last) last.errorAfterCommit = code;
+  }
+
   markDropped(arn: string): void {
     const calls = this.ledger.get(arn)?.calls;
     const last = calls?.[calls.length - 1];
@@ -527,7 +662,10 @@ export class CopyEngine {
   summary(): Record<string, unknown> {
     const now = this.clock.now();
     const byState: Record<string, number> = {};
+    let created = 0;
     for (const j of this.jobs) {
+      if (j.historical) continue;
+      created++;
       const s = this.state(j, now);
       byState[s] = (byState[s] ?? 0) + 1;
     }
@@ -550,13 +688,23 @@ export class CopyEngine {
       rejectedCalls: rejected,
       replayedCalls: replayed,
       droppedResponses: dropped,
-      jobsCreated: this.jobs.length,
+      jobsCreated: created,
       pointsWithJobs: [...this.ledger.values()].filter((e) => e.jobIds.length > 0).length,
       pointsWithMultipleJobs: multiple.length,
       pointsWithMultipleJobsSample: multiple.slice(0, 50),
       jobsByState: byState,
       activeJobs: this.active.filter((j) => j.endAt > now).length,
     };
+  }
+
+  /** Copies of a source point that predate the test. */
+  preexisting(sourcePointArn: string): PreexistingCopy[] {
+    return this.ledger.get(sourcePointArn)?.preexistingCopies ?? [];
+  }
+
+  /** Every job on a source point (historical ones included), oldest first. */
+  jobsFor(sourcePointArn: string): CopyJob[] {
+    return this.bySource.get(sourcePointArn) ?? [];
   }
 
   allJobs(): CopyJob[] {
@@ -577,6 +725,18 @@ export interface CopyJobFilters {
   parentJobId?: string;
   messageCategory?: string;
   sourceRecoveryPointArn?: string;
+}
+
+const PARTIAL_MESSAGE = 'Copy job completed, but some items of the recovery point could not be copied.';
+
+/** Why a point is not eligible for a copy at `now` (empty when it is). */
+export function ineligibility(point: RecoveryPoint, now: number): string[] {
+  const out: string[] = [];
+  if (point.status !== 'COMPLETED') out.push(`status ${point.status}`);
+  const { moveToColdAt, deleteAt } = pointDates(point);
+  if (moveToColdAt !== undefined && moveToColdAt <= now) out.push('cold storage');
+  if (point.status !== 'EXPIRED' && deleteAt !== undefined && deleteAt <= now) out.push('past DeleteAt');
+  return out;
 }
 
 function messageCategory(job: CopyJob, now: number): string | undefined {

@@ -85,4 +85,14 @@ export class Faults {
     }
     return d.probability > 0 && this.random.next() < d.probability;
   }
+
+  /** The status to answer this (already applied) StartCopyJob with, or undefined to answer it normally. */
+  errorAfterStartCopyJob(): 500 | 503 | undefined {
+    const e = this.knobs.errorAfterStartCopyJob;
+    if (e.count > 0) {
+      e.count -= 1;
+      return e.status;
+    }
+    return e.probability > 0 && this.random.next() < e.probability ? e.status : undefined;
+  }
 }

@@ -30,8 +30,21 @@ export interface Knobs {
   transientErrorStatus: 500 | 503;
   /** Apply StartCopyJob, then drop the connection without answering: the next `count` calls, then with `probability`. */
   dropAfterStartCopyJob: { count: number; probability: number };
+  /** Apply StartCopyJob, then answer with a 500/503 error instead of the result: the next `count` calls, then with `probability`. */
+  errorAfterStartCopyJob: { count: number; probability: number; status: 500 | 503 };
   /** Probability that a copy job which passes every check still ends FAILED (a transient service-side failure). */
   copyFailureRate: number;
+  /** Probability that a copy job which passes every check ends PARTIAL (the copy lands with status PARTIAL). */
+  copyPartialRate: number;
+  /**
+   * Sandbox seconds a listing lags behind writes: ListCopyJobs shows every job as it was this long ago (a new job
+   * is absent, a state change late), and a copy appears in ListRecoveryPointsByBackupVault this long after it
+   * landed. Measured on the sandbox clock like idempotencyTtlSeconds (not divided by timeFactor). Describe* calls
+   * are read-after-write consistent.
+   */
+  listingLagSeconds: number;
+  /** Delete a point when the sandbox clock passes its CalculatedLifecycle.DeleteAt, if that falls after the sandbox started. */
+  deletePointsAtDeleteAt: boolean;
   /** How long an IdempotencyToken is remembered (sandbox seconds). AWS does not document this. */
   idempotencyTtlSeconds: number;
   /** Lifetime of credentials issued from now on, per account id (null = no expiry). */
@@ -86,7 +99,11 @@ export function defaultKnobs(): Knobs {
     transientErrorOperations: [],
     transientErrorStatus: 503,
     dropAfterStartCopyJob: { count: 0, probability: 0 },
+    errorAfterStartCopyJob: { count: 0, probability: 0, status: 503 },
     copyFailureRate: 0,
+    copyPartialRate: 0,
+    listingLagSeconds: 2,
+    deletePointsAtDeleteAt: false,
     idempotencyTtlSeconds: 3600,
     credentialTtlSeconds: {},
     iamDeniedActions: {},
@@ -172,6 +189,20 @@ function validate(k: Knobs): void {
   probability(k.transientErrorRate, 'transientErrorRate');
   probability(k.copyFailureRate, 'copyFailureRate');
   probability(k.dropAfterStartCopyJob.probability, 'dropAfterStartCopyJob.probability');
+  probability(k.errorAfterStartCopyJob.probability, 'errorAfterStartCopyJob.probability');
+  probability(k.copyPartialRate, 'copyPartialRate');
+  if (k.errorAfterStartCopyJob.status !== 500 && k.errorAfterStartCopyJob.status !== 503)
+    throw new RangeError('errorAfterStartCopyJob.status must be 500 or 503');
+  for (const [name, n] of [
+    ['dropAfterStartCopyJob.count', k.dropAfterStartCopyJob.count],
+    ['errorAfterStartCopyJob.count', k.errorAfterStartCopyJob.count],
+  ] as const) {
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name} must be an integer >= 0`);
+  }
+  if (!(k.listingLagSeconds >= 0) || !Number.isFinite(k.listingLagSeconds))
+    throw new RangeError('listingLagSeconds must be a number >= 0');
+  if (!(k.idempotencyTtlSeconds >= 0) || !Number.isFinite(k.idempotencyTtlSeconds))
+    throw new RangeError('idempotencyTtlSeconds must be a number >= 0');
   if (k.transientErrorStatus !== 500 && k.transientErrorStatus !== 503)
     throw new RangeError('transientErrorStatus must be 500 or 503');
 }

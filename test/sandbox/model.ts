@@ -60,6 +60,11 @@ export interface RecoveryPoint {
   encryptionKeyType?: 'AWS_OWNED_KMS_KEY' | 'CUSTOMER_MANAGED_KMS_KEY';
   /** Continuous (point-in-time) backup; StartCopyJob does not support these. */
   continuous: boolean;
+  /** Set through the admin API: CalculatedLifecycle dates that replace the ones the lifecycle gives. */
+  moveToColdAtOverride?: number;
+  deleteAtOverride?: number;
+  /** When a copy landed in this (destination) vault; listings show it only once the listing lag has passed. */
+  landedAt?: number;
 }
 
 export interface VaultLock {
@@ -125,4 +130,12 @@ export function lifecycleDates(
   }
   if (lifecycle.DeleteAfterDays !== undefined) out.deleteAt = creationDate + lifecycle.DeleteAfterDays * day;
   return out;
+}
+
+/** A point's CalculatedLifecycle dates, with the admin API's overrides. */
+export function pointDates(p: RecoveryPoint): { moveToColdAt?: number; deleteAt?: number } {
+  const d = lifecycleDates(p.creationDate, p.lifecycle, p.resourceType);
+  if (p.moveToColdAtOverride !== undefined) d.moveToColdAt = p.moveToColdAtOverride;
+  if (p.deleteAtOverride !== undefined) d.deleteAt = p.deleteAtOverride;
+  return d;
 }

@@ -10,6 +10,7 @@ import { CredentialStore, type IssuedCredential, writeCredentialsProfile } from 
 import { Faults } from './faults.js';
 import { ALLOWED_APMIDS, type CsvTruth } from './generator.js';
 import { type DeepPartial, defaultKnobs, type Knobs, mergeKnobs } from './knobs.js';
+import { pointDates } from './model.js';
 import { TokenCodec } from './pagination.js';
 import { Prng } from './rng.js';
 import { PointStore } from './store.js';
@@ -104,6 +105,13 @@ export class Sandbox {
       anchor,
     });
     this.store = new PointStore(this.world);
+    const startedAt = this.clock.now();
+    this.store.expired = (p) => {
+      if (!this.knobs.deletePointsAtDeleteAt) return false;
+      // Only deadlines that pass while the sandbox runs: older ones are the generator's EXPIRED points.
+      const { deleteAt } = pointDates(p);
+      return deleteAt !== undefined && deleteAt > startedAt && deleteAt <= this.clock.now();
+    };
     this.engine = new CopyEngine(this.world, this.store, this.knobs, this.clock, random);
     this.backup = new BackupService(this.world, this.store, this.engine, this.knobs, this.clock, this.tokens);
     this.credentials = new CredentialStore(this.clock);

@@ -42,7 +42,8 @@ t.before(async () => {
     points: 400,
     seed: 11,
     timeFactor: 1000,
-    knobs: { throttling: { enabled: false } },
+    // These tests list right after writing with the clock stopped; lagging listings are tested in dynamics.test.ts.
+    knobs: { throttling: { enabled: false }, listingLagSeconds: 0 },
     clock: new SandboxClock(() => startedAt),
   });
   admin = new SandboxAdmin(h.adminUrl);

@@ -236,6 +236,18 @@ async function handle(sb: Sandbox, req: IncomingMessage, res: ServerResponse): P
     req.socket.destroy();
     return;
   }
+  const afterCommit = call.operation === 'StartCopyJob' ? sb.faults.errorAfterStartCopyJob() : undefined;
+  if (afterCommit !== undefined) {
+    // The job exists, but the client hears a server error (and the SDK retries the same body).
+    const arn = strOf(call.body.RecoveryPointArn);
+    const err =
+      afterCommit === 503
+        ? backupErr.unavailable()
+        : new AwsError('InternalFailure', 'We encountered an internal error. Please try again.', 500);
+    if (arn) sb.engine.markErrorAfterCommit(arn, err.code);
+    sendError(res, call, err);
+    return;
+  }
   sendResult(res, call, result);
 }
 

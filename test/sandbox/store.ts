@@ -37,6 +37,11 @@ export class PointStore {
   private readonly overlay = new Map<string, Partial<RecoveryPoint>>();
   /** Materialised points by ARN, across all vaults. */
   private readonly byArn = new Map<string, RecoveryPoint>();
+  /** Points deleted through the admin API: ARN → when. They keep their positions but are no longer served. */
+  private readonly deleted = new Map<string, number>();
+  private readonly deletedPerVault = new Map<string, number>();
+  /** Whether a point has gone by itself (its lifecycle deleted it); set by the sandbox from its knobs. */
+  expired: (p: RecoveryPoint) => boolean = () => false;
 
   constructor(private readonly world: World) {}
 
@@ -45,7 +50,26 @@ export class PointStore {
   }
 
   count(vault: Vault): number {
-    return this.generatedCount(vault) + vault.points.length;
+    return this.generatedCount(vault) + vault.points.length - (this.deletedPerVault.get(vault.arn) ?? 0);
+  }
+
+  /** Whether the point no longer exists (deleted, or removed at its DeleteAt). */
+  isGone(p: RecoveryPoint): boolean {
+    return this.deleted.has(p.arn) || this.expired(p);
+  }
+
+  /** When the admin API deleted the point, if it did. */
+  deletedAt(arn: string): number | undefined {
+    return this.deleted.get(arn);
+  }
+
+  /** Delete a point: listings skip it, Describe and StartCopyJob no longer find it. */
+  remove(vault: Vault, arn: string, at: number): boolean {
+    const p = this.get(vault, arn);
+    if (!p) return false;
+    this.deleted.set(arn, at);
+    this.deletedPerVault.set(vault.arn, (this.deletedPerVault.get(vault.arn) ?? 0) + 1);
+    return true;
   }
 
   add(vault: Vault, point: RecoveryPoint): void {
@@ -64,6 +88,12 @@ export class PointStore {
   }
 
   get(vault: Vault, arn: string): RecoveryPoint | undefined {
+    const p = this.getEvenIfGone(vault, arn);
+    return p && !this.isGone(p) ? p : undefined;
+  }
+
+  /** The point as it was last, also when it no longer exists (for the judge's view). */
+  getEvenIfGone(vault: Vault, arn: string): RecoveryPoint | undefined {
     const mat = this.byArn.get(arn);
     if (mat) return mat.vaultName === vault.name && mat.account === vault.account ? mat : undefined;
     if (vault.generatedIndex === undefined) return undefined;
@@ -74,6 +104,11 @@ export class PointStore {
 
   /** Locate a point of this account by ARN in any vault. */
   find(accountId: string, arn: string): { vault: Vault; point: RecoveryPoint } | undefined {
+    const found = this.findEvenIfGone(accountId, arn);
+    return found && !this.isGone(found.point) ? found : undefined;
+  }
+
+  findEvenIfGone(accountId: string, arn: string): { vault: Vault; point: RecoveryPoint } | undefined {
     const account = this.world.account(accountId);
     if (!account) return undefined;
     const mat = this.byArn.get(arn);
@@ -96,7 +131,11 @@ export class PointStore {
     return this.world.dataset.findResource(vault.generatedIndex, point.resourceArn);
   }
 
-  list(vault: Vault, filters: PointFilters, start: number, max: number): PointPage {
+  /**
+   * A page of the vault's points from position `start`. Points that no longer exist are skipped, and so are
+   * copies that landed after `viewAt` (the listing lag).
+   */
+  list(vault: Vault, filters: PointFilters, start: number, max: number, viewAt = Number.POSITIVE_INFINITY): PointPage {
     const items: RecoveryPoint[] = [];
     const gen = this.generatedCount(vault);
     const total = gen + vault.points.length;
@@ -104,7 +143,8 @@ export class PointStore {
     const ds = this.world.dataset;
     let pos = start;
     let scanned = 0;
-    const match = (p: RecoveryPoint) => matches(p, filters);
+    const match = (p: RecoveryPoint) =>
+      matches(p, filters) && !this.isGone(p) && !(p.landedAt !== undefined && p.landedAt > viewAt);
 
     if (v !== undefined && pos < gen) {
       if (filters.resourceArn !== undefined) {
