@@ -1,6 +1,7 @@
 // The inventory's refresh schedule against the sandbox (inventory.full_refresh_interval): points that change in
-// the source after the first pass (CREATING → COMPLETED, COMPLETED → DELETING or EXPIRED) are seen by the next
-// full pass and re-decided by the plan; between full passes a run lists only new points; a done service and a
+// the source after the first pass (CREATING → COMPLETED, COMPLETED → DELETING or EXPIRED, deleted, a delete
+// date moved inside copy.expiry_margin, moved to cold storage) are seen by the next full pass and re-decided by
+// the plan; between full passes a run lists only new points; a done service and a
 // running copy phase both come back to the inventory when the full pass is due; an item the copy engine owns is
 // never re-decided (the copy phase's case is refresh-copy.test.ts).
 
@@ -92,24 +93,56 @@ t.test(
   },
 );
 
-t.test('a done service lists the source again when the full pass is due and re-decides the plan', async (t) => {
-  const sandbox = await startSandboxProcess(t, { points: 300, seed: 22 });
-  refreshEvery(sandbox, '5s');
-  const daemon = await runUntilDone(t, sandbox, ['--dry-run']);
-  t.teardown(() => stopDaemon(daemon, sandbox.env));
-  const [deleting, creating] = oldQueued(sandbox.stateDir, 2) as [Item, Item];
-  t.ok(creating, 'two queued points to change');
-  await sandbox.admin.setRecoveryPointStatus(deleting.vault, deleting.arn, 'DELETING');
-  await sandbox.admin.setRecoveryPointStatus(creating.vault, creating.arn, 'CREATING');
-  const decided = (arn: string, state: string) => () => items(sandbox.stateDir).get(arn)?.state === state;
-  await waitFor(decided(deleting.arn, 'skipped'), 'the DELETING point to be skipped', 60_000, 200);
-  await waitFor(decided(creating.arn, 'skipped'), 'the CREATING point to be skipped', 60_000, 200);
-  t.match(items(sandbox.stateDir).get(deleting.arn), { status: 'DELETING', reason: 'status_not_completed' });
-
-  await sandbox.admin.setRecoveryPointStatus(creating.vault, creating.arn, 'COMPLETED');
-  await waitFor(decided(creating.arn, 'queued'), 'the point completed since to be queued', 60_000, 200);
-  t.pass('a point that completed after the first pass is queued');
-});
+t.test(
+  'a done service lists the source again when the full pass is due: changed, deleted, expiring and cold points are re-decided',
+  async (t) => {
+    const sandbox = await startSandboxProcess(t, { points: 300, seed: 22 });
+    refreshEvery(sandbox, '5s');
+    const daemon = await runUntilDone(t, sandbox, ['--dry-run']);
+    t.teardown(() => stopDaemon(daemon, sandbox.env));
+    const [deleting, creating, deleted, expiring, cold] = oldQueued(sandbox.stateDir, 5) as [
+      Item,
+      Item,
+      Item,
+      Item,
+      Item,
+    ];
+    t.ok(cold, 'five queued points to change');
+    await sandbox.admin.setRecoveryPointStatus(deleting.vault, deleting.arn, 'DELETING');
+    await sandbox.admin.setRecoveryPointStatus(creating.vault, creating.arn, 'CREATING');
+    await sandbox.admin.deleteRecoveryPoint(deleted.vault, deleted.arn);
+    // Inside copy.expiry_margin (2 days by default), and past its cold-storage date.
+    await sandbox.admin.patchRecoveryPoint({
+      vault: expiring.vault,
+      recoveryPointArn: expiring.arn,
+      deleteAt: Date.now() + 24 * HOUR,
+    });
+    await sandbox.admin.patchRecoveryPoint({
+      vault: cold.vault,
+      recoveryPointArn: cold.arn,
+      moveToColdStorageAt: Date.now() - 60_000,
+    });
+    const decided = (arn: string, state: string) => () => items(sandbox.stateDir).get(arn)?.state === state;
+    for (const [point, what] of [
+      [deleting, 'DELETING'],
+      [creating, 'CREATING'],
+      [deleted, 'deleted'],
+      [expiring, 'expiring'],
+      [cold, 'cold'],
+    ] as const) {
+      await waitFor(decided(point.arn, 'skipped'), `the ${what} point to be skipped`, 60_000, 200);
+    }
+    const now = items(sandbox.stateDir);
+    t.match(now.get(deleting.arn), { status: 'DELETING', reason: 'status_not_completed' });
+    t.match(now.get(creating.arn), { status: 'CREATING', reason: 'status_not_completed' });
+    t.match(now.get(deleted.arn), { reason: 'point_gone' }, 'a deleted point is gone');
+    t.match(now.get(expiring.arn), { reason: 'expiring_before_copy' }, 'a point now expiring within the margin');
+    t.match(now.get(cold.arn), { reason: 'cold_storage' }, 'a point moved to cold storage');
+    await sandbox.admin.setRecoveryPointStatus(creating.vault, creating.arn, 'COMPLETED');
+    await waitFor(decided(creating.arn, 'queued'), 'the point completed since to be queued', 60_000, 200);
+    t.pass('a point that completed after the first pass is queued');
+  },
+);
 
 t.test('a point skipped as already_copied keeps that decision through a full refresh', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 200, seed: 23 });
