@@ -3,9 +3,9 @@
 // order. A phase returns 'done' when its work is complete and 'stopped' when
 // it gave up early because shutdown was requested; a stopped pipeline is
 // resumed by the next run from the store, never restarted from scratch.
-// A refresh of the inventory that comes due while a phase after the plan runs
-// (the copy phase runs for weeks) stops that phase like a window end and runs
-// the pipeline again from the inventory, so the plan is re-decided on fresh data.
+// A refresh of the inventory that comes due while the copy phase runs (it runs
+// for weeks) stops that phase like a window end and runs the pipeline again
+// from the inventory, so the plan is re-decided on fresh data.
 
 import { setMaxListeners } from 'node:events';
 import type { Phase } from '../shared/api.js';
@@ -62,12 +62,12 @@ export class Pipeline {
   }
 
   async run(context: PhaseContext): Promise<PipelineOutcome> {
-    const refreshFrom = this.refresh ? this.phases.findIndex((p) => p.name === 'plan') + 1 : 0;
     for (let i = 0; i < this.phases.length; ) {
       if (context.signal.aborted) return 'stopped';
       const phase = this.phases[i] as PipelinePhase;
       this.current = phase.name;
-      const due = refreshFrom > 0 && i >= refreshFrom ? this.refreshTimer(context.signal) : undefined;
+      // Only the copy phase runs for long; the others always reach it, however short the interval.
+      const due = this.refresh && phase.name === 'copy' ? this.refreshTimer(context.signal) : undefined;
       try {
         const outcome = await phase.run(due ? { ...context, signal: due.signal } : context);
         if (outcome === 'stopped') {
