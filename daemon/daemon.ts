@@ -28,6 +28,7 @@ import { costForecast } from './cost/service.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { forecast, JobSamples, remainingWork } from './forecast.js';
+import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
 import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
@@ -116,6 +117,7 @@ function defaultPhases({
       vaultPatterns: config.source.vaults,
       pageSize: config.inventory.pageSize,
       parallelVaults: config.inventory.parallelVaults,
+      fullRefreshIntervalMs: config.inventory.fullRefreshIntervalMs,
     }),
     new EnrichPhase({ store, config, journal, log: log.child({ phase: 'enrich' }) }),
     new PlanPhase({ store, config, journal, log: log.child({ phase: 'plan' }) }),
@@ -358,7 +360,11 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     port,
     pauseForOperator,
   };
-  const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services));
+  const pipeline = new Pipeline(
+    (deps.phases ?? defaultPhases)(services),
+    deps.phases ? undefined : inventoryRefresh(store, config.inventory.fullRefreshIntervalMs, journal),
+  );
+  let cancelRefreshWake: () => void = () => undefined;
   // The one place that decides when work runs: the first run, and every rerun an operator asks for.
   const supervisor: RunSupervisor = new RunSupervisor({
     window: changeWindow,
@@ -380,6 +386,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
           phases: pipeline.phaseNames,
         });
         if (mode === 'once') void stop('pipeline finished', 'done');
+        else {
+          // A done service lists the source again when its next full pass is due, and copies what changed.
+          cancelRefreshWake();
+          cancelRefreshWake = wakeForRefresh(store, config.inventory.fullRefreshIntervalMs, () => {
+            if (!shutdown.requested) supervisor.request('pipeline');
+            return true;
+          });
+        }
         return;
       }
       // The run's time is up: --once says so in its exit code (9); a one-off --max-runtime run exits 0.
@@ -443,6 +457,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     shutdown.request(reason);
     credentialsWatch?.close();
     clearInterval(progressTimer);
+    cancelRefreshWake();
     journal.record('info', 'daemon.stopping', 'stopping: no new work is claimed', {
       reason,
       inFlight: shutdown.pending,

@@ -3,7 +3,11 @@
 // order. A phase returns 'done' when its work is complete and 'stopped' when
 // it gave up early because shutdown was requested; a stopped pipeline is
 // resumed by the next run from the store, never restarted from scratch.
+// A refresh of the inventory that comes due while the copy phase runs (it runs
+// for weeks) stops that phase like a window end and runs the pipeline again
+// from the inventory, so the plan is re-decided on fresh data.
 
+import { setMaxListeners } from 'node:events';
 import type { Phase } from '../shared/api.js';
 
 export interface PhaseContext {
@@ -20,10 +24,25 @@ export interface PipelinePhase {
 
 export type PipelineOutcome = 'done' | 'stopped';
 
+export interface PipelineRefresh {
+  /** When the inventory is next due for a refresh (epoch ms); undefined for never. */
+  dueAt(): number | undefined;
+  /** The refresh interval: a phase that starts with the refresh already due runs at least this long. */
+  readonly intervalMs: number;
+  /** Told when a refresh stops a phase. */
+  onRefresh?(phase: Phase): void;
+}
+
+/** setTimeout's largest delay; a longer wait is made of several. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 export class Pipeline {
   private current: Phase = 'idle';
 
-  constructor(private readonly phases: readonly PipelinePhase[]) {}
+  constructor(
+    private readonly phases: readonly PipelinePhase[],
+    private readonly refresh?: PipelineRefresh,
+  ) {}
 
   get phase(): Phase {
     return this.current;
@@ -43,13 +62,48 @@ export class Pipeline {
   }
 
   async run(context: PhaseContext): Promise<PipelineOutcome> {
-    for (const phase of this.phases) {
+    for (let i = 0; i < this.phases.length; ) {
       if (context.signal.aborted) return 'stopped';
+      const phase = this.phases[i] as PipelinePhase;
       this.current = phase.name;
-      const outcome = await phase.run(context);
-      if (outcome === 'stopped') return 'stopped';
+      // Only the copy phase runs for long; the others always reach it, however short the interval.
+      const due = this.refresh && phase.name === 'copy' ? this.refreshTimer(context.signal) : undefined;
+      try {
+        const outcome = await phase.run(due ? { ...context, signal: due.signal } : context);
+        if (outcome === 'stopped') {
+          if (context.signal.aborted || !due?.signal.aborted) return 'stopped';
+          this.refresh?.onRefresh?.(phase.name);
+          i = 0;
+          continue;
+        }
+      } finally {
+        due?.cancel();
+      }
+      i++;
     }
     this.current = 'done';
     return 'done';
+  }
+
+  /** A signal that aborts with the run's, or when the inventory refresh comes due. */
+  private refreshTimer(outer: AbortSignal): { signal: AbortSignal; cancel: () => void } | undefined {
+    const refresh = this.refresh as PipelineRefresh;
+    const dueAt = refresh.dueAt();
+    if (dueAt === undefined) return undefined;
+    const startedAt = Date.now();
+    // Due already (the listing took longer than the interval): this phase still gets one interval of work.
+    const at = dueAt > startedAt ? dueAt : startedAt + refresh.intervalMs;
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const arm = () => {
+      const left = at - Date.now();
+      if (left <= 0) controller.abort('inventory refresh due');
+      else timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
+    const signal = AbortSignal.any([outer, controller.signal]);
+    // Like the run's signal: every waiting AWS call of the phase listens to it.
+    setMaxListeners(0, signal);
+    return { signal, cancel: () => clearTimeout(timer) };
   }
 }

@@ -149,8 +149,15 @@ const fileSchema = z.strictObject({
         .min(1, 'expected at least 1 vault at a time')
         .max(64, 'expected at most 64 vaults at a time')
         .default(8),
+      // A full pass re-reads every point's status and lifecycle and finds deleted ones; the listings between two
+      // full passes only look for new points.
+      full_refresh_interval: duration('full_refresh_interval')
+        .refine((v) => (parseDuration(v) ?? 0) > 0, {
+          error: (issue) => `expected a duration longer than zero such as "24h", got ${JSON.stringify(issue.input)}`,
+        })
+        .default('24h'),
     })
-    .default({ page_size: 1000, parallel_vaults: 8 }),
+    .default({ page_size: 1000, parallel_vaults: 8, full_refresh_interval: '24h' }),
   window: z
     .strictObject({
       start: clockTime,
@@ -287,8 +294,9 @@ export interface Config {
   /** expiryMarginMs: a point expiring sooner than this after planning is not worth starting a copy for. */
   /**
    * listingLagMs: how long after a request AWS's listings are certain to show what it made; a listing proves a
-   * job or copy absent only once this long has passed since the last request that could have made it. resendWindowMs: how long after a
-   * StartCopyJob whose answer was lost a resend with the same IdempotencyToken is certain to return the same job.
+   * job or copy absent only once this long has passed since the last request that could have made it.
+   * resendWindowMs: how long after a StartCopyJob whose answer was lost a resend with the same IdempotencyToken
+   * is certain to return the same job.
    */
   copy: {
     workers: number;
@@ -298,7 +306,11 @@ export interface Config {
     listingLagMs: number;
     resendWindowMs: number;
   };
-  inventory: { pageSize: number; parallelVaults: number };
+  /**
+   * fullRefreshIntervalMs: how often the inventory lists every point again (status, lifecycle, deletions); a pass
+   * that comes due while later phases run restarts the pipeline at the inventory.
+   */
+  inventory: { pageSize: number; parallelVaults: number; fullRefreshIntervalMs: number };
   window: WindowConfig;
   /**
    * confirmComplianceLock: the operator agreed that destination vaults get compliance-mode locks (and
@@ -511,7 +523,11 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       listingLagMs: parseDuration(file.copy.listing_lag) ?? 0,
       resendWindowMs: parseDuration(file.copy.resend_window) ?? 0,
     },
-    inventory: { pageSize: file.inventory.page_size, parallelVaults: file.inventory.parallel_vaults },
+    inventory: {
+      pageSize: file.inventory.page_size,
+      parallelVaults: file.inventory.parallel_vaults,
+      fullRefreshIntervalMs: parseDuration(file.inventory.full_refresh_interval) ?? 86_400_000,
+    },
     window: {
       start: file.window.start,
       stop: file.window.stop,

@@ -8,9 +8,15 @@
 //   (re-listing a page whose rows were only partly committed). Rows are
 //   upserted by ARN, so replaying a page (or restarting a vault whose token AWS
 //   no longer accepts) never creates duplicates.
-// - A full pass marks points that were not seen again as gone (gone_at); an
-//   incremental refresh lists only points created after the last full pass's
-//   horizon (with an overlap) and marks nothing gone.
+// - Every run of the phase lists each selected vault: in full when the vault's
+//   last full pass is older than inventory.full_refresh_interval (or it never
+//   had one), else incrementally. A full pass updates every point's status and
+//   lifecycle and marks points that were not seen again as gone (gone_at); an
+//   incremental refresh lists only points created after the last listing's
+//   horizon (with an overlap) and marks nothing gone. refreshDueAt says when
+//   the next full pass is due, for the pipeline to come back here then.
+// - Restart-safe: whether a listing is full or incremental is stored with its
+//   checkpoint (inventory_created_after), so a restart continues the same pass.
 // - Vaults are listed in parallel (pages fetched and parsed on worker threads);
 //   the main thread writes, in transactions of about WRITE_BUDGET_MS each.
 // Source of truth: recovery_points rows, and source_vaults' inventory_* columns for progress.
@@ -32,6 +38,24 @@ const REFRESH_OVERLAP_MS = 6 * 3_600_000;
  * fixed row count would hold `rpctl status` for ever longer as the inventory grows.
  */
 const WRITE_BUDGET_MS = 12;
+/** inventory.full_refresh_interval's default. */
+export const DEFAULT_FULL_REFRESH_INTERVAL_MS = 86_400_000;
+
+/**
+ * When the next full pass of a selected vault is due: the oldest full pass plus the interval, now if a vault
+ * never had one; undefined when no vault is selected.
+ */
+export function refreshDueAt(store: Store, intervalMs: number, now: number = Date.now()): number | undefined {
+  const row = store.sqlite
+    .prepare(
+      `SELECT count(*) AS vaults, sum(inventory_full_pass_at IS NULL) AS never, min(inventory_full_pass_at) AS oldest
+       FROM source_vaults WHERE selected = 1`,
+    )
+    .get() as { vaults: number; never: number | null; oldest: number | null };
+  if (row.vaults === 0) return undefined;
+  if (row.never || row.oldest === null) return now;
+  return row.oldest + intervalMs;
+}
 
 export interface InventoryOptions {
   store: Store;
@@ -42,6 +66,8 @@ export interface InventoryOptions {
   pageSize?: number;
   /** Vaults listed at the same time. */
   parallelVaults?: number;
+  /** How old a vault's last full pass may be before the next listing is full again. */
+  fullRefreshIntervalMs?: number;
   now?: () => number;
 }
 
@@ -90,11 +116,12 @@ export class InventoryPhase implements PipelinePhase {
   }
 
   async run(context: PhaseContext): Promise<'done' | 'stopped'> {
+    const startedAt = this.now();
     const listed = await this.listVaults(context.signal);
     // Listing points needs only the vaults' names; their lock details (DescribeBackupVault, 5/s) arrive
     // while the first pages are listed instead of before them.
     const described = context.track(this.describeVaults(listed, context.signal));
-    const pending = this.vaultsToList();
+    const pending = this.vaultsToList(startedAt);
     if (pending.length > 0) {
       this.options.journal.record('info', 'inventory.started', 'listing recovery points', {
         vaults: pending.map((v) => v.name),
@@ -183,22 +210,27 @@ export class InventoryPhase implements PipelinePhase {
   }
 
   /**
-   * Selected vaults whose listing is not complete; completed ones get an incremental refresh. Largest first
-   * (by the count ListBackupVaults reports): a vault's pages come one after another, so a big vault started
-   * last would be listed alone, at one lane's speed, after the others are done.
+   * Selected vaults whose listing is not complete; the others are listed again, in full when their last full
+   * pass is older than the refresh interval, else incrementally. Largest first (by the count ListBackupVaults
+   * reports): a vault's pages come one after another, so a big vault started last would be listed alone, at one
+   * lane's speed, after the others are done.
    */
-  private vaultsToList(): VaultProgress[] {
+  private vaultsToList(phaseStartedAt: number): VaultProgress[] {
     const { sqlite } = this.options.store;
-    // A completed vault is refreshed once per run: points created since its horizon are picked up.
+    const interval = this.options.fullRefreshIntervalMs ?? DEFAULT_FULL_REFRESH_INTERVAL_MS;
+    // Each run of the phase lists a completed vault once: one completed by this very run (before a restart of
+    // the phase inside it) is not listed again.
     this.options.store.write(() =>
       sqlite
         .prepare(
           `UPDATE source_vaults SET inventory_state = 'pending', inventory_next_token = NULL,
-             inventory_created_after = inventory_horizon - ${REFRESH_OVERLAP_MS}
+             inventory_created_after = CASE
+               WHEN inventory_full_pass_at IS NULL OR inventory_full_pass_at + @interval <= @now THEN NULL
+               ELSE inventory_horizon - ${REFRESH_OVERLAP_MS} END
            WHERE selected = 1 AND inventory_state = 'done' AND inventory_horizon IS NOT NULL
-             AND (inventory_completed_at IS NULL OR inventory_completed_at < @runStart)`,
+             AND (inventory_completed_at IS NULL OR inventory_completed_at < @phaseStartedAt)`,
         )
-        .run({ runStart: this.runStartedAt() }),
+        .run({ interval, now: phaseStartedAt, phaseStartedAt }),
     );
     return sqlite
       .prepare(
@@ -209,13 +241,6 @@ export class InventoryPhase implements PipelinePhase {
          ORDER BY coalesce(point_count_reported, 0) DESC, name`,
       )
       .all() as VaultProgress[];
-  }
-
-  private runStartedAt(): number {
-    const row = this.options.store.sqlite.prepare('SELECT max(started_at) AS at FROM runs').get() as {
-      at: number | null;
-    };
-    return row.at ?? this.now();
   }
 
   private async listVault(vault: VaultProgress, signal: AbortSignal): Promise<void> {
@@ -333,12 +358,14 @@ export class InventoryPhase implements PipelinePhase {
     }
     sqlite
       .prepare(
-        `UPDATE source_vaults SET inventory_state = 'done', inventory_completed_at = ?, inventory_next_token = NULL,
-           inventory_horizon = CASE WHEN ? THEN ? ELSE max(coalesce(inventory_horizon, 0), ?) END,
+        `UPDATE source_vaults SET inventory_state = 'done', inventory_completed_at = @now, inventory_next_token = NULL,
+           inventory_horizon = CASE WHEN @fullPass THEN @passStartedAt
+             ELSE max(coalesce(inventory_horizon, 0), @passStartedAt) END,
+           inventory_full_pass_at = CASE WHEN @fullPass THEN @passStartedAt ELSE inventory_full_pass_at END,
            inventory_created_after = NULL
-         WHERE name = ?`,
+         WHERE name = @name`,
       )
-      .run(now, fullPass ? 1 : 0, passStartedAt, passStartedAt, name);
+      .run({ now, fullPass: fullPass ? 1 : 0, passStartedAt, name });
   }
 
   /** Ask KMS once per distinct key whether AWS manages it (AWS-managed keys cannot be shared cross-account). */

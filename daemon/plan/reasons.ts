@@ -11,7 +11,7 @@ export const SKIP_REASONS = {
   apmid_empty: 'its resource’s CSV row has an empty APMID',
   apmid_conflict: 'its resource has CSV rows with conflicting APMIDs',
   apmid_not_allowed: 'its APMID is not in the allowed set',
-  status_not_completed: 'its status is not COMPLETED',
+  status_not_completed: 'its status is neither COMPLETED nor AVAILABLE (e.g. CREATING, PARTIAL, DELETING, EXPIRED)',
   continuous_backup: 'continuous (point-in-time) backups cannot be copied with StartCopyJob',
   resource_type_not_supported: 'its resource type cannot be copied to another account',
   composite_member: 'it is a member of a composite point that is copied as a whole',

@@ -2,10 +2,16 @@
 // destination vault) or skip with exactly one named reason (reasons.ts).
 //
 // Guarantees:
-// - Deterministic: the same inventory, CSV and config give the same plan.
-// - Re-planning never touches an item whose copy has started: only items in
-//   discovered, skipped or queued are (re)decided; submitting, submitted,
-//   completed, verified and failed items keep their state.
+// - Deterministic: the same inventory, CSV, config and moment give the same
+//   plan (expiry within copy.expiry_margin and cold storage are judged at the
+//   plan's start).
+// - Every run re-decides, with every reason, each item in discovered, skipped
+//   or queued: the inventory's refreshes (inventory/refresh.ts) bring the
+//   source's changes, so a queued point now gone, DELETING, EXPIRED, cold or
+//   expiring is skipped, and a skipped one whose reason lapsed is queued.
+//   Submitting, submitted, completed, verified and failed items belong to the
+//   copy engine and keep their state, and so does an item the copy engine
+//   skipped as already_copied: its copy exists whatever the source does now.
 // - Chunked: the plan is written in transactions of PLAN_CHUNK points, with a
 //   yield between them, so the control API answers while a million points are
 //   planned. A crash mid-plan leaves some items decided and the rest
@@ -179,7 +185,8 @@ export class PlanPhase implements PipelinePhase {
         lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
         lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
         planned_at = excluded.planned_at, updated_at = excluded.updated_at
-      WHERE copy_items.state IN ('discovered', 'skipped', 'queued')`;
+      WHERE copy_items.state IN ('discovered', 'queued')
+        OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')})`;
   }
 }
 

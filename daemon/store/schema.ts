@@ -80,6 +80,8 @@ export const sourceVaults = sqliteTable('source_vaults', {
   inventoryCreatedAfter: integer('inventory_created_after'),
   // A refresh lists points created after this moment (the start of the last complete listing).
   inventoryHorizon: integer('inventory_horizon'),
+  // The start of the last complete full pass: the next one is due a full refresh interval later.
+  inventoryFullPassAt: integer('inventory_full_pass_at'),
 });
 
 /** Every source recovery point, one row per ARN. Never deleted: a vanished point gets goneAt. */

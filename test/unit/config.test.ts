@@ -29,6 +29,7 @@ t.test('a valid config loads with defaults filled in', async (t) => {
   t.equal(config.metadata.keyColumn, 'resourceArn');
   t.equal(config.metadata.apmidColumn, 'APMID');
   t.equal(config.daemon.shutdownTimeoutMs, 20_000);
+  t.equal(config.inventory.fullRefreshIntervalMs, 24 * 3_600_000, 'a full inventory pass a day');
   t.equal(config.notify.desktop, true);
   t.same(config.window, {
     start: undefined,
@@ -56,6 +57,8 @@ drain = "1h30m"
   t.equal(config.window.maxRuntimeMs, 6 * 3_600_000);
   t.equal(config.window.drainMs, 90 * 60_000);
   t.same(config.window.days, ['mon', 'tue']);
+  const refresh = parseConfig(`${valid}\n[inventory]\nfull_refresh_interval = "6h30m"\n`, join(dir, 'c.toml'), {}, {});
+  t.equal(refresh.inventory.fullRefreshIntervalMs, 6.5 * 3_600_000);
 });
 
 t.test('precedence: file < RPCOPY_STATE_DIR < flag', async (t) => {
@@ -126,6 +129,16 @@ const BAD: [string, string, RegExp][] = [
     'bad duration',
     `${valid}\n[window]\nmax_runtime = "six hours"\n`,
     /window\.max_runtime: expected a duration .*"six hours"/,
+  ],
+  [
+    'bad refresh interval',
+    `${valid}\n[inventory]\nfull_refresh_interval = "daily"\n`,
+    /:\d+: inventory\.full_refresh_interval: expected a duration .*"daily"/,
+  ],
+  [
+    'zero refresh interval',
+    `${valid}\n[inventory]\nfull_refresh_interval = "0h"\n`,
+    /inventory\.full_refresh_interval: expected a duration longer than zero .*"0h"/,
   ],
   [
     'bad time zone',

@@ -1,0 +1,1 @@
+ALTER TABLE `source_vaults` ADD `inventory_full_pass_at` integer;
