@@ -14,12 +14,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
-import type { AwsTask } from '../workers/aws.js';
-import type { WorkerPool } from '../workers/pool.js';
-import type { CredentialSession } from './credentials.js';
 import { type AwsFailure, classifyAwsError } from './errors.js';
 import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { AwsTask, CredentialSource, WorkerPool } from './task.js';
 
 export class AwsCallError extends Error {
   constructor(
@@ -39,7 +37,7 @@ export interface PauseHandler {
 
 export interface AwsPortOptions {
   pool: WorkerPool;
-  sessions: Record<Account, CredentialSession>;
+  sessions: Record<Account, CredentialSource>;
   region: string;
   log: Logger;
   pause: PauseHandler;

@@ -5,15 +5,8 @@
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
-import type { OperationName } from '../aws/operations.js';
+import type { AwsTaskResult, WorkerPool } from '../aws/task.js';
 import type { Logger } from '../log.js';
-import type { AwsTask, AwsTaskResult } from './aws.js';
-
-export interface WorkerPool {
-  runAws<K extends OperationName>(task: AwsTask<K>): Promise<AwsTaskResult<K>>;
-  readonly threads: number;
-  destroy(): Promise<void>;
-}
 
 // '.ts' when running from sources (tsx, tap), '.js' from dist/: the worker file has the same extension.
 const ext = extname(fileURLToPath(import.meta.url));

@@ -7,11 +7,11 @@
 // - destination: the key rpcopy gives new vaults, rpcopy's operator role and
 //   the notification topics rpcopy points replicated vaults at.
 // The operator roles grant exactly the actions preflight checks
-// (daemon/preflight/actions.ts). Pure: returns objects, writes nothing.
+// (shared/permissions.ts). Pure: returns objects, writes nothing.
 
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is CloudFormation Fn::Sub or shell syntax, on purpose.
 
-import { REQUIRED_ACTIONS, type RequiredAction } from '../../daemon/preflight/actions.js';
+import { REQUIRED_ACTIONS, type RequiredAction } from '../permissions.js';
 import {
   AIRGAP_STAGING_VAULT,
   COPY_ROLE,
@@ -309,7 +309,7 @@ function kmsKey(
   };
 }
 
-/** rpcopy's operator role for one side: exactly the actions preflight simulates (daemon/preflight/actions.ts). */
+/** rpcopy's operator role for one side: exactly the actions preflight simulates (shared/permissions.ts). */
 function operatorRole(side: 'source' | 'destination'): Record<string, Json> {
   const actions: readonly RequiredAction[] = REQUIRED_ACTIONS[side];
   const onStar = actions.filter((a) => a.resource === undefined).map((a) => a.action);

@@ -7,8 +7,8 @@
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} in these strings is CloudFormation syntax, on purpose.
 
 import t from 'tap';
-import { REQUIRED_ACTIONS } from '../../daemon/preflight/actions.js';
 import { trustsBackup } from '../../daemon/preflight/service.js';
+import { REQUIRED_ACTIONS } from '../../shared/permissions.js';
 import { CFN_RESOURCE_SCHEMAS, TEMPLATE_BODY_LIMIT } from '../../shared/testenv/cfn-schema.js';
 import { referencedNames, validateTemplate } from '../../shared/testenv/cfn-validate.js';
 import {
@@ -371,7 +371,7 @@ t.test('every action preflight checks is granted to the role that needs it, and 
     t.same(
       [...granted.keys()].sort(),
       [...new Set(REQUIRED_ACTIONS[side].map((a) => a.action))].sort(),
-      `${side}: exactly the actions of daemon/preflight/actions.ts`,
+      `${side}: exactly the actions of shared/permissions.ts`,
     );
     t.equal(role.Properties.Path, '/rpcopy/', 'a role path, which STS drops and preflight must look up');
   }
