@@ -66,7 +66,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }
 
-export function sseMessage(event: string, data: unknown, id?: number): string {
+function sseMessage(event: string, data: unknown, id?: number): string {
   // JSON.stringify escapes newlines, so the payload is one data line.
   return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data, jsonReplacer)}\n\n`;
 }

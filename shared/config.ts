@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { isTimeZone, parseClockTime, parseDuration } from './duration.js';
 
 export const DEFAULT_CONFIG_PATH = '~/.config/rpcopy/config.toml';
-export const DEFAULT_STATE_DIR = '~/.local/state/rpcopy';
+const DEFAULT_STATE_DIR = '~/.local/state/rpcopy';
 
 const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
@@ -468,7 +468,7 @@ function checkFile(path: string, key: string, add: (key: string, message: string
  * The 1-based line of a dotted key in TOML text, best effort: tracks [table]
  * headers and `key =` lines. Used only to point the operator at the right line.
  */
-export function findKeyLine(text: string, dottedKey: string): number | undefined {
+function findKeyLine(text: string, dottedKey: string): number | undefined {
   const lineOf = new Map<string, number>();
   let table = '';
   for (const [index, line] of text.split(/\r?\n/).entries()) {

@@ -82,7 +82,7 @@ export interface ServiceDeps {
 }
 
 /** dist/daemon/main.js of the package this rpctl belongs to, from package.json's bin entry. */
-export function installedDaemonPath(): string {
+function installedDaemonPath(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const manifest = join(dir, 'package.json');
@@ -135,7 +135,7 @@ function usage(message: string): never {
 }
 
 /** A command line as an operator would type it. */
-export function shellLine(argv: string[]): string {
+function shellLine(argv: string[]): string {
   return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
@@ -798,7 +798,7 @@ async function status(ctx: CommandContext, deps: ServiceDeps): Promise<number> {
   return 0;
 }
 
-export const SUBCOMMANDS = { install, uninstall, status } as const;
+const SUBCOMMANDS = { install, uninstall, status } as const;
 
 /** Runs a subcommand against the given machine; the Command below binds it to this one. */
 export async function runService(ctx: CommandContext, deps: ServiceDeps): Promise<number> {

@@ -31,7 +31,7 @@ import type { AuthFailureVerdict, AwsCredentials, CredentialSource, CurrentCrede
 export type CredentialLoader = (profile: string) => Promise<AwsCredentials>;
 
 /** Re-read the shared credentials/config files every time (the SDK caches them per process otherwise). */
-export const loadFromSharedFiles: CredentialLoader = async (profile) => {
+const loadFromSharedFiles: CredentialLoader = async (profile) => {
   const identity = await fromIni({ profile, ignoreCache: true })();
   return {
     accessKeyId: identity.accessKeyId,

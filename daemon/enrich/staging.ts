@@ -30,7 +30,7 @@ import type { Store } from '../store/store.js';
 
 export type StagedRow = [resourceArn: string, line: number, apmid: string, extra: string | null];
 
-export const RUN_SIZE = 10_000;
+const RUN_SIZE = 10_000;
 /** Rows read from a run at a time. */
 const PAGE = 500;
 /** A merged batch ends early after this much work, whatever its size. */

@@ -51,7 +51,7 @@ function intrinsicName(v: unknown): string | undefined {
 }
 
 /** The names `${...}` in an Fn::Sub string refers to (`${!x}` is a literal). */
-export function subReferences(text: string): string[] {
+function subReferences(text: string): string[] {
   const names: string[] = [];
   for (const m of text.matchAll(/\$\{([^}]*)\}/g)) {
     const inner = (m[1] as string).trim();

@@ -48,7 +48,7 @@ const TAG = { Key: 'rpcopy-rehearsal', Value: 'true' };
 const ACCOUNT_ID_PATTERN = '\\d{12}';
 
 /** The ARN of a rehearsal resource as AWS Backup names it (the protected resource), as a template expression. */
-export function resourceArn(r: RehearsalResource): Json {
+function resourceArn(r: RehearsalResource): Json {
   switch (r.type) {
     case 'EBS':
       return sub(`arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:volume/\${${r.id}}`);

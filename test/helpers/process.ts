@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
-export const RPCOPYD = join(ROOT, 'dist/daemon/main.js');
+const RPCOPYD = join(ROOT, 'dist/daemon/main.js');
 export const RPCTL = join(ROOT, 'dist/ctl/main.js');
 
 /** A short temporary folder (Unix socket paths are limited to ~104 bytes), removed at teardown. */

@@ -7,7 +7,7 @@ import { createInterface } from 'node:readline';
 import { SandboxAdmin } from '../sandbox/client.js';
 import { ROOT, shortTempDir } from './process.js';
 
-export const SANDBOX_MAIN = join(ROOT, 'dist/test/sandbox/main.js');
+const SANDBOX_MAIN = join(ROOT, 'dist/test/sandbox/main.js');
 
 export interface SandboxOptions {
   points?: number;
