@@ -43,6 +43,7 @@ const clockTime = z.string({ error: 'expected a time of day "HH:MM" (24-hour)' }
   error: (issue) => `expected a time of day "HH:MM" (24-hour, 00:00 to 23:59), got ${JSON.stringify(issue.input)}`,
 });
 
+// A missing table is parsed as {} (prefault), so each default is stated once, on its own key.
 const fileSchema = z.strictObject({
   region: z
     .string({ error: 'expected an AWS region name such as "eu-west-2"' })
@@ -122,7 +123,7 @@ const fileSchema = z.strictObject({
         .max(100, 'expected at most 100 StartCopyJob calls per second')
         .default(4),
     })
-    .default({ workers: 4, max_in_flight: 100, expiry_margin: '2d', start_rate: 4 }),
+    .prefault({}),
   inventory: z
     .strictObject({
       page_size: z
@@ -138,7 +139,7 @@ const fileSchema = z.strictObject({
         .max(64, 'expected at most 64 vaults at a time')
         .default(8),
     })
-    .default({ page_size: 1000, parallel_vaults: 8 }),
+    .prefault({}),
   window: z
     .strictObject({
       start: clockTime,
@@ -166,7 +167,7 @@ const fileSchema = z.strictObject({
         })
         .default(false),
     })
-    .default({ confirm_compliance_lock: false }),
+    .prefault({}),
   compliance: z
     .strictObject({
       require_vault_lock: z.boolean({ error: 'expected true or false' }).default(false),
@@ -176,13 +177,13 @@ const fileSchema = z.strictObject({
         .min(1, 'expected at least 1 day')
         .optional(),
     })
-    .default({ require_vault_lock: false }),
+    .prefault({}),
   notify: z
     .strictObject({
       desktop: z.boolean({ error: 'expected true or false' }).default(true),
       command: z.string({ error: 'expected a command line' }).min(1, 'expected a command line').optional(),
     })
-    .default({ desktop: true }),
+    .prefault({}),
   daemon: z
     .strictObject({
       state_dir: pathField('the state directory').default(DEFAULT_STATE_DIR),
@@ -192,7 +193,7 @@ const fileSchema = z.strictObject({
         .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
         .default('info'),
     })
-    .default({ state_dir: DEFAULT_STATE_DIR, shutdown_timeout: '20s', progress_interval: '30s', log_level: 'info' }),
+    .prefault({}),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;
