@@ -18,9 +18,8 @@ export function createWorkerPool(threads: number, log: Logger): WorkerPool {
     maxThreads: threads,
     // Many AWS calls wait on the network at once: let each thread hold several.
     concurrentTasksPerWorker: 16,
-    // A page's objects die young: an 8 MB young generation (V8's default is several times that, per thread)
-    // costs more frequent, shorter scavenges and no measurable time; at 100,000 points the daemon's peak
-    // resident set went from 369-381 MB to 332-349 MB (two runs each, bench/inventory.ts, session 3 note).
+    // A page's objects die young: a small young generation per thread trades more frequent, shorter scavenges
+    // for a lower peak resident set (bench/results/design-notes.md).
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
     idleTimeout: 60_000,
   });
