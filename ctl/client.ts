@@ -1,6 +1,7 @@
 // rpctl's side of the control API: HTTP over the daemon's Unix socket with
-// node:http. Connection failures become the stable codes the exit codes
-// are documented by; responses are checked against the shared schemas.
+// node:http. Connection failures and error bodies become the stable codes the
+// exit codes are documented by (here only; watch/stream.ts uses the same two
+// functions); responses are checked against the shared schemas.
 
 import { request } from 'node:http';
 import type { z } from 'zod';
@@ -33,6 +34,10 @@ export function createClient(socketPath: string, timeoutMs = 10_000): ApiClient 
           res.on('data', (chunk: Buffer) => chunks.push(chunk));
           res.on('end', () => {
             const text = Buffer.concat(chunks).toString('utf8');
+            if ((res.statusCode ?? 500) >= 400) {
+              reject(errorFromResponse(res.statusCode ?? 500, text));
+              return;
+            }
             let json: unknown;
             try {
               json = JSON.parse(text);
@@ -43,13 +48,6 @@ export function createClient(socketPath: string, timeoutMs = 10_000): ApiClient 
                   `the daemon answered ${res.statusCode} with non-JSON: ${text.slice(0, 200)}`,
                 ),
               );
-              return;
-            }
-            if ((res.statusCode ?? 500) >= 400) {
-              const parsed = ErrorResponse.safeParse(json);
-              const code = parsed.success && isErrorCode(parsed.data.error.code) ? parsed.data.error.code : 'INTERNAL';
-              const message = parsed.success ? parsed.data.error.message : `HTTP ${res.statusCode}`;
-              reject(new RpcopyError(code, message));
               return;
             }
             const parsed = schema.safeParse(json);
@@ -73,7 +71,22 @@ export function createClient(socketPath: string, timeoutMs = 10_000): ApiClient 
   };
 }
 
-function connectionError(err: NodeJS.ErrnoException, socketPath: string): RpcopyError {
+/** An error answer as the API's `{ error: { code, message } }`; anything else is INTERNAL. */
+export function errorFromResponse(statusCode: number, text: string): RpcopyError {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return new RpcopyError('INTERNAL', `the daemon answered ${statusCode} with non-JSON: ${text.slice(0, 200)}`);
+  }
+  const parsed = ErrorResponse.safeParse(json);
+  if (!parsed.success) return new RpcopyError('INTERNAL', `HTTP ${statusCode}`);
+  const { code, message } = parsed.data.error;
+  return new RpcopyError(isErrorCode(code) ? code : 'INTERNAL', message);
+}
+
+/** A failed connection to the socket: not running, not ours to open, or something else. */
+export function connectionError(err: NodeJS.ErrnoException, socketPath: string): RpcopyError {
   switch (err.code) {
     case 'ENOENT':
     case 'ECONNREFUSED':

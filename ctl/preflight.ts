@@ -1,11 +1,12 @@
 import { PreflightResponse, ROUTES } from '../shared/api.js';
+import { ERROR_CODES } from '../shared/errors.js';
 import { socketPath } from '../shared/socket.js';
 import { createClient } from './client.js';
 import type { Command, CommandContext } from './command.js';
 import { columns } from './format.js';
 
 /** Exit code when a check fails (preflight) or finds drift (compliance); documented in docs/operator-guide.md. */
-export const CHECK_FAILED_EXIT = 12;
+export const CHECK_FAILED_EXIT = ERROR_CODES.CHECK_FAILED.exit;
 
 /** The checks call AWS (a few seconds, more under throttling): a client with a longer timeout than status's. */
 export function slowClient(ctx: CommandContext) {

@@ -95,7 +95,7 @@ const STATUS_OF: Partial<Record<ErrorCode, 400 | 404 | 409 | 503>> = {
   WINDOW_CLOSED: 409,
 };
 
-export function errorBody(code: ErrorCode, message: string): ApiErrorBody {
+function errorBody(code: ErrorCode, message: string): ApiErrorBody {
   return { error: { code, message } };
 }
 

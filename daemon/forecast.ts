@@ -53,7 +53,7 @@ export interface DurationModel {
   source: 'measured' | 'prior' | 'scaled-prior';
 }
 
-export function durationModel(samples: readonly JobSample[]): DurationModel {
+function durationModel(samples: readonly JobSample[]): DurationModel {
   if (samples.length < MIN_SAMPLES) {
     return { baseMs: PRIOR_BASE_MS, msPerByte: PRIOR_MS_PER_BYTE, samples: samples.length, source: 'prior' };
   }

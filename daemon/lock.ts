@@ -14,7 +14,7 @@ export interface StateLock {
   release(): void;
 }
 
-export function lockPath(stateDir: string): string {
+function lockPath(stateDir: string): string {
   return join(stateDir, 'rpcopyd.lock');
 }
 

@@ -11,7 +11,7 @@
 import { RpcopyError } from '../shared/errors.js';
 import type { Store } from './store/store.js';
 
-export const RESET_TARGETS = ['inventory', 'metadata', 'plan', 'failed', 'all'] as const;
+const RESET_TARGETS = ['inventory', 'metadata', 'plan', 'failed', 'all'] as const;
 export type ResetTarget = (typeof RESET_TARGETS)[number];
 
 export interface ResetResult {

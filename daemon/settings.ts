@@ -5,11 +5,10 @@ import { parseDuration } from '../shared/duration.js';
 import { RpcopyError } from '../shared/errors.js';
 import type { Store } from './store/store.js';
 
-export const SETTING_KEYS = {
+const SETTING_KEYS = {
   'max-in-flight': 'ceiling on concurrent copy jobs (overrides copy.max_in_flight), 1-10000',
   drain: 'no new copy job starts this long before the run ends (overrides window.drain), e.g. 45m; 0 turns it off',
 } as const;
-export type SettingKey = keyof typeof SETTING_KEYS;
 
 export type SettingValue = { key: 'max-in-flight'; value: number } | { key: 'drain'; value: number };
 

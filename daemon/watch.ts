@@ -12,11 +12,10 @@
 // - close() ends every stream (the daemon's stop path calls it before the server closes, so no open stream
 //   delays `rpctl stop`) and stops the timers and the worker. Nothing here writes; a crash loses nothing.
 //
-// Per-vault progress: a GROUP BY over copy_items costs, at a million points (12 vaults, a synthetic store,
-// this machine): ~1.0 s joined to recovery_points by vault, ~0.75 s by destination_vault_name (no index), and
-// ~0.11 s over the covering index copy_items_combo_idx (combo → source vault, a hundred rows). The last one is
-// used, on a worker thread with its own read-only connection (WAL: beside the writer, without blocking it), at
-// most every VAULTS_EVERY_MS while someone watches, single-flight. Points the copy phase has not yet grouped
+// Per-vault progress: a GROUP BY over the covering index copy_items_combo_idx (combo → source vault, a hundred
+// rows), the cheapest of the forms tried (bench/results/design-notes.md), on a worker thread with its own
+// read-only connection (WAL: beside the writer, without blocking it), at most every VAULTS_EVERY_MS while
+// someone watches, single-flight. Points the copy phase has not yet grouped
 // into combinations (before it starts) are counted as `unassigned`.
 
 import type { StatusResponse, WatchJournalEvent, WatchVaultProgress, WatchVaults } from '../shared/api.js';
@@ -66,7 +65,7 @@ function jsonReplacer(_key: string, value: unknown): unknown {
   return value instanceof Error ? { name: value.name, message: value.message } : value;
 }
 
-export function sseMessage(event: string, data: unknown, id?: number): string {
+function sseMessage(event: string, data: unknown, id?: number): string {
   // JSON.stringify escapes newlines, so the payload is one data line.
   return `event: ${event}\n${id === undefined ? '' : `id: ${id}\n`}data: ${JSON.stringify(data, jsonReplacer)}\n\n`;
 }

@@ -4,8 +4,6 @@
 
 import { z } from 'zod';
 
-export const API_VERSION = 'v1';
-
 export const ROUTES = {
   health: '/v1/health',
   status: '/v1/status',
@@ -27,12 +25,12 @@ export const ROUTES = {
   watch: '/v1/watch',
 } as const;
 
-export const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
+const DAEMON_STATES = ['starting', 'running', 'paused', 'waiting_for_window', 'stopping', 'done'] as const;
 export const DaemonState = z.enum(DAEMON_STATES);
 export type DaemonState = z.infer<typeof DaemonState>;
 
 /** The pipeline phase the daemon is in; `idle` before the first phase starts. */
-export const PHASES = ['idle', 'inventory', 'enrich', 'plan', 'vaults', 'preflight', 'copy', 'done'] as const;
+const PHASES = ['idle', 'inventory', 'enrich', 'plan', 'vaults', 'preflight', 'copy', 'done'] as const;
 export const Phase = z.enum(PHASES);
 export type Phase = z.infer<typeof Phase>;
 
@@ -169,7 +167,7 @@ export const PlanResponse = z.object({
 });
 export type PlanResponse = z.infer<typeof PlanResponse>;
 
-export const PlanPoint = z.object({
+const PlanPoint = z.object({
   id: z.number().int(),
   arn: z.string(),
   vault: z.string(),
@@ -183,8 +181,8 @@ export const PlanPoint = z.object({
 export const PlanPointsResponse = z.object({ points: z.array(PlanPoint), next: z.number().int().nullable() });
 export type PlanPointsResponse = z.infer<typeof PlanPointsResponse>;
 
-export const CHECK_STATUSES = ['pass', 'fail', 'unknown'] as const;
-export const PreflightCheck = z.object({
+const CHECK_STATUSES = ['pass', 'fail', 'unknown'] as const;
+const PreflightCheck = z.object({
   check: z.string(),
   status: z.enum(CHECK_STATUSES),
   detail: z.string(),
@@ -219,7 +217,7 @@ export const ComplianceResponse = z.object({
 });
 export type ComplianceResponse = z.infer<typeof ComplianceResponse>;
 
-export const FailureSummary = z.object({
+const FailureSummary = z.object({
   reason: z.string(),
   kind: z.string(),
   count: z.number().int(),
@@ -227,7 +225,7 @@ export const FailureSummary = z.object({
   description: z.string(),
 });
 
-export const CopyStatus = z.object({
+const CopyStatus = z.object({
   /** Copy jobs rpcopy lets be in flight now (the AIMD window), at most `maxInFlight`. */
   window: z.number().int(),
   maxInFlight: z.number().int(),

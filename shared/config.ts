@@ -44,6 +44,7 @@ const clockTime = z.string({ error: 'expected a time of day "HH:MM" (24-hour)' }
   error: (issue) => `expected a time of day "HH:MM" (24-hour, 00:00 to 23:59), got ${JSON.stringify(issue.input)}`,
 });
 
+// A missing table is parsed as {} (prefault), so each default is stated once, on its own key.
 const fileSchema = z.strictObject({
   region: z
     .string({ error: 'expected an AWS region name such as "eu-west-2"' })
@@ -127,14 +128,7 @@ const fileSchema = z.strictObject({
       listing_lag: duration('listing_lag').default('5m'),
       resend_window: duration('resend_window').default('10s'),
     })
-    .default({
-      workers: 4,
-      max_in_flight: 100,
-      expiry_margin: '2d',
-      start_rate: 4,
-      listing_lag: '5m',
-      resend_window: '10s',
-    }),
+    .prefault({}),
   inventory: z
     .strictObject({
       page_size: z
@@ -157,7 +151,7 @@ const fileSchema = z.strictObject({
         })
         .default('24h'),
     })
-    .default({ page_size: 1000, parallel_vaults: 8, full_refresh_interval: '24h' }),
+    .prefault({}),
   window: z
     .strictObject({
       start: clockTime,
@@ -185,7 +179,7 @@ const fileSchema = z.strictObject({
         })
         .default(false),
     })
-    .default({ confirm_compliance_lock: false }),
+    .prefault({}),
   compliance: z
     .strictObject({
       require_vault_lock: z.boolean({ error: 'expected true or false' }).default(false),
@@ -195,19 +189,19 @@ const fileSchema = z.strictObject({
         .min(1, 'expected at least 1 day')
         .optional(),
     })
-    .default({ require_vault_lock: false }),
+    .prefault({}),
   notify: z
     .strictObject({
       desktop: z.boolean({ error: 'expected true or false' }).default(true),
       command: z.string({ error: 'expected a command line' }).min(1, 'expected a command line').optional(),
     })
-    .default({ desktop: true }),
+    .prefault({}),
   cost: z
     .strictObject({
       // A price table replacing the shipped one (shared/prices.ts says its shape).
       price_table: pathField('a price table file (TOML or JSON)').optional(),
     })
-    .default({}),
+    .prefault({}),
   daemon: z
     .strictObject({
       state_dir: pathField('the state directory').default(DEFAULT_STATE_DIR),
@@ -217,7 +211,7 @@ const fileSchema = z.strictObject({
         .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
         .default('info'),
     })
-    .default({ state_dir: DEFAULT_STATE_DIR, shutdown_timeout: '20s', progress_interval: '30s', log_level: 'info' }),
+    .prefault({}),
 });
 
 type ConfigFile = z.infer<typeof fileSchema>;

@@ -1,6 +1,7 @@
 // The closed set of error codes that cross the control API, with the exit
-// code rpctl maps each to. The daemon maps AWS SDK exceptions into these in
-// one place (daemon/aws/errors.ts); the API answers `{ error: { code, message } }`.
+// code each maps to (rpctl's, and rpcopyd --once's where they share one; the
+// README's exit-code table lists them). The daemon maps AWS SDK exceptions into
+// these in one place (daemon/aws/errors.ts); the API answers `{ error: { code, message } }`.
 
 export const ERROR_CODES = {
   BAD_REQUEST: { exit: 2, retry: 'fix the request and try again' },
@@ -11,9 +12,11 @@ export const ERROR_CODES = {
   DAEMON_ALREADY_RUNNING: { exit: 6, retry: 'stop the running daemon first: rpctl stop' },
   STORE_INCOMPATIBLE: { exit: 7, retry: 'point daemon.state_dir at this job’s own state directory' },
   CREDENTIALS_EXPIRED: { exit: 8, retry: 'refresh the token, then rpctl resume' },
+  // Not thrown: rpcopyd --once exits 9 when the change window closes first (daemon/main.ts, ONCE_EXIT).
   WINDOW_CLOSED: { exit: 9, retry: 'wait for the next change window' },
-  COPY_OUTCOME_UNKNOWN: { exit: 10, retry: 'reconciliation settles it at the next start' },
   SHUTTING_DOWN: { exit: 11, retry: 'wait for the daemon to stop, then start it again' },
+  // Not thrown: a check that ran and found a problem (preflight, reconcile, compliance drift) returns it.
+  CHECK_FAILED: { exit: 12, retry: 'fix what the check names, then run it again' },
   INTERNAL: { exit: 1, retry: 'see the daemon log' },
 } as const;
 

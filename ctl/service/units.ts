@@ -20,7 +20,7 @@ export const LAUNCHD_LABEL = 'com.rpcopy.rpcopyd';
 /** The name of the drop-in file that carries one template instance's settings. */
 export const DROP_IN_FILE = 'rpctl.conf';
 /** A comment near the top of every file `rpctl service install` writes: this marker and what it was installed for. */
-export const MARKER = 'rpctl-service';
+const MARKER = 'rpctl-service';
 
 /** Seconds above daemon.shutdown_timeout: up to 10 s for a notify.command still running, then closing the store. */
 export const STOP_MARGIN_SECONDS = 15;
@@ -31,18 +31,18 @@ export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 20_000;
  * the state directory, the store belongs to another job or a newer rpcopy.
  */
 export const RESTART_PREVENT_EXIT_CODES = [2, 3, 6, 7] as const;
-export const RESTART_DELAY_SECONDS = 10;
+const RESTART_DELAY_SECONDS = 10;
 /** Starts allowed within START_LIMIT_INTERVAL before systemd gives up (a crash loop stays visible as failed). */
-export const START_LIMIT_BURST = 5;
-export const START_LIMIT_INTERVAL = '10min';
+const START_LIMIT_BURST = 5;
+const START_LIMIT_INTERVAL = '10min';
 
 /**
  * Environment variables passed from the installing shell into the service: where the shared credentials and
  * config files are, and the endpoint overrides a sandbox rehearsal uses. Never the credentials themselves: the
  * service reads the profiles named in the config from the credentials file, which an external tool refreshes.
  */
-export const PASSED_ENVIRONMENT = ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_ENDPOINT_URL'] as const;
-export const PASSED_ENVIRONMENT_PREFIX = 'AWS_ENDPOINT_URL_';
+const PASSED_ENVIRONMENT = ['AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_ENDPOINT_URL'] as const;
+const PASSED_ENVIRONMENT_PREFIX = 'AWS_ENDPOINT_URL_';
 /** Variables that hold credentials: reported as not written, never copied. */
 export const CREDENTIAL_ENVIRONMENT = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
 
@@ -309,7 +309,7 @@ export function renderSystemdDropIn(options: DropInOptions): string {
   ].join('\n')}\n`;
 }
 
-export function xmlEscape(value: string): string {
+function xmlEscape(value: string): string {
   checkText('a plist value', value);
   return value.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;');
 }
@@ -383,7 +383,7 @@ export function renderLaunchdPlist(options: LaunchdOptions): string {
 }
 
 /** Paths the examples in systemd/ are rendered with: Debian's node and a global npm install. */
-export const EXAMPLE_PROGRAM: SystemdProgram = {
+const EXAMPLE_PROGRAM: SystemdProgram = {
   node: '/usr/bin/node',
   daemon: '/usr/local/lib/node_modules/rpcopy/dist/daemon/main.js',
 };

@@ -1,8 +1,8 @@
 // rpctl watch's side of GET /v1/watch: node:http over the daemon's socket, read as server-sent events.
 
 import { request } from 'node:http';
-import { ErrorResponse, ROUTES } from '../../shared/api.js';
-import { isErrorCode, RpcopyError } from '../../shared/errors.js';
+import { ROUTES } from '../../shared/api.js';
+import { connectionError, errorFromResponse } from '../client.js';
 
 export interface SseMessage {
   event: string;
@@ -83,16 +83,7 @@ export function openWatchStream(socketPath: string, handlers: WatchStreamHandler
         if (res.statusCode !== 200) {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            let parsed: ReturnType<typeof ErrorResponse.safeParse> | undefined;
-            try {
-              parsed = ErrorResponse.safeParse(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-            } catch {
-              parsed = undefined;
-            }
-            const code = parsed?.success && isErrorCode(parsed.data.error.code) ? parsed.data.error.code : 'INTERNAL';
-            reject(new RpcopyError(code, parsed?.success ? parsed.data.error.message : `HTTP ${res.statusCode}`));
-          });
+          res.on('end', () => reject(errorFromResponse(res.statusCode ?? 500, Buffer.concat(chunks).toString('utf8'))));
           return;
         }
         const parser = new SseParser();
@@ -123,24 +114,7 @@ export function openWatchStream(socketPath: string, handlers: WatchStreamHandler
       },
     );
     req.on('error', (err: NodeJS.ErrnoException) => {
-      if (closedByUs) return;
-      switch (err.code) {
-        case 'ENOENT':
-        case 'ECONNREFUSED':
-          reject(new RpcopyError('DAEMON_NOT_RUNNING', `rpcopyd is not running (nothing listens on ${socketPath})`));
-          return;
-        case 'EACCES':
-        case 'EPERM':
-          reject(
-            new RpcopyError(
-              'SOCKET_ACCESS_DENIED',
-              `permission denied on ${socketPath}: it belongs to the user that runs rpcopyd`,
-            ),
-          );
-          return;
-        default:
-          reject(new RpcopyError('INTERNAL', `cannot talk to rpcopyd on ${socketPath}: ${err.message}`));
-      }
+      if (!closedByUs) reject(connectionError(err, socketPath));
     });
     req.end();
   });

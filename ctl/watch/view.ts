@@ -6,7 +6,7 @@ import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../../share
 import { count, duration, localTime } from '../format.js';
 
 /** How far back the rate looks. */
-export const RATE_WINDOW_MS = 5 * 60_000;
+const RATE_WINDOW_MS = 5 * 60_000;
 /** A rate needs samples at least this far apart. */
 const MIN_RATE_SPAN_MS = 10_000;
 const EVENTS_SHOWN = 8;
@@ -78,7 +78,7 @@ export interface Progress {
   remaining: number;
 }
 
-export function progress(status: StatusResponse, vaults: WatchVaults | null): Progress {
+function progress(status: StatusResponse, vaults: WatchVaults | null): Progress {
   const c = status.counts;
   const toCopy = c.queued + c.inFlight + c.completed + c.failed;
   const verified = vaults ? vaults.vaults.reduce((sum, v) => sum + v.verified, 0) : undefined;
@@ -102,22 +102,22 @@ function percent(done: number, total: number): string {
   return total <= 0 ? '–' : `${Math.floor(ratio(done, total) * 100)}%`;
 }
 
-export function bar(fraction: number, width: number): string {
+function bar(fraction: number, width: number): string {
   const full = Math.round(Math.min(1, Math.max(0, fraction)) * width);
   return `${'█'.repeat(full)}${'░'.repeat(width - full)}`;
 }
 
-export function clock(iso: string | number): string {
+function clock(iso: string | number): string {
   const d = new Date(iso);
   return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
 }
 
-export function stateLabel(status: StatusResponse): string {
+function stateLabel(status: StatusResponse): string {
   return status.state === 'paused' && status.pauseReason ? `paused (${status.pauseReason})` : status.state;
 }
 
 /** The ETA line's text: the recent rate and what it implies, labelled as such. */
-export function rateText(view: WatchView, p: Progress): string {
+function rateText(view: WatchView, p: Progress): string {
   const rate = verifiedPerMinute(view.samples);
   const rateLabel =
     rate === undefined

@@ -26,23 +26,12 @@ import { fromIni } from '@aws-sdk/credential-providers';
 import type { CredentialStatus } from '../../shared/api.js';
 import type { Account } from './operations.js';
 import { AwsCallError, type AwsPort } from './port.js';
-
-export interface AwsCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  expiration?: number;
-}
-
-export interface CurrentCredentials {
-  generation: number;
-  credentials: AwsCredentials;
-}
+import type { AuthFailureVerdict, AwsCredentials, CredentialSource, CurrentCredentials } from './task.js';
 
 export type CredentialLoader = (profile: string) => Promise<AwsCredentials>;
 
 /** Re-read the shared credentials/config files every time (the SDK caches them per process otherwise). */
-export const loadFromSharedFiles: CredentialLoader = async (profile) => {
+const loadFromSharedFiles: CredentialLoader = async (profile) => {
   const identity = await fromIni({ profile, ignoreCache: true })();
   return {
     accessKeyId: identity.accessKeyId,
@@ -51,8 +40,6 @@ export const loadFromSharedFiles: CredentialLoader = async (profile) => {
     ...(identity.expiration ? { expiration: identity.expiration.getTime() } : {}),
   };
 };
-
-export type AuthFailureVerdict = 'retry' | 'exhausted';
 
 export interface CredentialSessionTiming {
   /** How long the first reload after a rejection waits for the file to change; doubles per consecutive failure. */
@@ -69,7 +56,7 @@ function sameKeys(a: AwsCredentials, b: AwsCredentials): boolean {
   );
 }
 
-export class CredentialSession {
+export class CredentialSession implements CredentialSource {
   private generationNumber = 0;
   private current: Promise<CurrentCredentials> | undefined;
   /** The last credentials read, to tell a rewritten file from one that still holds the rejected keys. */

@@ -18,12 +18,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
-import type { AwsTask, AwsTaskResult } from '../workers/aws.js';
-import type { WorkerPool } from '../workers/pool.js';
-import type { CredentialSession, CurrentCredentials } from './credentials.js';
 import { type AwsFailure, classifyAwsError, WorkerPoolError, workerPoolFailure } from './errors.js';
 import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
 import { RateLimiter } from './rate-limiter.js';
+import type { AwsTask, AwsTaskResult, CredentialSource, CurrentCredentials, WorkerPool } from './task.js';
 
 export class AwsCallError extends Error {
   constructor(
@@ -43,7 +41,7 @@ export interface PauseHandler {
 
 export interface AwsPortOptions {
   pool: WorkerPool;
-  sessions: Record<Account, CredentialSession>;
+  sessions: Record<Account, CredentialSource>;
   region: string;
   log: Logger;
   pause: PauseHandler;

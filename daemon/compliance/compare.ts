@@ -11,7 +11,7 @@ import { admission, canonical, mirroredDenies, PolicyParseError, parsePolicy } f
 import type { VaultState } from '../vaults/service.js';
 import { planNotifications, planTags, replicableTags } from '../vaults/settings.js';
 
-export const DRIFT_KINDS = [
+const DRIFT_KINDS = [
   'missing',
   'vault_type',
   'lock',

@@ -105,7 +105,11 @@ const SWEEP_FAILURES_REPORTED = 5;
 // A job AWS says does not exist this many times, over at least the listing lag, is lost: its copy is looked for.
 const JOB_NOT_FOUND_TIMES = 3;
 // Failure reasons that belong to the canary's own point, not to its combination: another canary is chosen.
-const POINT_LEVEL_REASONS: ReadonlySet<string> = new Set(['source_point_missing', 'source_point_not_copyable']);
+const POINT_LEVEL_REASONS: ReadonlySet<string> = new Set([
+  'source_point_missing',
+  'source_point_not_copyable',
+  'partial',
+]);
 // The destination census (copies that exist before this store made any) runs once per store.
 const CENSUS_DONE = 'destination_census_at';
 // A destination vault is listed (1,000 points a call) instead of described point by point (one call each) once

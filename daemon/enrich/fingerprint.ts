@@ -16,7 +16,7 @@ import type { Fingerprint, SourceRow } from './repo.js';
 export type MetadataConfig = Pick<Config, 'metadata'>;
 
 /** sha256 of a file, read as a stream. */
-export async function hashFile(file: string): Promise<string> {
+async function hashFile(file: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   return hash.digest('hex');
@@ -44,7 +44,7 @@ export function sameWithoutHashing(source: SourceRow, stats: Stats, config: Meta
 }
 
 /** Same path and column names: only then can the loaded rows stand for the file. */
-export function sameSetup(source: SourceRow, config: MetadataConfig): boolean {
+function sameSetup(source: SourceRow, config: MetadataConfig): boolean {
   const fp = source.fingerprint;
   return (
     fp !== undefined &&

@@ -44,8 +44,6 @@ import { serialized } from './service.js';
 export const RESOLVED_APMIDS_TABLE = 'temp.metadata_resolved_apmids';
 const RESOLVE_CHUNK = 20_000;
 
-export type ApmidReason = 'missing' | 'empty' | 'conflict';
-
 const AGGREGATE = `resource_arn,
   CASE WHEN count(DISTINCT nullif(apmid, '')) = 1 THEN max(nullif(apmid, '')) END AS apmid,
   CASE count(DISTINCT nullif(apmid, '')) WHEN 0 THEN 'empty' WHEN 1 THEN NULL ELSE 'conflict' END AS reason`;

@@ -23,7 +23,7 @@ import type { Store } from '../store/store.js';
 import { currentSource } from './repo.js';
 import { serialized } from './service.js';
 
-export const RECONCILE_CHUNK = 5_000;
+const RECONCILE_CHUNK = 5_000;
 
 export interface ReconcileOptions {
   signal?: AbortSignal;

@@ -61,7 +61,7 @@ import {
 } from './repo.js';
 import { SortedStaging, type StagedRow } from './staging.js';
 
-export const DEFAULT_BATCH_SIZE = 1_000;
+const DEFAULT_BATCH_SIZE = 1_000;
 /** Rows per multi-row INSERT into metadata_rows (a prepared statement per row costs twice as much). */
 const MULTI_ROW = 50;
 /** Bytes read from the CSV at a time: csv-parse parses a chunk in one synchronous call. */

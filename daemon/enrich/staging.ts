@@ -2,9 +2,9 @@
 //
 // Why: metadata_rows has an index on (source_id, resource_arn). Inserting a
 // million rows in CSV order (random ARN order) dirties one index page per row,
-// and every 5,000-row commit rewrote most of the index into the WAL: 48 s for a
-// million rows. Inserting in ARN order makes the index (and the table, whose
-// ids are given in the same order) grow at the end: a few seconds.
+// and every commit rewrote most of the index into the WAL. Inserting in ARN
+// order makes the index (and the table, whose ids are given in the same order)
+// grow at the end (figures: bench/results/design-notes.md).
 //
 // How: rows are appended (multi-row INSERTs, a transaction per batch) to
 // temp.metadata_unsorted; every RUN_SIZE rows, one INSERT ... SELECT ... ORDER BY
@@ -16,12 +16,11 @@
 // SQLite's; a temp table keyed by ARN is as slow as the index it replaces.
 // Memory: one batch plus K pages.
 //
-// Event-loop stalls (measured at a million rows, 2 cores): sorting a run costs
-// about 2 ms per thousand rows, so runs are small (RUN_SIZE). Reading a page
-// costs about 2 µs a row, but in a CSV in random ARN order every run's page
-// runs out at about the same point of the merge, so all K runs refill within
-// one batch (70 ms at K = 20): merged() therefore ends a batch early once
-// MERGE_BUDGET_MS of work has gone into it, so that the caller yields.
+// Event-loop stalls: sorting a run blocks in proportion to its size, so runs
+// are small (RUN_SIZE). In a CSV in random ARN order every run's page runs out
+// at about the same point of the merge, so all K runs refill within one batch:
+// merged() therefore ends a batch early once MERGE_BUDGET_MS of work has gone
+// into it, so that the caller yields.
 //
 // Crash behaviour: the temp tables belong to the store's connection and
 // vanish with it; nothing here touches the main database.
@@ -30,7 +29,7 @@ import type { Store } from '../store/store.js';
 
 export type StagedRow = [resourceArn: string, line: number, apmid: string, extra: string | null];
 
-export const RUN_SIZE = 10_000;
+const RUN_SIZE = 10_000;
 /** Rows read from a run at a time. */
 const PAGE = 500;
 /** A merged batch ends early after this much work, whatever its size. */

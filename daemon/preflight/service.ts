@@ -12,12 +12,12 @@
 // §6.4); those are checked separately (vault policies, the destination key).
 
 import type { Config } from '../../shared/config.js';
+import { REQUIRED_ACTIONS, type RequiredAction } from '../../shared/permissions.js';
 import type { Account, OperationName, Operations } from '../aws/operations.js';
 import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { Store } from '../store/store.js';
 import { admission, PolicyParseError, parsePolicy } from '../vaults/policy.js';
 import { destinationVaultRows, vaultTargets } from '../vaults/repo.js';
-import { REQUIRED_ACTIONS, type RequiredAction } from './actions.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'unknown';
 

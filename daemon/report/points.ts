@@ -5,8 +5,7 @@
 //
 // Served in pages by keyset pagination on the point id, so each page is one
 // short indexed read at any depth and the daemon never holds the report in
-// memory: a page of 1,000 points costs the main thread about 15 ms (p99 30 ms)
-// on a loaded 2-core machine, and rpctl asks for pages of that size. Pages are
+// memory; rpctl asks for pages of 1,000 points (their cost: bench/results/design-notes.md). Pages are
 // read one after another, not in one snapshot: a point whose copy advances
 // during an export shows the state its page saw.
 

@@ -9,7 +9,7 @@ import type { ReportProjection } from '../../shared/api.js';
 
 const HOUR = 3_600_000;
 /** How far back the rate is measured, ending at the last verification. */
-export const PROJECTION_WINDOW_MS = 6 * HOUR;
+const PROJECTION_WINDOW_MS = 6 * HOUR;
 const MIN_SPREAD = 0.15;
 const MAX_SPREAD = 0.5;
 const SLICES = 6;

@@ -9,15 +9,9 @@
 // writer and never waits for readers; if the worker dies, the safety net still
 // bounds the WAL, so the only cost is a slower status answer, never lost data.
 //
-// Why so often: each checkpoint syncs the WAL before copying it, and the writer
-// syncs the WAL too, on the main thread, whenever it starts the WAL over after
-// a complete checkpoint; that sync flushes whatever the checkpoints left
-// unsynced. With a checkpoint every 2 s, a million-point inventory outgrew the
-// checkpoints up to the 400 MB safety net, and those syncs held the main thread
-// for 200-600 ms a dozen times (strace: fsync of the -wal file on the main
-// thread). Every 250 ms they stay small: in one instrumented run each, writes
-// over 60 ms went from 13 (230-500 ms) to 11 (69-169 ms); the benchmark's
-// status p99 is in bench/results/inventory.md (131.6 ms in the 18:40 table).
+// Why so often: the writer syncs the WAL on the main thread whenever it starts
+// the WAL over, flushing whatever the checkpoints left unsynced; frequent
+// checkpoints keep that small (figures: bench/results/design-notes.md).
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';

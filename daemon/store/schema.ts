@@ -119,10 +119,10 @@ export const recoveryPoints = sqliteTable(
   (t) => [
     uniqueIndex('recovery_points_arn_idx').on(t.arn),
     // (vault, last seen): a vault's full pass marks the points it did not see again as gone by walking only
-    // those (last_seen_at below the pass's start), not the whole vault: 83,000 rows held status 300 ms.
+    // those (last_seen_at below the pass's start), not the whole vault, which held status up.
     index('recovery_points_vault_seen_idx').on(t.vaultName, t.lastSeenAt),
-    // Deliberately no index on resource_arn: random text keys cost half the inventory's write time at a million
-    // points (bench/results/inventory.md). Lookups by resource use copy_items' chain index or a temp table.
+    // Deliberately no index on resource_arn: random text keys are costly to write at a million points
+    // (bench/results/design-notes.md). Lookups by resource use copy_items' chain index or a temp table.
   ],
 );
 
@@ -288,14 +288,13 @@ export const copyItems = sqliteTable(
     // half of them skipped, none with a job, failure or chain weight yet) maintains as few of them as possible.
     // A partial index is used only when the query implies its WHERE: `state = 'queued'`, `x = ?` or
     // `x IS NOT NULL`, as the queries in daemon/copy/queue.ts, forecast.ts and plan/service.ts say it.
-    // Planning 1,000,000 points (bench/results/inventory.md, 03:05 and 03:49 tables of 2026-11-27): 20.3 s with
-    // these four indexes whole, 16.3 s partial; bench/plan.ts compares the two on one store.
+    // bench/plan.ts compares whole and partial indexes on one store (bench/results/design-notes.md).
     index('copy_items_claim_idx').on(t.state, t.chainWeight).where(sql`${t.state} = 'queued'`),
     index('copy_items_combo_idx').on(t.comboId, t.state),
     // rpctl status's failure summary reads only the rows that carry a failure, at any scale.
     index('copy_items_failure_idx').on(t.failureReason, t.state).where(sql`${t.failureReason} IS NOT NULL`),
     // Only the items a chain still waits on: the plan's skipped half of a million points (and every finished
-    // item) stays out of an index whose random keys cost a page write each (a 100,000-point plan's inserts: 2.2 s with every item indexed, 1.4 s without).
+    // item) stays out of an index whose random keys cost a page write each.
     // Queries must carry this WHERE term verbatim for SQLite to use it (daemon/copy/queue.ts).
     index('copy_items_chain_idx')
       .on(t.resourceArn, t.creationDate)

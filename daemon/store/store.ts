@@ -15,7 +15,7 @@ import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
 import { RpcopyError } from '../../shared/errors.js';
 import * as schema from './schema.js';
 
-export const STORE_FORMAT = 'rpcopy-store';
+const STORE_FORMAT = 'rpcopy-store';
 const SQLITE_HEADER = 'SQLite format 3\0';
 
 /** Which job a store belongs to; a store opened with another identity is refused. */
@@ -37,7 +37,7 @@ export interface Store {
 }
 
 /** drizzle/ sits next to package.json: two levels above daemon/store in both the sources and dist/. */
-export function defaultMigrationsFolder(): string {
+function defaultMigrationsFolder(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   for (const candidate of [join(here, '../../drizzle'), join(here, '../../../drizzle')]) {
     if (existsSync(join(candidate, 'meta/_journal.json'))) return candidate;

@@ -20,8 +20,8 @@ export interface LockSettings {
 
 export const DAY_MS = 86_400_000;
 /** AWS's bounds on ChangeableForDays (the compliance grace period). */
-export const MIN_CHANGEABLE_DAYS = 3;
-export const MAX_CHANGEABLE_DAYS = 36_500;
+const MIN_CHANGEABLE_DAYS = 3;
+const MAX_CHANGEABLE_DAYS = 36_500;
 
 const RANK: Record<LockMode, number> = { none: 0, governance: 1, compliance: 2 };
 
@@ -166,14 +166,4 @@ export function planLock(
     );
   }
   return plan;
-}
-
-/** The destination's lock once `put` is applied (what a read-back should show, give or take the lock date). */
-export function applyPut(put: LockPut, now: number): LockSettings {
-  return {
-    mode: put.changeableForDays !== undefined ? 'compliance' : 'governance',
-    minRetentionDays: put.minRetentionDays ?? null,
-    maxRetentionDays: put.maxRetentionDays ?? null,
-    lockDate: put.changeableForDays !== undefined ? now + put.changeableForDays * DAY_MS : null,
-  };
 }

@@ -28,7 +28,7 @@ export interface PolicyDocument {
   [key: string]: unknown;
 }
 
-export const COPY_ACTION = 'backup:CopyIntoBackupVault';
+const COPY_ACTION = 'backup:CopyIntoBackupVault';
 export const COPY_STATEMENT_SID = 'RpcopyAllowCopyFromSourceAccount';
 
 export class PolicyParseError extends Error {

@@ -32,17 +32,6 @@ export function vaultTargets(store: Store, config: Config): VaultTarget[] {
   return targets;
 }
 
-/** Every selected source vault that has a destination name (for compliance: all of them, copied from or not). */
-export function mappedVaults(store: Store, config: Config): VaultTarget[] {
-  const rows = store.sqlite.prepare('SELECT name FROM source_vaults WHERE selected = 1 ORDER BY name').all() as {
-    name: string;
-  }[];
-  return rows.flatMap(({ name }) => {
-    const destination = destinationVaultName(name, config.destination.vaultNames);
-    return destination === undefined ? [] : [{ source: name, destination }];
-  });
-}
-
 export type DestinationVaultState = 'proposed' | 'created' | 'existing' | 'failed';
 
 export interface VaultOutcome {

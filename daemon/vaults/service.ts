@@ -32,7 +32,7 @@ import { admission, mergePolicy, mirroredDenies, PolicyParseError, parsePolicy }
 import { recordOutcome, recordSourceSettings, type VaultOutcome, type VaultTarget, vaultTargets } from './repo.js';
 import { creatorRequestId, planNotifications, planTags, replicableTags } from './settings.js';
 
-export const LAG = 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT';
+const LAG = 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT';
 /** AWS's lower bound on a logically air-gapped vault's MinRetentionDays. */
 const LAG_MIN_RETENTION = 7;
 

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { VaultNotifications } from '../aws/operations.js';
 
 /** Keys starting with "aws:" are reserved for AWS: they cannot be set, so they are not replicated. */
-export function isReservedTag(key: string): boolean {
+function isReservedTag(key: string): boolean {
   return key.toLowerCase().startsWith('aws:');
 }
 

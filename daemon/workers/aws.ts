@@ -34,8 +34,7 @@ import { GetRoleCommand, IAMClient, SimulatePrincipalPolicyCommand } from '@aws-
 import { DescribeKeyCommand, KMSClient, ListAliasesCommand } from '@aws-sdk/client-kms';
 import { DescribeOrganizationCommand, OrganizationsClient } from '@aws-sdk/client-organizations';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentials } from '../aws/credentials.js';
-import { toWireError, type WireError } from '../aws/errors.js';
+import { toWireError } from '../aws/errors.js';
 import type {
   Account,
   CopyJobSummary,
@@ -44,19 +43,7 @@ import type {
   RecoveryPointRow,
   VaultSummary,
 } from '../aws/operations.js';
-
-export interface AwsTask<K extends OperationName = OperationName> {
-  operation: K;
-  input: Operations[K]['input'];
-  account: Account;
-  generation: number;
-  credentials: AwsCredentials;
-  region: string;
-}
-
-export type AwsTaskResult<K extends OperationName = OperationName> =
-  | { ok: true; output: Operations[K]['output']; generation: number }
-  | { ok: false; error: WireError; generation: number };
+import type { AwsTask, AwsTaskResult } from '../aws/task.js';
 
 interface Clients {
   generation: number;

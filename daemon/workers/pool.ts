@@ -10,21 +10,11 @@
 
 import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { WorkerPoolError } from '../aws/errors.js';
 import type { OperationName } from '../aws/operations.js';
+import type { AwsTask, AwsTaskResult, WorkerPool } from '../aws/task.js';
 import type { Logger } from '../log.js';
-import type { AwsTask, AwsTaskResult } from './aws.js';
-
-export interface WorkerPool {
-  /** Rejects only with WorkerPoolError (an AWS failure is a result, not a rejection). */
-  runAws<K extends OperationName>(task: AwsTask<K>): Promise<AwsTaskResult<K>>;
-  readonly threads: number;
-  /** The live worker threads (tests terminate one to crash the calls it runs). */
-  workerThreads(): Worker[];
-  destroy(): Promise<void>;
-}
 
 export interface WorkerPoolOptions {
   /** Calls one thread holds at once (default 16). */
@@ -47,10 +37,10 @@ export function createWorkerPool(threads: number, log: Logger, options: WorkerPo
     filename: new URL(`./aws${ext}`, import.meta.url).href,
     minThreads: threads,
     maxThreads: threads,
+    // Many AWS calls wait on the network at once: let each thread hold several.
     concurrentTasksPerWorker: tasksPerWorker,
-    // A page's objects die young: an 8 MB young generation (V8's default is several times that, per thread)
-    // costs more frequent, shorter scavenges and no measurable time; at 100,000 points the daemon's peak
-    // resident set went from 369-381 MB to 332-349 MB (two runs each, bench/inventory.ts, session 3 note).
+    // A page's objects die young: a small young generation per thread trades more frequent, shorter scavenges
+    // for a lower peak resident set (bench/results/design-notes.md).
     resourceLimits: { maxYoungGenerationSizeMb: 8 },
     idleTimeout: 60_000,
   });

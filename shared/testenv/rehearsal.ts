@@ -19,7 +19,7 @@ import {
   type VaultSpec,
 } from './shape.js';
 
-export const STACK_PREFIX = 'rpcopy-rehearsal';
+const STACK_PREFIX = 'rpcopy-rehearsal';
 export const SOURCE_STACK = `${STACK_PREFIX}-source`;
 export const DESTINATION_STACK = `${STACK_PREFIX}-destination`;
 export const SOURCE_PROFILE = `${STACK_PREFIX}-source`;
@@ -336,5 +336,3 @@ export function lifecycleShorthand(l: ShapeLifecycle): string {
 export function keyLogicalId(ref: KeyRef | typeof DESTINATION_VAULT_KEY_ALIAS): string {
   return `Key${pascal(ref)}`;
 }
-
-export { pascal };

@@ -9,7 +9,7 @@
 
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is CloudFormation Fn::Sub or shell syntax, on purpose.
 
-import { validateTemplate } from './cfn-validate.js';
+import { templateSizeProblem } from './cfn-validate.js';
 import {
   AIRGAP_STAGING_VAULT,
   COPY_ROLE,
@@ -44,10 +44,10 @@ import {
 } from './shape.js';
 import { destinationTemplate, sourceTemplate, type Template } from './templates.js';
 
-export const DEFAULT_REGION = 'eu-west-2';
+const DEFAULT_REGION = 'eu-west-2';
 /** Example account ids (the product's own examples) used until real ones are given. */
 export const PLACEHOLDER_ACCOUNTS = { source: '111111111111', destination: '222222222222' } as const;
-export const PLACEHOLDER_ORGANIZATION = 'o-exampleorgid';
+const PLACEHOLDER_ORGANIZATION = 'o-exampleorgid';
 
 export const FILES = {
   sourceTemplate: 'source.template.json',
@@ -173,7 +173,7 @@ export interface RehearsalCsvTruth {
  * cases, one resource per case, then rows for resources that do not exist, a five-column row and, last, the
  * first malformed resource's row with a quote that never closes.
  */
-export function rehearsalCsv(
+function rehearsalCsv(
   arnOf: (r: RehearsalResource) => string,
   region: string,
   accountId: string,
@@ -578,7 +578,7 @@ function readme(r: Resolved, placeholders: string[]): string {
  * JSON with one line per parameter, condition, resource and output: readable and diffable, yet small enough to
  * stay under the 51,200 bytes `aws cloudformation deploy` sends inline (indented JSON would not).
  */
-export function formatTemplate(template: Template): string {
+function formatTemplate(template: Template): string {
   const sections = Object.entries(template).map(([key, value]) => {
     if (value && typeof value === 'object' && !Array.isArray(value)) {
       const entries = Object.entries(value).map(([k, v]) => `  ${JSON.stringify(k)}: ${JSON.stringify(v)}`);
@@ -633,8 +633,8 @@ export function renderTestEnv(options: RenderOptions = {}): Rendered {
   const files: RenderedFile[] = [];
   for (const [name, template] of templates) {
     const content = formatTemplate(template);
-    const problems = validateTemplate(template, { bodyBytes: Buffer.byteLength(content) });
-    if (problems.length > 0) throw new Error(`internal: ${name} is not valid:\n${problems.join('\n')}`);
+    const problem = templateSizeProblem(name, Buffer.byteLength(content));
+    if (problem) throw new Error(`internal: ${problem}`);
     files.push({ name, content });
   }
   files.push(

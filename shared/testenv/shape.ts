@@ -368,7 +368,7 @@ export const CSV_CATEGORIES: readonly CsvCategory[] = [
 ];
 
 /** Cumulative shares of the CSV cases (one uniform draw per resource); the rest is valid or not allowed. */
-export const CSV_CASE_SHARES = {
+const CSV_CASE_SHARES = {
   absentBelow: 0.07,
   emptyBelow: 0.12,
   conflictBelow: 0.15,
@@ -393,7 +393,7 @@ export const CSV_HEADER = 'resourceArn,APMID,appName,owner';
 export const CSV_ORPHAN_EVERY = 40;
 export const CSV_MIN_ORPHANS = 3;
 
-export function csvField(s: string): string {
+function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

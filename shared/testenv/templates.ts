@@ -7,11 +7,11 @@
 // - destination: the key rpcopy gives new vaults, rpcopy's operator role and
 //   the notification topics rpcopy points replicated vaults at.
 // The operator roles grant exactly the actions preflight checks
-// (daemon/preflight/actions.ts). Pure: returns objects, writes nothing.
+// (shared/permissions.ts). Pure: returns objects, writes nothing.
 
 // biome-ignore-all lint/suspicious/noTemplateCurlyInString: ${...} here is CloudFormation Fn::Sub or shell syntax, on purpose.
 
-import { REQUIRED_ACTIONS, type RequiredAction } from '../../daemon/preflight/actions.js';
+import { REQUIRED_ACTIONS, type RequiredAction } from '../permissions.js';
 import {
   AIRGAP_STAGING_VAULT,
   COPY_ROLE,
@@ -48,7 +48,7 @@ const TAG = { Key: 'rpcopy-rehearsal', Value: 'true' };
 const ACCOUNT_ID_PATTERN = '\\d{12}';
 
 /** The ARN of a rehearsal resource as AWS Backup names it (the protected resource), as a template expression. */
-export function resourceArn(r: RehearsalResource): Json {
+function resourceArn(r: RehearsalResource): Json {
   switch (r.type) {
     case 'EBS':
       return sub(`arn:\${AWS::Partition}:ec2:\${AWS::Region}:\${AWS::AccountId}:volume/\${${r.id}}`);
@@ -309,7 +309,7 @@ function kmsKey(
   };
 }
 
-/** rpcopy's operator role for one side: exactly the actions preflight simulates (daemon/preflight/actions.ts). */
+/** rpcopy's operator role for one side: exactly the actions preflight simulates (shared/permissions.ts). */
 function operatorRole(side: 'source' | 'destination'): Record<string, Json> {
   const actions: readonly RequiredAction[] = REQUIRED_ACTIONS[side];
   const onStar = actions.filter((a) => a.resource === undefined).map((a) => a.action);

@@ -92,8 +92,7 @@ t.test('copies every eligible point once, verifies it, and holds a failed canary
   await runCtlAsync(['set', 'max-in-flight', '100'], sandbox.env);
   // The retried canaries' first StartCopyJob meets a server error (not applied, outcome unknown), so
   // reconciliation looks at the point's jobs: its earlier, failed job is there, created minutes ago, and must not
-  // be taken for the answer to the new attempt. (A stale keep-alive connection reset does the same on a busy
-  // machine: that is how this was found.)
+  // be taken for the answer to the new attempt (a stale keep-alive connection reset on a busy machine does the same).
   await sandbox.admin.setKnobs({ transientErrorRate: 1, transientErrorOperations: ['StartCopyJob'] });
   const retried = await runCtlAsync(['retry', '--reason', 'key_not_accessible', '--json'], sandbox.env);
   t.equal(retried.code, 0, retried.stderr);

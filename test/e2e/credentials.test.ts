@@ -19,8 +19,8 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
-import type { AwsCredentials } from '../../daemon/aws/credentials.js';
 import type { AwsPort } from '../../daemon/aws/port.js';
+import type { AwsCredentials } from '../../daemon/aws/task.js';
 import { startDaemon } from '../../daemon/daemon.js';
 import { createLogger } from '../../daemon/log.js';
 import type { PipelinePhase } from '../../daemon/pipeline.js';

@@ -5,6 +5,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { trackDir, trackProcess } from './leaks.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const RPCOPYD = join(ROOT, 'dist/daemon/main.js');
@@ -14,6 +15,7 @@ export const RPCTL = join(ROOT, 'dist/ctl/main.js');
 export function shortTempDir(t: { teardown(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'rpc-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  trackDir(t, 'temporary folder', dir);
   return dir;
 }
 
@@ -41,6 +43,7 @@ export function spawnDaemon(
   t?.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
+  if (t) trackProcess(t, 'rpcopyd', child);
   return { child, output: () => output, exited };
 }
 

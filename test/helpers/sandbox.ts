@@ -5,9 +5,10 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { SandboxAdmin } from '../sandbox/client.js';
+import { trackProcess } from './leaks.js';
 import { ROOT, shortTempDir } from './process.js';
 
-export const SANDBOX_MAIN = join(ROOT, 'dist/test/sandbox/main.js');
+const SANDBOX_MAIN = join(ROOT, 'dist/test/sandbox/main.js');
 
 export interface SandboxOptions {
   points?: number;
@@ -68,6 +69,7 @@ export async function startSandboxProcess(
     }
   };
   t.teardown(stop);
+  trackProcess(t, 'the sandbox', child);
   return {
     dir,
     url: ready.url,

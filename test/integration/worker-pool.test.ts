@@ -9,8 +9,9 @@ import t, { type Test } from 'tap';
 import { CredentialSession } from '../../daemon/aws/credentials.js';
 import type { Account } from '../../daemon/aws/operations.js';
 import { AwsCallError, AwsPort } from '../../daemon/aws/port.js';
+import type { WorkerPool } from '../../daemon/aws/task.js';
 import { createLogger } from '../../daemon/log.js';
-import { createWorkerPool, type WorkerPool } from '../../daemon/workers/pool.js';
+import { createWorkerPool } from '../../daemon/workers/pool.js';
 
 const START = {
   recoveryPointArn: 'arn:aws:ec2:eu-west-2::snapshot/snap-0123456789abcdef0',

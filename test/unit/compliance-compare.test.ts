@@ -6,12 +6,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { compareVault } from '../../daemon/compliance/compare.js';
-import { REQUIRED_ACTIONS, requiredActionNames } from '../../daemon/preflight/actions.js';
 import { arnRegion, roleNameOfSession, trustsBackup } from '../../daemon/preflight/service.js';
 import { lockOf } from '../../daemon/vaults/lock.js';
 import { copyStatement } from '../../daemon/vaults/policy.js';
 import type { VaultState } from '../../daemon/vaults/service.js';
 import { ConfigError, loadConfig } from '../../shared/config.js';
+import { REQUIRED_ACTIONS, requiredActionNames } from '../../shared/permissions.js';
 import { writeTestConfig } from '../helpers/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rpc-compliance-'));

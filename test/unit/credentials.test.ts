@@ -4,18 +4,12 @@
 // on one expired token cause one reload, and no task carries the old credentials once the reload has begun.
 
 import t from 'tap';
-import {
-  type AwsCredentials,
-  CredentialSession,
-  type CredentialSessionTiming,
-  verifyCredentials,
-} from '../../daemon/aws/credentials.js';
+import { CredentialSession, type CredentialSessionTiming, verifyCredentials } from '../../daemon/aws/credentials.js';
 import { classifyAwsError } from '../../daemon/aws/errors.js';
 import type { Account } from '../../daemon/aws/operations.js';
 import { AwsCallError, AwsPort } from '../../daemon/aws/port.js';
+import type { AwsCredentials, AwsTask, AwsTaskResult, WorkerPool } from '../../daemon/aws/task.js';
 import { createLogger } from '../../daemon/log.js';
-import type { AwsTask, AwsTaskResult } from '../../daemon/workers/aws.js';
-import type { WorkerPool } from '../../daemon/workers/pool.js';
 
 const key = (n: number): AwsCredentials => ({
   accessKeyId: `ASIAKEY${n}`,

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { type CommandContext, createContext } from '../../ctl/command.js';
 import { main } from '../../ctl/main.js';
-import { defaultDeps, runService, type ServiceDeps } from '../../ctl/service/command.js';
+import { runService } from '../../ctl/service/command.js';
+import { defaultDeps, type ServiceDeps } from '../../ctl/service/deps.js';
 import {
   readInstallRecord,
   renderLaunchdPlist,

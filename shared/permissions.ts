@@ -1,9 +1,9 @@
 // Every IAM action each side's identity needs (aws-backup.md §6.1, §6.2), in
-// one place: preflight simulates these for the identity in use, and the
-// template of the test environment grants exactly these. Add an action here
-// when code starts calling a new operation.
+// one place: the daemon's preflight simulates these for the identity in use,
+// and rpctl's test-environment template grants exactly these, so the list
+// lives in shared/. Add an action here when code starts calling a new operation.
 
-import type { Account } from '../aws/operations.js';
+type Account = 'source' | 'destination';
 
 export interface RequiredAction {
   action: string;
