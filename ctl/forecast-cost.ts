@@ -6,7 +6,7 @@ import { columns } from './format.js';
 const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const gb = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
 
-export function usd(x: number): string {
+function usd(x: number): string {
   return `$${money.format(x)}`;
 }
 

@@ -115,7 +115,7 @@ async function discover(given: Answers, regionFlag: string | undefined): Promise
 }
 
 /** The column the operator most likely means: an exact name, else a case-insensitive one, else one containing it. */
-export function proposeColumn(header: string[], exact: string, fragment: RegExp): string | undefined {
+function proposeColumn(header: string[], exact: string, fragment: RegExp): string | undefined {
   return (
     header.find((c) => c === exact) ??
     header.find((c) => c.toLowerCase() === exact.toLowerCase()) ??
@@ -125,7 +125,7 @@ export function proposeColumn(header: string[], exact: string, fragment: RegExp)
 
 const q = (value: string) => JSON.stringify(value);
 
-export function renderConfig(given: Answers, found: Discovered): string {
+function renderConfig(given: Answers, found: Discovered): string {
   const csv = resolve(given.csv);
   const key = proposeColumn(found.header, 'resourceArn', /arn/i);
   const apmid = proposeColumn(found.header, 'APMID', /apm/i);

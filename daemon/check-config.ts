@@ -13,7 +13,7 @@ import {
 import { listProfiles, readCsvHeader, sharedFilePaths } from '../shared/local-files.js';
 
 /** Problems the config loader cannot see: profiles in the shared files, the CSV's columns. */
-export function localProblems(effective: EffectiveConfig, text: string, env: NodeJS.ProcessEnv): ConfigProblem[] {
+function localProblems(effective: EffectiveConfig, text: string, env: NodeJS.ProcessEnv): ConfigProblem[] {
   const { config } = effective;
   const problems: ConfigProblem[] = [];
   const add = (key: string, message: string) => problems.push({ key, line: findKeyLine(text, key), message });

@@ -6,7 +6,7 @@
 import type { Logger } from './log.js';
 
 /** The AWS SDK's next minimum Node major (its NodeVersionSupportWarning). */
-export const AWS_SDK_NEXT_NODE_MAJOR = 22;
+const AWS_SDK_NEXT_NODE_MAJOR = 22;
 
 export function logProcessWarnings(log: Logger, nodeVersion = process.version): () => void {
   const onWarning = (warning: Error & { code?: string }) => {

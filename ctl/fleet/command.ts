@@ -30,7 +30,7 @@ function stateWords(p: FleetPair): string {
   return p.state === 'paused' ? `PAUSED` : p.state;
 }
 
-export function fleetTable(view: FleetView, withForecast: boolean): string {
+function fleetTable(view: FleetView, withForecast: boolean): string {
   const head = ['PAIR', 'STATE', 'PAUSE REASON', 'PROGRESS', 'FAILED'];
   if (withForecast) head.push('FINISH', 'COST / MONTH');
   const rows = view.pairs.map((p) => {
@@ -79,7 +79,7 @@ function actionOf(ctx: CommandContext): Action {
   return action as Action;
 }
 
-export async function fleetView(ctx: CommandContext, withForecast: boolean): Promise<FleetView> {
+async function fleetView(ctx: CommandContext, withForecast: boolean): Promise<FleetView> {
   const raw = ctx.values['state-dir'];
   const stateDirs = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
   const timeout = (ctx.values.timeout as string | undefined) ?? DEFAULT_TIMEOUT;

@@ -91,7 +91,7 @@ function member(name: string, source: FleetMember['source'], unit: string | null
 }
 
 /** The directories of a list file; a relative one is taken from the list's folder. */
-export function readFleetList(file: string): string[] {
+function readFleetList(file: string): string[] {
   const text = readText(file);
   if (text === undefined) throw new RpcopyError('BAD_REQUEST', `--list: cannot read ${file}`);
   const base = resolve(file, '..');

@@ -16,7 +16,3 @@ export const INCREMENTAL_TYPES: readonly string[] = ['EBS', 'EC2', 'RDS', 'EFS',
 
 /** Types whose every copy is full: Aurora cluster snapshots; DynamoDB backups (UNCONFIRMED with advanced features). */
 export const FULL_TYPES: readonly string[] = ['Aurora', 'DynamoDB'];
-
-export function isIncremental(type: string): boolean {
-  return INCREMENTAL_TYPES.includes(type);
-}

@@ -18,7 +18,7 @@ import { type StorageGroup, storageForecast } from './storage.js';
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const NEVER = 9_000_000_000_000_000;
-export const COST_MONTHS = 12;
+const COST_MONTHS = 12;
 
 const OPEN_STATES = `('queued', 'submitting', 'submitted', 'completed', 'verified')`;
 const sqlList = (items: readonly string[]) => items.map((s) => `'${s.replace(/'/g, "''")}'`).join(', ');

@@ -81,7 +81,7 @@ export interface StorageForecast {
 }
 
 /** Month starts (UTC) from the month of `now`, `count` + 1 bounds. */
-export function monthBounds(now: number, count: number): number[] {
+function monthBounds(now: number, count: number): number[] {
   const d = new Date(now);
   return Array.from({ length: count + 1 }, (_, i) => Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + i, 1));
 }

@@ -39,7 +39,7 @@ const REFRESH_OVERLAP_MS = 6 * 3_600_000;
  */
 const WRITE_BUDGET_MS = 12;
 /** inventory.full_refresh_interval's default. */
-export const DEFAULT_FULL_REFRESH_INTERVAL_MS = 86_400_000;
+const DEFAULT_FULL_REFRESH_INTERVAL_MS = 86_400_000;
 
 /**
  * When the next full pass of a selected vault is due: the oldest full pass plus the interval, now if a vault

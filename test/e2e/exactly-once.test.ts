@@ -208,8 +208,18 @@ t.test('a lost StartCopyJob answer under listing lag and a short idempotency win
 });
 
 t.test('copies that are not listed yet are verified, not failed (verification waits with backoff)', async (t) => {
-  // Many copies land in each vault at once (a listing verifies them), and the destination lists a copy 6 s late.
-  const sandbox = await copySandbox(t, 600, { listingLagSeconds: 6 }, 16);
+  // Many copies wait in each vault (describing one takes 300 ms, so a listing verifies them), finished jobs are
+  // listed at once, and the destination lists a copy 8 s after it lands.
+  const sandbox = await copySandbox(
+    t,
+    800,
+    {
+      listingLagSeconds: 0,
+      recoveryPointListingLagSeconds: 8,
+      latencyByOperation: { DescribeRecoveryPoint: 300 },
+    },
+    16,
+  );
   writeFileSync(
     sandbox.config,
     readFileSync(sandbox.config, 'utf8').replace(/listing_lag = "[^"]*"/, 'listing_lag = "10s"'),

@@ -35,7 +35,7 @@ state_dir = "{{state}}"
 `;
 
 /** Profiles named by VALID_CONFIG, for `rpcopyd --check-config` (AWS_SHARED_CREDENTIALS_FILE=dir/credentials). */
-export const TEST_CREDENTIALS = `[rpcopy-source]
+const TEST_CREDENTIALS = `[rpcopy-source]
 aws_access_key_id = AKIDSOURCE
 aws_secret_access_key = source-secret
 

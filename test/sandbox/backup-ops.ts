@@ -401,7 +401,8 @@ export class BackupService {
     const filter = filterFingerprint(filters as Record<string, string | number | undefined>);
     const start = this.startPos(req, scope, filter);
     // A copy shows in its vault's listing only once the listing lag has passed (aws-backup.md §8.9).
-    const page = this.store.list(v, filters, start, max, this.clock.now() - this.knobs.listingLagSeconds * 1000);
+    const lagSeconds = this.knobs.recoveryPointListingLagSeconds ?? this.knobs.listingLagSeconds;
+    const page = this.store.list(v, filters, start, max, this.clock.now() - lagSeconds * 1000);
     return {
       RecoveryPoints: page.items.map((p) => this.pointWire(p)),
       NextToken: page.next === undefined ? undefined : this.tokens.encode({ scope, filter, pos: page.next }),

@@ -43,6 +43,11 @@ export interface Knobs {
    * are read-after-write consistent.
    */
   listingLagSeconds: number;
+  /**
+   * The lag of ListRecoveryPointsByBackupVault alone, where it differs from ListCopyJobs' (null: listingLagSeconds).
+   * AWS gives no figure for either, so nothing says the two lag alike.
+   */
+  recoveryPointListingLagSeconds: number | null;
   /** Delete a point when the sandbox clock passes its CalculatedLifecycle.DeleteAt, if that falls after the sandbox started. */
   deletePointsAtDeleteAt: boolean;
   /** How long an IdempotencyToken is remembered (sandbox seconds). AWS does not document this. */
@@ -103,6 +108,7 @@ export function defaultKnobs(): Knobs {
     copyFailureRate: 0,
     copyPartialRate: 0,
     listingLagSeconds: 2,
+    recoveryPointListingLagSeconds: null,
     deletePointsAtDeleteAt: false,
     idempotencyTtlSeconds: 3600,
     credentialTtlSeconds: {},
@@ -164,7 +170,9 @@ function mergeInto(
       if (!Array.isArray(value)) throw new TypeError(`${p}: expected an array`);
       target[k] = value;
     } else {
-      if (typeof value !== typeof def) throw new TypeError(`${p}: expected ${typeof def}, got ${typeof value}`);
+      // A knob whose default is null (unset) takes a number or null; validate() checks its range.
+      if (def !== null && typeof value !== typeof def)
+        throw new TypeError(`${p}: expected ${typeof def}, got ${typeof value}`);
       target[k] = value;
     }
   }
@@ -201,6 +209,9 @@ function validate(k: Knobs): void {
   }
   if (!(k.listingLagSeconds >= 0) || !Number.isFinite(k.listingLagSeconds))
     throw new RangeError('listingLagSeconds must be a number >= 0');
+  const pointLag = k.recoveryPointListingLagSeconds;
+  if (pointLag !== null && (!(pointLag >= 0) || !Number.isFinite(pointLag)))
+    throw new RangeError('recoveryPointListingLagSeconds must be null or a number >= 0');
   if (!(k.idempotencyTtlSeconds >= 0) || !Number.isFinite(k.idempotencyTtlSeconds))
     throw new RangeError('idempotencyTtlSeconds must be a number >= 0');
   if (k.transientErrorStatus !== 500 && k.transientErrorStatus !== 503)
