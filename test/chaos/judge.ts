@@ -193,7 +193,12 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
         }; jobs ${jobList(arn)}; ${storeSays(arn)}`,
       });
     }
-    for (const job of (jp.ineligibleJobs ?? []).filter((j) => j.reasons.some(countsAsIneligible))) {
+    // A job AWS failed made no copy: a point that became ineligible after rpcopy last listed it (gone cold, say)
+    // may meet one such refused attempt, and the claim-time check cannot know better. A copy it made counts.
+    const copiedWhileIneligible = (jp.ineligibleJobs ?? []).filter(
+      (j) => j.state !== 'FAILED' && j.reasons.some(countsAsIneligible),
+    );
+    for (const job of copiedWhileIneligible) {
       violations.push({
         kind: 'ineligible_copied',
         arn,
