@@ -223,7 +223,8 @@ export const CONFIG_KEYS: readonly string[] = (() => {
   const keys: string[] = [];
   const walk = (schema: AnySchema, prefix: string) => {
     let s = schema;
-    while (s.def && (s.def.type === 'default' || s.def.type === 'optional') && s.def.innerType) s = s.def.innerType;
+    while (s.def && ['default', 'prefault', 'optional'].includes(s.def.type ?? '') && s.def.innerType)
+      s = s.def.innerType;
     if (s.def?.type === 'object' && s.def.shape) {
       for (const [name, child] of Object.entries(s.def.shape)) walk(child, prefix ? `${prefix}.${name}` : name);
     } else keys.push(prefix);

@@ -129,9 +129,11 @@ t.test('rpctl without a daemon, and with a socket it may not use', async (t) => 
   const status = runCtl(['status', '--json', '--config', s.config]);
   t.equal(status.code, 4);
   t.equal(JSON.parse(status.stdout).error.code, 'DAEMON_NOT_RUNNING');
+  // No config file: rpctl status still answers whether a daemon runs (product.md: exit 4, config or not), and
+  // says where it looked.
   const noConfig = runCtl(['status', '--config', join(s.dir, 'absent.toml')]);
-  t.equal(noConfig.code, 3);
-  t.match(noConfig.stderr, /absent\.toml: cannot read the config file/);
+  t.equal(noConfig.code, 4);
+  t.match(noConfig.stderr, /there is no config file at .*absent\.toml, so rpctl looked in the default state directory/);
 });
 
 t.test('rpctl --help for every command, and usage errors', async (t) => {
