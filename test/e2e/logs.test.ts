@@ -30,8 +30,9 @@ if (isMainThread) {
     // A warning emitted after start-up, through Node's own process.emitWarning.
     NODE_OPTIONS: `--import=${pathToFileURL(warn).href}`,
   };
-  // The sandbox helper switches the SDK's Node-version warning off; this test wants it on.
-  delete env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED;
+  // The test command switches the SDK's Node-version warning off (scripts/test.sh); this test wants it on. An
+  // empty value, not a deleted key: spawnDaemon lays the environment over the test runner's own.
+  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = '';
   const child = spawnDaemon(['--once', '--dry-run'], env, t);
   let stdout = '';
   let stderr = '';
