@@ -73,7 +73,12 @@ t.test('copy job failures are classed by AWS’s category and message', async (t
 
 t.test('StartCopyJob refusals: modeled errors are permanent, server faults transient', async (t) => {
   const refuse = (name: string, message: string) => classifyStartRejection(classifyAwsError({ name, message }));
+  // A continuous point the plan's ARN check missed: the point's own reason, so its canary is replaced.
   t.same(refuse('InvalidRequestException', 'StartCopyJob does not support continuous backups'), {
+    reason: 'source_point_not_copyable',
+    kind: 'permanent',
+  });
+  t.same(refuse('InvalidParameterValueException', 'Lifecycle DeleteAfterDays must be positive'), {
     reason: 'invalid_request',
     kind: 'permanent',
   });
