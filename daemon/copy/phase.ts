@@ -93,8 +93,8 @@ const SWEEP_SHARE_OF_JOB = 0.05;
 const COMPLETE_OVERLAP_MS = 15_000;
 // Sweeps a submitted job may be missing from the listings before it is described on its own.
 const MISSING_SWEEPS_BEFORE_DESCRIBE = 3;
-// A copy is declared missing only after this many looks and once the listing lag has passed since its job
-// completed; DescribeRecoveryPoint by ARN is read-after-write, so a look that fails for another reason counts too.
+// A copy is failed as missing only after VERIFY_ATTEMPTS looks spread over at least the listing lag, and a look AWS
+// refuses to answer (denied, invalid) fails it after VERIFY_ERROR_ATTEMPTS; looks back off up to the listing lag.
 const VERIFY_ATTEMPTS = 4;
 const VERIFY_ERROR_ATTEMPTS = 8;
 const VERIFY_MAX_BACKOFF_MS = 5 * 60_000;
@@ -136,7 +136,7 @@ export class CopyPhase implements PipelinePhase {
   private readonly listing = new Set<string>();
   private verifiedPerVault: Map<string, number> | undefined;
   /** Unknown outcomes: when each is next looked up in AWS's listings. */
-  private readonly unknownSince = new Map<number, number>();
+  private readonly unknownNextLook = new Map<number, number>();
   private readonly missingSweeps = new Map<string, number>();
   private awsInFlight: number | undefined;
   private startedSinceSweep = 0;
@@ -598,7 +598,7 @@ export class CopyPhase implements PipelinePhase {
           return;
         }
         queue.recordUnknown(c.pointId, c.attempt, 'Error', String((err as Error)?.message ?? err));
-        this.unknownSince.set(c.pointId, now);
+        this.unknownNextLook.set(c.pointId, now + UNKNOWN_SETTLE_DELAY_MS);
         return;
       }
       const { failure } = err;
@@ -627,7 +627,7 @@ export class CopyPhase implements PipelinePhase {
           error: failure.name,
         });
         if (await this.resendWhileSafe(c, request, intentAt, signal)) return;
-        this.unknownSince.set(c.pointId, this.now());
+        this.unknownNextLook.set(c.pointId, this.now() + UNKNOWN_SETTLE_DELAY_MS);
         return;
       }
       const verdict = classifyStartRejection(failure);
@@ -687,28 +687,28 @@ export class CopyPhase implements PipelinePhase {
     const queue = this.queue as CopyQueue;
     const now = this.now();
     const items = queue.unknownItems();
-    for (const pointId of this.unknownSince.keys()) {
-      if (!items.some((i) => i.pointId === pointId)) this.unknownSince.delete(pointId);
+    for (const pointId of this.unknownNextLook.keys()) {
+      if (!items.some((i) => i.pointId === pointId)) this.unknownNextLook.delete(pointId);
     }
     for (const item of items) {
       if (this.submitting.has(item.pointId)) continue;
       const certainAt = absentCertainAt(this.reconcileContext(context.signal), item);
       const nextLook =
-        this.unknownSince.get(item.pointId) ?? Math.min((item.intentAt ?? 0) + UNKNOWN_SETTLE_DELAY_MS, certainAt);
+        this.unknownNextLook.get(item.pointId) ?? Math.min((item.intentAt ?? 0) + UNKNOWN_SETTLE_DELAY_MS, certainAt);
       if (now < nextLook) continue;
       try {
         const outcome = await context.track(settleUnknown(this.reconcileContext(context.signal), item));
         if (outcome === 'pending') {
           const since = now - (item.intentAt ?? now);
           const backoff = Math.min(UNKNOWN_LOOK_MAX_MS, Math.max(UNKNOWN_SETTLE_DELAY_MS, since));
-          this.unknownSince.set(item.pointId, Math.max(Math.min(now + backoff, certainAt), now + 1));
+          this.unknownNextLook.set(item.pointId, Math.max(Math.min(now + backoff, certainAt), now + 1));
         } else {
-          this.unknownSince.delete(item.pointId);
+          this.unknownNextLook.delete(item.pointId);
         }
       } catch (err) {
         if (context.signal.aborted) throw err;
         // Still unknown: look again later; never resend without knowing.
-        this.unknownSince.set(item.pointId, now + UNKNOWN_SETTLE_DELAY_MS * 4);
+        this.unknownNextLook.set(item.pointId, now + UNKNOWN_SETTLE_DELAY_MS * 4);
         this.options.log.warn('could not reconcile an unknown copy outcome yet', { pointId: item.pointId, error: err });
       }
     }
