@@ -80,6 +80,9 @@ function readStore(stateDir: string): Map<string, StoreRow> {
   if (!existsSync(path)) return new Map();
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
+    // A store the daemon never got to migrate (killed while creating it, and never started again) explains nothing.
+    const migrated = db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'copy_items'`).get();
+    if (!migrated) return new Map();
     const rows = db
       .prepare(
         `SELECT p.arn, i.state, i.failure_reason AS failureReason, i.skip_reason AS skipReason
