@@ -1,6 +1,8 @@
 // Formatting for a person reading rpctl's output (--json keeps raw numbers and UTC ISO times): counts with
 // separators, sizes in binary units, durations like "3h 20m", times in the operator's time zone.
 
+import { durationParts } from '../shared/duration.js';
+
 const integer = new Intl.NumberFormat('en-US');
 const decimal = new Intl.NumberFormat('en-US', { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 
@@ -31,20 +33,14 @@ export function bytes(n: number): string {
 export function duration(ms: number): string {
   if (!Number.isFinite(ms)) return 'never';
   if (ms < 1_000) return 'under 1s';
-  let rest = Math.round(ms / 1_000);
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    const amount = Math.floor(rest / size);
-    if (amount > 0 || parts.length > 0) parts.push(`${amount}${unit}`);
-    rest -= amount * size;
-    if (parts.length === 2) break;
-  }
-  return parts.filter((p, i) => i === 0 || !p.startsWith('0')).join(' ');
+  const parts = durationParts(ms);
+  const first = parts.findIndex((p) => p.amount > 0);
+  // The largest unit and the next one, the next left out when it is zero ("2h", not "2h 0m").
+  return parts
+    .slice(first, first + 2)
+    .filter((p, i) => i === 0 || p.amount > 0)
+    .map((p) => `${p.amount}${p.unit}`)
+    .join(' ');
 }
 
 /** An average that may not exist yet, for example the mean copy-job time before the first job finished. */

@@ -17,23 +17,32 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
+const DURATION_UNITS = [
+  ['d', 86_400],
+  ['h', 3_600],
+  ['m', 60],
+  ['s', 1],
+] as const;
+
+/** Whole seconds of `ms` split into days, hours, minutes and seconds, largest first (each unit once). */
+export function durationParts(ms: number): { amount: number; unit: (typeof DURATION_UNITS)[number][0] }[] {
+  let rest = Math.round(ms / 1_000);
+  return DURATION_UNITS.map(([unit, size]) => {
+    const amount = Math.floor(rest / size);
+    rest -= amount * size;
+    return { amount, unit };
+  });
+}
+
 /** The shortest readable form of a millisecond count, e.g. 5400000 → "1h30m". */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms)) return '∞';
   if (ms < 1_000) return `${Math.max(0, Math.round(ms))}ms`;
-  let rest = Math.round(ms / 1_000);
-  const parts: string[] = [];
-  for (const [unit, size] of [
-    ['d', 86_400],
-    ['h', 3_600],
-    ['m', 60],
-    ['s', 1],
-  ] as const) {
-    const amount = Math.floor(rest / size);
-    if (amount > 0) parts.push(`${amount}${unit}`);
-    rest -= amount * size;
-  }
-  return parts.slice(0, 2).join('');
+  return durationParts(ms)
+    .filter((p) => p.amount > 0)
+    .slice(0, 2)
+    .map((p) => `${p.amount}${p.unit}`)
+    .join('');
 }
 
 export interface ClockTime {
