@@ -12,6 +12,7 @@ import t from 'tap';
 import { DROP_IN_FILE, renderSystemdDropIn, systemdUnitName } from '../../ctl/service/units.js';
 import { tuneConfig } from '../helpers/copy.js';
 import { runUntilDone } from '../helpers/pipeline.js';
+import { pixelsOf } from '../helpers/png.js';
 import { runCtlAsync, shortTempDir, spawnDaemon, waitFor, waitForSocket } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
 
@@ -22,55 +23,6 @@ function chromium(): string | undefined {
     if (spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0) return name;
   }
   return undefined;
-}
-
-/** Pixels of exactly this colour in a screenshot, counted by Chromium itself is not possible: decode the PNG. */
-async function pixelsOf(png: string, rgb: [number, number, number]): Promise<number> {
-  const { inflateSync } = await import('node:zlib');
-  const data = readFileSync(png);
-  let offset = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const idat: Buffer[] = [];
-  while (offset < data.length) {
-    const length = data.readUInt32BE(offset);
-    const type = data.toString('latin1', offset + 4, offset + 8);
-    const body = data.subarray(offset + 8, offset + 8 + length);
-    if (type === 'IHDR') {
-      width = body.readUInt32BE(0);
-      height = body.readUInt32BE(4);
-      channels = body[9] === 6 ? 4 : 3;
-    } else if (type === 'IDAT') idat.push(body);
-    offset += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(idat));
-  const stride = width * channels;
-  const pixels = Buffer.alloc(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    for (let x = 0; x < stride; x++) {
-      const value = raw[y * (stride + 1) + 1 + x] as number;
-      const left = x >= channels ? (pixels[y * stride + x - channels] as number) : 0;
-      const up = y > 0 ? (pixels[(y - 1) * stride + x] as number) : 0;
-      const upLeft = y > 0 && x >= channels ? (pixels[(y - 1) * stride + x - channels] as number) : 0;
-      let predicted = 0;
-      if (filter === 1) predicted = left;
-      else if (filter === 2) predicted = up;
-      else if (filter === 3) predicted = (left + up) >> 1;
-      else if (filter === 4) {
-        const p = left + up - upLeft;
-        const [pa, pb, pc] = [Math.abs(p - left), Math.abs(p - up), Math.abs(p - upLeft)];
-        predicted = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
-      }
-      pixels[y * stride + x] = (value + predicted) & 0xff;
-    }
-  }
-  let n = 0;
-  for (let i = 0; i < pixels.length; i += channels) {
-    if (pixels[i] === rgb[0] && pixels[i + 1] === rgb[1] && pixels[i + 2] === rgb[2]) n += 1;
-  }
-  return n;
 }
 
 t.test('fleet status, forecast and report over running, paused, stopped and silent daemons', async (t) => {
@@ -185,9 +137,9 @@ t.test('fleet status, forecast and report over running, paused, stopped and sile
     );
     t.ok(existsSync(shot), 'Chromium wrote the screenshot');
     if (existsSync(shot)) {
-      const red = await pixelsOf(shot, [0xdc, 0x26, 0x26]);
-      const amber = await pixelsOf(shot, [0xf5, 0x9e, 0x0b]);
-      const green = await pixelsOf(shot, [0x15, 0x80, 0x3d]);
+      const red = pixelsOf(readFileSync(shot), [0xdc, 0x26, 0x26]);
+      const amber = pixelsOf(readFileSync(shot), [0xf5, 0x9e, 0x0b]);
+      const green = pixelsOf(readFileSync(shot), [0x15, 0x80, 0x3d]);
       t.ok(red > 500, `the unreachable pairs' badges are drawn in red (${red} pixels)`);
       t.ok(amber > 200, `the paused pair's badge in amber (${amber} pixels)`);
       t.ok(green > 200, `the done pair's progress bar in green (${green} pixels)`);

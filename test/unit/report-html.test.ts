@@ -8,7 +8,6 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import t from 'tap';
 import { renderReportHtml } from '../../ctl/report/html.js';
 import { bytes, duration, niceTicks, when } from '../../ctl/report/svg.js';
@@ -18,6 +17,7 @@ import {
   type StatusResponse,
   ReportSummaryResponse as SummarySchema,
 } from '../../shared/api.js';
+import { decodePng } from '../helpers/png.js';
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2025, 2, 11, 22, 0, 0);
@@ -208,52 +208,6 @@ t.test('formatting helpers', async (t) => {
   t.equal(duration(50 * HOUR), '2 d 2 h');
   t.equal(when('2025-03-14T15:20:00.000Z'), '14 Mar 2025 15:20 UTC');
 });
-
-/** A PNG's size and its pixels (8-bit RGB or RGBA, non-interlaced: what Chromium writes), unfiltered. */
-function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Buffer } {
-  if (!png.subarray(0, 8).equals(Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]))) throw new Error('not a PNG');
-  let offset = 8;
-  let width = 0;
-  let height = 0;
-  let channels = 0;
-  const data: Buffer[] = [];
-  while (offset < png.length) {
-    const length = png.readUInt32BE(offset);
-    const type = png.toString('latin1', offset + 4, offset + 8);
-    const body = png.subarray(offset + 8, offset + 8 + length);
-    if (type === 'IHDR') {
-      width = body.readUInt32BE(0);
-      height = body.readUInt32BE(4);
-      if (body[8] !== 8 || body[12] !== 0) throw new Error('unexpected bit depth or interlace');
-      channels = body[9] === 6 ? 4 : body[9] === 2 ? 3 : 0;
-      if (channels === 0) throw new Error(`unexpected colour type ${body[9]}`);
-    } else if (type === 'IDAT') data.push(body);
-    offset += 12 + length;
-  }
-  const raw = inflateSync(Buffer.concat(data));
-  const stride = width * channels;
-  const pixels = Buffer.alloc(stride * height);
-  for (let y = 0; y < height; y++) {
-    const filter = raw[y * (stride + 1)];
-    for (let x = 0; x < stride; x++) {
-      const value = raw[y * (stride + 1) + 1 + x]!;
-      const left = x >= channels ? pixels[y * stride + x - channels]! : 0;
-      const up = y > 0 ? pixels[(y - 1) * stride + x]! : 0;
-      const upLeft = y > 0 && x >= channels ? pixels[(y - 1) * stride + x - channels]! : 0;
-      let predicted = 0;
-      if (filter === 1) predicted = left;
-      else if (filter === 2) predicted = up;
-      else if (filter === 3) predicted = (left + up) >> 1;
-      else if (filter === 4) {
-        const p = left + up - upLeft;
-        const [pa, pb, pc] = [Math.abs(p - left), Math.abs(p - up), Math.abs(p - upLeft)];
-        predicted = pa <= pb && pa <= pc ? left : pb <= pc ? up : upLeft;
-      }
-      pixels[y * stride + x] = (value + predicted) & 0xff;
-    }
-  }
-  return { width, height, channels, pixels };
-}
 
 function chromium(): string | undefined {
   for (const name of ['chromium', 'chromium-browser']) {
