@@ -40,9 +40,20 @@ if (values.print) {
 }
 
 const failed: number[] = [];
+const harnessErrors: number[] = [];
 const times: number[] = [];
 for (const seed of seeds) {
-  const result = await runSeed(seed, values.verbose ? (line) => console.log(`[${seed}] ${line}`) : undefined);
+  let result: Awaited<ReturnType<typeof runSeed>>;
+  try {
+    result = await runSeed(seed, values.verbose ? (line) => console.log(`[${seed}] ${line}`) : undefined);
+  } catch (err) {
+    // The harness itself broke (not a verdict on the daemon): say so, and go on with the next seed.
+    harnessErrors.push(seed);
+    console.log(
+      `seed ${seed}: HARNESS ERROR ${(err as Error).stack ?? String(err)}\nreplay: npm run chaos -- --seed ${seed}`,
+    );
+    continue;
+  }
   times.push(result.totalMs);
   const ok = result.verdict.violations.length === 0;
   if (!ok) failed.push(seed);
@@ -50,9 +61,10 @@ for (const seed of seeds) {
 }
 const sorted = [...times].sort((a, b) => a - b);
 const median = sorted[Math.floor(sorted.length / 2)] ?? 0;
+const list = (seeds: number[]) => (seeds.length ? ` (${seeds.join(', ')})` : '');
 console.log(
-  `chaos: ${seeds.length} seeds, ${failed.length} failing${failed.length ? ` (${failed.join(', ')})` : ''}, median ${(
-    median / 1000
-  ).toFixed(1)} s per seed`,
+  `chaos: ${seeds.length} seeds, ${failed.length} failing${list(failed)}, ${harnessErrors.length} harness errors${list(
+    harnessErrors,
+  )}, median ${(median / 1000).toFixed(1)} s per seed`,
 );
-process.exit(failed.length > 0 ? 1 : 0);
+process.exit(failed.length + harnessErrors.length > 0 ? 1 : 0);

@@ -1,8 +1,10 @@
 /**
- * Typed client for the sandbox admin API, for tests of rpcopy (fetch only; no
+ * Typed client for the sandbox admin API, for tests of rpcopy (node:http only; no
  * AWS credentials needed). Every method maps to one endpoint under
  * /__sandbox/ (see README.md).
  */
+
+import { request } from 'node:http';
 
 import type { LedgerCall, LedgerEntry, PreexistingCopy } from './copy-engine.js';
 import type { IssuedCredential } from './credentials.js';
@@ -67,13 +69,9 @@ export class SandboxAdmin {
   }
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}${path}`, {
-      method,
-      headers: body === undefined ? undefined : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    if (!res.ok) {
+    const res = await send(method, `${this.base}${path}`, body === undefined ? undefined : JSON.stringify(body));
+    const text = res.text;
+    if (res.status < 200 || res.status > 299) {
       let message = text;
       try {
         message = (JSON.parse(text) as { error?: string }).error ?? text;
@@ -259,8 +257,34 @@ export class SandboxAdmin {
     return this.call('GET', '/truth');
   }
   async csv(): Promise<string> {
-    const res = await fetch(`${this.base}/csv`);
-    if (!res.ok) throw new SandboxAdminError(res.status, `GET /csv: ${res.status}`);
-    return res.text();
+    const res = await send('GET', `${this.base}/csv`, undefined);
+    if (res.status !== 200) throw new SandboxAdminError(res.status, `GET /csv: ${res.status}`);
+    return res.text;
   }
+}
+
+/**
+ * One request on its own connection. A kept-alive connection races the server's idle timeout on a loaded
+ * machine (the request goes out on a socket the server is closing), and admin calls are not all safe to resend.
+ */
+function send(method: string, url: string, body: string | undefined): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method,
+        agent: false,
+        headers:
+          body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
 }
