@@ -145,6 +145,8 @@ export interface JudgeInput {
   done: boolean;
   /** Added points the harness expects to be copied, by ARN (their resource is eligible). */
   added: Map<string, PointFacts>;
+  /** Jobs the harness put into AWS's history before rpcopy started: not rpcopy's, whatever point they copied. */
+  preexistingJobs?: ReadonlySet<string>;
 }
 
 export async function judge(input: JudgeInput): Promise<Verdict> {
@@ -162,7 +164,8 @@ export async function judge(input: JudgeInput): Promise<Verdict> {
     }
   }
   const view = await admin.judge();
-  const jobs = await admin.copyJobs();
+  // A copy made before rpcopy still counts in the sandbox's per-point copies above, so a second one is a duplicate.
+  const jobs = (await admin.copyJobs()).filter((j) => !input.preexistingJobs?.has(j.CopyJobId));
   const byPoint = new Map<string, WireCopyJob[]>();
   for (const job of jobs) {
     const list = byPoint.get(job.SourceRecoveryPointArn) ?? [];

@@ -56,7 +56,7 @@ async function seedPreexisting(
   pre: NonNullable<Schedule['preexisting']>,
   keyArn: string,
   note: (line: string) => void,
-): Promise<void> {
+): Promise<string[]> {
   const client = new BackupClient({
     region: String(sandbox.env.AWS_REGION),
     endpoint: sandbox.url,
@@ -81,6 +81,7 @@ async function seedPreexisting(
   note(
     `${copies.length} copies of ${pre.vault} already in the destination${pre.withJob ? ' (with their old jobs)' : ''}`,
   );
+  return copies.flatMap((c) => (c.jobId ? [c.jobId] : []));
 }
 
 export async function runSchedule(schedule: Schedule, print: (line: string) => void = () => {}): Promise<SeedResult> {
@@ -321,7 +322,9 @@ async function run(
     }
   };
 
-  if (schedule.preexisting) await seedPreexisting(sandbox, schedule.preexisting, info.destVaultKeyArn, note);
+  const preexistingJobs = new Set(
+    schedule.preexisting ? await seedPreexisting(sandbox, schedule.preexisting, info.destVaultKeyArn, note) : [],
+  );
   note(`sandbox ${sandbox.url}, ${eligible.length} points to copy; daemon starts`);
   start();
   const chaosStart = Date.now();
@@ -384,7 +387,7 @@ async function run(
       }
     }
   }
-  const verdict = await judge({ admin: sandbox.admin, stateDir, changes, done, added });
+  const verdict = await judge({ admin: sandbox.admin, stateDir, changes, done, added, preexistingJobs });
   note(
     `judge: ${verdict.violations.length} violations; ${verdict.pointsCopied} points copied of ${verdict.mustCopy} required, ${verdict.jobs} jobs`,
   );
