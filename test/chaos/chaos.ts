@@ -17,7 +17,9 @@ export function formatResult(result: SeedResult, full: boolean): string {
   )} s (${verdict.pointsCopied} copied, ${verdict.mustCopy} required, ${verdict.exempted} exempted, ${verdict.jobs} jobs, ${
     result.unexpectedExits.length
   } unexpected daemon exits)`;
-  if (!full) return head;
+  // Exits nobody asked for do not fail a seed by themselves, but each one is a finding: name them.
+  const exits = result.unexpectedExits.map((e) => `  unexpected: ${e.split('\n')[0]}`);
+  if (!full) return [head, ...exits].join('\n');
   const byKind = new Map<string, string[]>();
   for (const v of verdict.violations) {
     const list = byKind.get(v.kind) ?? [];
