@@ -1,7 +1,10 @@
 // `rpctl fleet report --format html`: one self-contained page over every account pair: inline CSS, no script, a
-// Content Security Policy that forbids every fetch. Pairs that need the operator come first and stand out.
+// Content Security Policy that forbids every fetch. Pairs that need the operator come first and stand out. Markup
+// goes through html``, which escapes every name, path and message.
 
-import { esc, when } from '../report/svg.js';
+import { raw } from 'hono/html';
+import { type Html, html } from '../html/template.js';
+import { when } from '../report/svg.js';
 import type { FleetPair, FleetTotals } from './collect.js';
 
 const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -29,33 +32,31 @@ tr.down td{background:#fef2f2}tr.paused td{background:#fffbeb}tfoot td{font-weig
 .bar{height:8px;background:#e5e7eb;border-radius:4px;overflow:hidden;min-width:90px}.bar>span{display:block;height:100%;background:#15803d}
 .small{font-size:12px;color:#6b7280}footer{font-size:12px;color:#6b7280;text-align:center;margin-top:10px}`;
 
-function tile(label: string, value: string, note: string, tone = ''): string {
-  return `<div class="tile ${tone}"><div class="tile-label">${esc(label)}</div><div class="tile-value">${esc(value)}</div><div class="tile-note">${esc(note)}</div></div>`;
+function tile(label: string, value: string, note: string, tone = ''): Html {
+  return html`<div class="tile ${tone}"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-note">${note}</div></div>`;
 }
 
-function badge(p: FleetPair): string {
-  if (!p.reachable) return `<span class="badge down">unreachable: ${esc(p.unreachableReason ?? '')}</span>`;
+function badge(p: FleetPair): Html {
+  if (!p.reachable) return html`<span class="badge down">unreachable: ${p.unreachableReason ?? ''}</span>`;
   const tone = p.state === 'paused' ? 'paused' : p.state === 'done' ? 'ok' : 'info';
-  return `<span class="badge ${tone}">${esc(p.state.replaceAll('_', ' '))}</span>`;
+  return html`<span class="badge ${tone}">${p.state.replaceAll('_', ' ')}</span>`;
 }
 
-function row(p: FleetPair): string {
+function row(p: FleetPair): Html {
   const cls = !p.reachable ? 'down' : p.state === 'paused' ? 'paused' : '';
   const progress =
     p.progressPercent === null
       ? '–'
-      : `<div class="bar"><span style="width:${Math.min(100, p.progressPercent)}%"></span></div><span class="small">${esc(
-          `${integer.format(p.copied)} / ${integer.format(p.planned)} (${p.progressPercent} %)`,
-        )}</span>`;
+      : html`<div class="bar"><span style="width:${Math.min(100, p.progressPercent)}%"></span></div><span class="small">${`${integer.format(p.copied)} / ${integer.format(p.planned)} (${p.progressPercent} %)`}</span>`;
   const detail = !p.reachable ? (p.error ?? '') : (p.pauseDetail ?? '');
-  return `<tr class="${cls}"><td><b>${esc(p.name)}</b><div class="small">${esc(
-    p.sourceAccount ? `${p.sourceAccount} → ${p.destinationAccount} · ${p.region}` : (p.stateDir ?? ''),
-  )}</div></td><td>${badge(p)}${p.pauseReason ? `<div class="small">${esc(p.pauseReason)}</div>` : ''}${
-    detail ? `<div class="small">${esc(detail.slice(0, 200))}</div>` : ''
-  }</td><td>${progress}</td><td class="num">${esc(p.reachable ? integer.format(p.failed) : '–')}</td><td>${esc(
-    p.finishAt ? when(p.finishAt) : p.reachable && p.remainingItems === 0 ? 'complete' : '–',
-  )}</td><td class="num">${esc(p.cost ? range(p.cost.monthlyCostLow, p.cost.monthlyCostHigh) : '–')}${
-    p.cost ? `<div class="small">${esc(p.cost.peakMonth)}</div>` : ''
+  return html`<tr class="${cls}"><td><b>${p.name}</b><div class="small">${
+    p.sourceAccount ? `${p.sourceAccount} → ${p.destinationAccount} · ${p.region}` : (p.stateDir ?? '')
+  }</div></td><td>${badge(p)}${p.pauseReason && html`<div class="small">${p.pauseReason}</div>`}${
+    detail && html`<div class="small">${detail.slice(0, 200)}</div>`
+  }</td><td>${progress}</td><td class="num">${p.reachable ? integer.format(p.failed) : '–'}</td><td>${
+    p.finishAt ? when(p.finishAt) : p.reachable && p.remainingItems === 0 ? 'complete' : '–'
+  }</td><td class="num">${p.cost ? range(p.cost.monthlyCostLow, p.cost.monthlyCostHigh) : '–'}${
+    p.cost && html`<div class="small">${p.cost.peakMonth}</div>`
   }</td></tr>`;
 }
 
@@ -81,30 +82,28 @@ export function renderFleetHtml(pairs: FleetPair[], totals: FleetTotals, generat
       range(totals.monthlyCostLow, totals.monthlyCostHigh),
       'per month, each pair at its highest month',
     ),
-  ].join('');
-  return `<!DOCTYPE html>
+  ];
+  return String(html`<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
+<title>${title}</title>
+<style>${raw(CSS)}</style>
 </head>
 <body>
 <main>
-<h1>${esc(title)}</h1>
-<div class="meta">${esc(`${totals.pairs} daemons · as of ${when(generatedAt)}`)}</div>
+<h1>${title}</h1>
+<div class="meta">${totals.pairs} daemons · as of ${when(generatedAt)}</div>
 <div class="tiles">${tiles}</div>
 <section><table><thead><tr><th>Pair</th><th>State</th><th>Progress</th><th class="num">Failed</th><th>Forecast finish</th><th class="num">Cost / month</th></tr></thead>
-<tbody>${pairs.map(row).join('')}</tbody>
-<tfoot><tr><td>Total</td><td>${esc(`${totals.unreachable} unreachable, ${totals.paused} paused`)}</td><td>${esc(
-    `${integer.format(totals.copied)} / ${integer.format(totals.planned)}`,
-  )}</td><td class="num">${esc(integer.format(totals.failed))}</td><td>${esc(totals.finishAt ? when(totals.finishAt) : '–')}</td><td class="num">${esc(range(totals.monthlyCostLow, totals.monthlyCostHigh))}</td></tr></tfoot>
+<tbody>${pairs.map(row)}</tbody>
+<tfoot><tr><td>Total</td><td>${totals.unreachable} unreachable, ${totals.paused} paused</td><td>${integer.format(totals.copied)} / ${integer.format(totals.planned)}</td><td class="num">${integer.format(totals.failed)}</td><td>${totals.finishAt ? when(totals.finishAt) : '–'}</td><td class="num">${range(totals.monthlyCostLow, totals.monthlyCostHigh)}</td></tr></tfoot>
 </table></section>
-<footer>Generated by rpctl fleet report (rpcopy ${esc(version)}) from each daemon's control socket. Cost: each pair's highest month of its destination storage, low – high (rpctl forecast --cost). All times UTC.</footer>
+<footer>Generated by rpctl fleet report (rpcopy ${version}) from each daemon's control socket. Cost: each pair's highest month of its destination storage, low – high (rpctl forecast --cost). All times UTC.</footer>
 </main>
 </body>
 </html>
-`;
+`);
 }
