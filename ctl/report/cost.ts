@@ -2,8 +2,9 @@
 // months, the copies made so far, the vaults and types the cost comes from, and what each estimate assumes.
 
 import type { CostForecast } from '../../shared/api.js';
+import { COLORS } from '../html/page.js';
 import { type Html, html } from '../html/template.js';
-import { COLORS, niceTicks } from './svg.js';
+import { niceTicks } from './svg.js';
 
 const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const gb = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });

@@ -1,13 +1,13 @@
 // `rpctl report --format html`: one self-contained page an operator can mail
-// to management. Inline CSS and hand-drawn inline SVG only; a Content Security
-// Policy that forbids every fetch, so the page cannot reach the network even
-// if something slipped in. Markup goes through html``, which escapes all text from the daemon.
+// to management, in the shared page shell (ctl/html/page.ts): inline CSS and
+// hand-drawn inline SVG only. Markup goes through html``, which escapes all
+// text from the daemon.
 
-import { raw } from 'hono/html';
 import type { CostForecast, ReportProjection, ReportSummaryResponse, StatusResponse } from '../../shared/api.js';
+import { COLORS, renderPage, tile } from '../html/page.js';
 import { type Html, html } from '../html/template.js';
 import { costSection } from './cost.js';
-import { barChart, bytes, COLORS, duration, fmt, progressChart, when } from './svg.js';
+import { barChart, bytes, duration, fmt, progressChart, when } from './svg.js';
 
 export interface ReportPageInput {
   summary: ReportSummaryResponse;
@@ -49,10 +49,6 @@ function timeline(summary: ReportSummaryResponse): Html | undefined {
   return html`<div class="meta">Copying since <b>${when(firstSubmittedAt)}</b> (${duration(elapsed)} ago)${
     lastVerifiedAt && html` · last copy verified <b>${when(lastVerifiedAt)}</b>`
   }</div>`;
-}
-
-function tile(label: string, value: string, note: string, tone = ''): Html {
-  return html`<div class="tile ${tone}"><div class="tile-label">${label}</div><div class="tile-value">${value}</div><div class="tile-note">${note}</div></div>`;
 }
 
 /** A table; a cell is text (escaped) or markup. `numeric` right-aligns the columns it marks. */
@@ -259,25 +255,8 @@ function vaultSection(summary: ReportSummaryResponse): Html {
   )}</section>`;
 }
 
+// The report's own rules, after the shell's.
 const CSS = `
-*{box-sizing:border-box}
-body{margin:0;background:#f3f4f6;color:${COLORS.ink};font:14px/1.5 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif}
-main{max-width:1120px;margin:0 auto;padding:32px 24px 48px}
-header{background:#111827;color:#f9fafb;border-radius:10px;padding:24px 28px;margin-bottom:20px}
-header h1{margin:0 0 6px;font-size:22px;font-weight:650;letter-spacing:-.01em}
-header .meta{color:#d1d5db;font-size:13.5px;margin-top:2px}
-header .meta b{color:#fff;font-weight:600}
-.badge{display:inline-block;margin-top:12px;padding:3px 10px;border-radius:999px;font-size:12.5px;font-weight:600}
-.badge.ok{background:#dcfce7;color:#14532d}.badge.warn{background:#fef3c7;color:#78350f}.badge.info{background:#dbeafe;color:#1e3a8a}
-.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin-bottom:20px}
-.tile{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:14px 16px}
-.tile-label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:${COLORS.muted};font-weight:600}
-.tile-value{font-size:24px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
-.tile-note{font-size:12.5px;color:${COLORS.muted}}
-.tile.good .tile-value{color:${COLORS.verified}}.tile.bad .tile-value{color:${COLORS.failed}}
-section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:20px 24px;margin-bottom:20px;break-inside:avoid}
-h2{font-size:17px;margin:0 0 12px;font-weight:650}
-h3{font-size:14.5px;margin:18px 0 8px}
 .stack{display:flex;height:22px;border-radius:6px;overflow:hidden;background:#f3f4f6}
 .stack .seg{display:block;height:100%}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:10px 0;font-size:13px}
@@ -292,18 +271,9 @@ svg .label{font-size:13px;fill:${COLORS.ink}}
 svg .value{font-size:12.5px;fill:${COLORS.muted}}
 .caption{margin:8px 0 0;font-size:13.5px}
 .note{margin:6px 0 0;font-size:12.5px;color:${COLORS.muted}}
-table{width:100%;border-collapse:collapse;margin-top:10px;font-size:13px}
-th{text-align:left;font-weight:600;color:${COLORS.muted};font-size:12px;text-transform:uppercase;letter-spacing:.03em;border-bottom:1px solid #d1d5db;padding:6px 8px}
-td{border-bottom:1px solid #f0f1f3;padding:6px 8px;vertical-align:top}
-tbody tr:last-child td{border-bottom:none}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;background:#f3f4f6;padding:1px 5px;border-radius:4px}
 .example{font-size:12px;color:${COLORS.muted};word-break:break-word}
 .meter{display:inline-flex;width:90px;height:8px;border-radius:4px;background:#e5e7eb;overflow:hidden;vertical-align:middle;margin-right:6px}
 .meter span{display:block;height:100%}
-.muted{color:${COLORS.muted}}.good{color:${COLORS.verified};font-weight:600}.bad{color:${COLORS.failed};font-weight:600}
-footer{font-size:12px;color:${COLORS.muted};text-align:center;margin-top:8px}
-@media print{body{background:#fff}main{padding:0}section,.tile{border-color:#d1d5db}header{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 `;
 
 export function renderReportHtml(input: ReportPageInput): string {
@@ -331,35 +301,20 @@ export function renderReportHtml(input: ReportPageInput): string {
     tile('Failed', fmt(t.failed), `${pct(t.failed, t.toCopy)} of to copy`, t.failed > 0 ? 'bad' : ''),
     tile('Skipped', fmt(t.skipped), `${fmt(summary.skipped.length)} reasons`),
   ];
-  const title = 'AWS Backup cross-account copy — progress report';
-  return String(html`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-<style>${raw(CSS)}</style>
-</head>
-<body>
-<main>
-<header>
-<h1>${title}</h1>
-<div class="meta">Source account <b>${status.source.accountId}</b> → destination account <b>${status.destination.accountId}</b> · region <b>${status.source.region}</b> · as of <b>${when(summary.generatedAt)}</b></div>
+  return renderPage({
+    title: 'AWS Backup cross-account copy — progress report',
+    banner: html`<div class="meta">Source account <b>${status.source.accountId}</b> → destination account <b>${status.destination.accountId}</b> · region <b>${status.source.region}</b> · as of <b>${when(summary.generatedAt)}</b></div>
 ${timeline(summary)}
-${stateBadge(status)}
-</header>
-<div class="tiles">${tiles}</div>
-<section><h2>Points to copy</h2>${stackedProgress(summary)}</section>
+${stateBadge(status)}`,
+    tiles,
+    body: html`<section><h2>Points to copy</h2>${stackedProgress(summary)}</section>
 ${progressSection(summary, projection)}
 ${throughputSection(summary)}
 ${failuresSection(summary)}
 ${vaultSection(summary)}
 ${costSection(input.cost)}
-${skippedSection(summary)}
-<footer>Generated by rpctl report (rpcopy ${input.version}) from the daemon’s store. All times UTC. Every count comes from one snapshot of the store at the report time. Per-point detail: <code>rpctl report --format csv</code>.</footer>
-</main>
-</body>
-</html>
-`);
+${skippedSection(summary)}`,
+    footer: html`Generated by rpctl report (rpcopy ${input.version}) from the daemon’s store. All times UTC. Every count comes from one snapshot of the store at the report time. Per-point detail: <code>rpctl report --format csv</code>.`,
+    css: CSS,
+  });
 }

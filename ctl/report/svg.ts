@@ -3,6 +3,7 @@
 // PDF printer. The markup is built with html``, which escapes every label.
 
 import type { ReportProjection } from '../../shared/api.js';
+import { COLORS } from '../html/page.js';
 import { type Html, html } from '../html/template.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
@@ -37,21 +38,6 @@ export function duration(ms: number): string {
   if (hours < 48) return `${hours} h ${minutes % 60} min`;
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
-
-export const COLORS = {
-  ink: '#1f2937',
-  muted: '#6b7280',
-  grid: '#e5e7eb',
-  verified: '#15803d',
-  verifiedFill: '#dcfce7',
-  completed: '#86efac',
-  inFlight: '#2563eb',
-  queued: '#93c5fd',
-  failed: '#dc2626',
-  skipped: '#9ca3af',
-  band: '#f59e0b',
-  target: '#374151',
-} as const;
 
 /** Round numbers for an axis: 0 up to at least `max`, about `count` steps. */
 export function niceTicks(max: number, count = 5): number[] {
