@@ -7,6 +7,16 @@ import { RpcopyError } from '../../shared/errors.js';
 import { createClient } from '../client.js';
 import type { FleetMember } from './discover.js';
 
+/** A pair's destination storage cost (rpctl forecast --cost), in the figures the fleet's totals add up. */
+interface CostFigures {
+  monthlyCostLow: number;
+  monthlyCostHigh: number;
+  totalCostLow: number;
+  totalCostHigh: number;
+  copiedMonthlyCostLow: number;
+  copiedMonthlyCostHigh: number;
+}
+
 export interface FleetPair {
   name: string;
   source: FleetMember['source'];
@@ -33,16 +43,7 @@ export interface FleetPair {
   remainingItems: number | null;
   finishAt: string | null;
   forecastError: string | null;
-  cost: {
-    peakMonth: string;
-    monthlyCostLow: number;
-    monthlyCostHigh: number;
-    totalCostLow: number;
-    totalCostHigh: number;
-    copiedMonthlyCostLow: number;
-    copiedMonthlyCostHigh: number;
-    currency: string;
-  } | null;
+  cost: (CostFigures & { peakMonth: string; currency: string }) | null;
   /** Needs the operator: down, unreachable, or paused. */
   attention: boolean;
 }
@@ -144,7 +145,7 @@ export async function collectPair(m: FleetMember, withForecast: boolean, timeout
   return pair;
 }
 
-export interface FleetTotals {
+export interface FleetTotals extends CostFigures {
   pairs: number;
   reachable: number;
   unreachable: number;
@@ -156,12 +157,6 @@ export interface FleetTotals {
   progressPercent: number | null;
   /** The latest finish of the pairs still copying (null when none has one). */
   finishAt: string | null;
-  monthlyCostLow: number;
-  monthlyCostHigh: number;
-  totalCostLow: number;
-  totalCostHigh: number;
-  copiedMonthlyCostLow: number;
-  copiedMonthlyCostHigh: number;
 }
 
 /** Pairs that need the operator first (down or unreachable, then paused), then by name. */

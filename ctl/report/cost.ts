@@ -4,13 +4,9 @@
 import type { CostForecast } from '../../shared/api.js';
 import { COLORS } from '../html/page.js';
 import { type Html, html } from '../html/template.js';
-import { niceTicks } from './svg.js';
+import { niceTicks, range } from './svg.js';
 
-const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 const gb = new Intl.NumberFormat('en-US', { maximumFractionDigits: 1 });
-const usd = (x: number) => `$${money.format(x)}`;
-const range = (low: number, high: number, unit: (x: number) => string = usd) =>
-  low === high ? unit(low) : `${unit(low)} – ${unit(high)}`;
 
 // The page carries no URL (nothing in it may look fetchable): a source is named by its host and path.
 const noScheme = (text: string) => text.replace(/https?:\/\//gi, '');

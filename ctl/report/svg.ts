@@ -9,6 +9,15 @@ import { type Html, html } from '../html/template.js';
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const fmt = (n: number): string => integer.format(n);
 
+const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** "$1,234.50": dollars and cents, as AWS bills. */
+const usd = (x: number): string => `$${money.format(x)}`;
+
+/** "$1.00 – $4.00": a low and a high estimate, or one figure when they agree. */
+export function range(low: number, high: number, unit: (x: number) => string = usd): string {
+  return low === high ? unit(low) : `${unit(low)} – ${unit(high)}`;
+}
+
 /** Decimal units, as AWS bills storage. */
 export function bytes(n: number): string {
   const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
