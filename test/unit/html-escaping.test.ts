@@ -3,7 +3,7 @@
 // the page as text. Each hostile string must appear escaped, and no markup of its own may reach the page.
 
 import t, { type Test } from 'tap';
-import { type FleetPair, totalsOf } from '../../ctl/fleet/collect.js';
+import { collectPair, type FleetPair, totalsOf } from '../../ctl/fleet/collect.js';
 import { renderFleetHtml } from '../../ctl/fleet/html.js';
 import { renderReportHtml } from '../../ctl/report/html.js';
 import {
@@ -41,21 +41,22 @@ function checkEscaped(t: Test, page: string, where: string): void {
   t.ok(page.includes(TAG_ESCAPED + QUOTES_ESCAPED), `${where}: the hostile text is shown, escaped`);
 }
 
+/** One vault, one type: every count the same at each level. */
+const TALLY = {
+  points: 105,
+  toCopy: 95,
+  skipped: 10,
+  verified: 40,
+  failed: 5,
+  remaining: 50,
+  bytesToCopy: 95e9,
+  bytesVerified: 40e9,
+};
+
 const summary: ReportSummaryResponse = {
   generatedAt: '2026-12-06T12:00:00.000Z',
   states: { verified: 40, failed: 5, queued: 50, skipped: 10 },
-  totals: {
-    points: 105,
-    toCopy: 95,
-    skipped: 10,
-    verified: 40,
-    failed: 5,
-    remaining: 50,
-    bytesToCopy: 95e9,
-    bytesVerified: 40e9,
-    undecided: 0,
-    inFlight: 0,
-  },
+  totals: { ...TALLY, undecided: 0, inFlight: 0 },
   skipped: [{ reason: `apmid ${HOSTILE}`, count: 10, description: `skipped ${HOSTILE}` }],
   failures: [
     {
@@ -70,14 +71,7 @@ const summary: ReportSummaryResponse = {
   byType: [
     {
       resourceType: `type ${HOSTILE}`,
-      points: 105,
-      toCopy: 95,
-      skipped: 10,
-      verified: 40,
-      failed: 5,
-      remaining: 50,
-      bytesToCopy: 95e9,
-      bytesVerified: 40e9,
+      ...TALLY,
       activeHours: 4,
       meanJobSeconds: 600,
     },
@@ -86,14 +80,7 @@ const summary: ReportSummaryResponse = {
     {
       vault: TAG,
       destination: `copy ${QUOTES}`,
-      points: 105,
-      toCopy: 95,
-      skipped: 10,
-      verified: 40,
-      failed: 5,
-      remaining: 50,
-      bytesToCopy: 95e9,
-      bytesVerified: 40e9,
+      ...TALLY,
     },
   ],
   progress: {
@@ -199,32 +186,19 @@ t.test('the report page shows hostile vault, type, reason and cost text escaped'
 });
 
 t.test('the fleet page shows a hostile pair name, path and error escaped', async (t) => {
-  const pair: FleetPair = {
-    name: `~/${TAG}`,
-    source: 'state-dir',
-    unit: null,
-    stateDir: `/home/op/${HOSTILE}`,
-    reachable: false,
-    state: 'unreachable',
-    unreachableReason: 'down',
-    error: `rpcopyd is not running (nothing listens on /home/op/${HOSTILE}/rpcopyd.sock)`,
-    pauseReason: null,
-    pauseDetail: null,
-    phase: null,
-    sourceAccount: null,
-    destinationAccount: null,
-    region: null,
-    planned: 0,
-    copied: 0,
-    failed: 0,
-    inFlight: 0,
-    progressPercent: null,
-    remainingItems: null,
-    finishAt: null,
-    forecastError: null,
-    cost: null,
-    attention: true,
-  };
+  // A pair whose state directory cannot be told is unreachable without a socket call: the real pair, no I/O.
+  const pair = await collectPair(
+    {
+      name: `~/${TAG}`,
+      source: 'state-dir',
+      unit: null,
+      stateDir: null,
+      socket: null,
+      problem: `its config /home/op/${HOSTILE}/config.toml: unreadable`,
+    },
+    false,
+    1_000,
+  );
   const paused: FleetPair = {
     ...pair,
     name: `paused ${QUOTES}`,
