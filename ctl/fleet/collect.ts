@@ -17,7 +17,16 @@ interface CostFigures {
   copiedMonthlyCostHigh: number;
 }
 
-export interface FleetPair {
+/** Points planned to copy, how many are copied (completed), failed and in flight, and the share copied. */
+interface Progress {
+  planned: number;
+  copied: number;
+  failed: number;
+  inFlight: number;
+  progressPercent: number | null;
+}
+
+export interface FleetPair extends Progress {
   name: string;
   source: FleetMember['source'];
   unit: string | null;
@@ -34,12 +43,6 @@ export interface FleetPair {
   sourceAccount: string | null;
   destinationAccount: string | null;
   region: string | null;
-  /** Points planned to copy and how many are copied (completed) and failed. */
-  planned: number;
-  copied: number;
-  failed: number;
-  inFlight: number;
-  progressPercent: number | null;
   remainingItems: number | null;
   finishAt: string | null;
   forecastError: string | null;
@@ -145,16 +148,11 @@ export async function collectPair(m: FleetMember, withForecast: boolean, timeout
   return pair;
 }
 
-export interface FleetTotals extends CostFigures {
+export interface FleetTotals extends Progress, CostFigures {
   pairs: number;
   reachable: number;
   unreachable: number;
   paused: number;
-  planned: number;
-  copied: number;
-  failed: number;
-  inFlight: number;
-  progressPercent: number | null;
   /** The latest finish of the pairs still copying (null when none has one). */
   finishAt: string | null;
 }
