@@ -7,7 +7,26 @@ import { RpcopyError } from '../../shared/errors.js';
 import { createClient } from '../client.js';
 import type { FleetMember } from './discover.js';
 
-export interface FleetPair {
+/** A pair's destination storage cost (rpctl forecast --cost), in the figures the fleet's totals add up. */
+interface CostFigures {
+  monthlyCostLow: number;
+  monthlyCostHigh: number;
+  totalCostLow: number;
+  totalCostHigh: number;
+  copiedMonthlyCostLow: number;
+  copiedMonthlyCostHigh: number;
+}
+
+/** Points planned to copy, how many are copied (completed), failed and in flight, and the share copied. */
+interface Progress {
+  planned: number;
+  copied: number;
+  failed: number;
+  inFlight: number;
+  progressPercent: number | null;
+}
+
+export interface FleetPair extends Progress {
   name: string;
   source: FleetMember['source'];
   unit: string | null;
@@ -24,25 +43,10 @@ export interface FleetPair {
   sourceAccount: string | null;
   destinationAccount: string | null;
   region: string | null;
-  /** Points planned to copy and how many are copied (completed) and failed. */
-  planned: number;
-  copied: number;
-  failed: number;
-  inFlight: number;
-  progressPercent: number | null;
   remainingItems: number | null;
   finishAt: string | null;
   forecastError: string | null;
-  cost: {
-    peakMonth: string;
-    monthlyCostLow: number;
-    monthlyCostHigh: number;
-    totalCostLow: number;
-    totalCostHigh: number;
-    copiedMonthlyCostLow: number;
-    copiedMonthlyCostHigh: number;
-    currency: string;
-  } | null;
+  cost: (CostFigures & { peakMonth: string; currency: string }) | null;
   /** Needs the operator: down, unreachable, or paused. */
   attention: boolean;
 }
@@ -144,24 +148,13 @@ export async function collectPair(m: FleetMember, withForecast: boolean, timeout
   return pair;
 }
 
-export interface FleetTotals {
+export interface FleetTotals extends Progress, CostFigures {
   pairs: number;
   reachable: number;
   unreachable: number;
   paused: number;
-  planned: number;
-  copied: number;
-  failed: number;
-  inFlight: number;
-  progressPercent: number | null;
   /** The latest finish of the pairs still copying (null when none has one). */
   finishAt: string | null;
-  monthlyCostLow: number;
-  monthlyCostHigh: number;
-  totalCostLow: number;
-  totalCostHigh: number;
-  copiedMonthlyCostLow: number;
-  copiedMonthlyCostHigh: number;
 }
 
 /** Pairs that need the operator first (down or unreachable, then paused), then by name. */

@@ -7,6 +7,7 @@ import { packageVersion } from '../../shared/version.js';
 import type { Command, CommandContext } from '../command.js';
 import { columns, count } from '../format.js';
 import { openSink } from '../report/output.js';
+import { range } from '../report/svg.js';
 import { collectPair, type FleetPair, type FleetTotals, sortPairs, totalsOf } from './collect.js';
 import { discoverFleet } from './discover.js';
 import { renderFleetHtml } from './html.js';
@@ -14,10 +15,6 @@ import { renderFleetHtml } from './html.js';
 const ACTIONS = ['status', 'forecast', 'report'] as const;
 type Action = (typeof ACTIONS)[number];
 const DEFAULT_TIMEOUT = '15s';
-
-const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-const usd = (x: number) => `$${money.format(x)}`;
-const range = (low: number, high: number) => (low === high ? usd(low) : `${usd(low)} – ${usd(high)}`);
 
 export interface FleetView {
   generatedAt: string;

@@ -1,11 +1,13 @@
 // `rpctl report --format html`: one self-contained page an operator can mail
-// to management. Inline CSS and hand-drawn inline SVG only; a Content Security
-// Policy that forbids every fetch, so the page cannot reach the network even
-// if something slipped in. All text from the daemon is escaped.
+// to management, in the shared page shell (ctl/html/page.ts): inline CSS and
+// hand-drawn inline SVG only. Markup goes through html``, which escapes all
+// text from the daemon.
 
 import type { CostForecast, ReportProjection, ReportSummaryResponse, StatusResponse } from '../../shared/api.js';
+import { COLORS, renderPage, tile } from '../html/page.js';
+import { type Html, html } from '../html/template.js';
 import { costSection } from './cost.js';
-import { barChart, bytes, COLORS, duration, esc, fmt, progressChart, when } from './svg.js';
+import { barChart, bytes, duration, fmt, progressChart, when } from './svg.js';
 
 export interface ReportPageInput {
   summary: ReportSummaryResponse;
@@ -28,7 +30,7 @@ const STATE_WORDS: Record<string, string> = {
   done: 'Done',
 };
 
-function stateBadge(status: StatusResponse): string {
+function stateBadge(status: StatusResponse): Html {
   const word = STATE_WORDS[status.state] ?? status.state;
   const detail =
     status.state === 'paused' && status.pauseReason
@@ -37,31 +39,28 @@ function stateBadge(status: StatusResponse): string {
         ? ` — ${status.phase} phase`
         : '';
   const tone = status.state === 'paused' ? 'warn' : status.state === 'done' ? 'ok' : 'info';
-  return `<span class="badge ${tone}">${esc(word + detail)}</span>`;
+  return html`<span class="badge ${tone}">${word + detail}</span>`;
 }
 
-function timeline(summary: ReportSummaryResponse): string {
+function timeline(summary: ReportSummaryResponse): Html | undefined {
   const { firstSubmittedAt, lastVerifiedAt } = summary.progress;
-  if (!firstSubmittedAt) return '';
+  if (!firstSubmittedAt) return undefined;
   const elapsed = Date.parse(summary.generatedAt) - Date.parse(firstSubmittedAt);
-  return `<div class="meta">Copying since <b>${esc(when(firstSubmittedAt))}</b> (${esc(duration(elapsed))} ago)${
-    lastVerifiedAt ? ` · last copy verified <b>${esc(when(lastVerifiedAt))}</b>` : ''
+  return html`<div class="meta">Copying since <b>${when(firstSubmittedAt)}</b> (${duration(elapsed)} ago)${
+    lastVerifiedAt && html` · last copy verified <b>${when(lastVerifiedAt)}</b>`
   }</div>`;
 }
 
-function tile(label: string, value: string, note: string, tone = ''): string {
-  return `<div class="tile ${tone}"><div class="tile-label">${esc(label)}</div><div class="tile-value">${esc(value)}</div><div class="tile-note">${esc(note)}</div></div>`;
-}
-
-function table(head: string[], rows: string[][], numeric: boolean[] = []): string {
-  const cls = (i: number) => (numeric[i] ? ' class="num"' : '');
-  return `<table><thead><tr>${head.map((h, i) => `<th${cls(i)}>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
-    .map((r) => `<tr>${r.map((c, i) => `<td${cls(i)}>${c}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
+/** A table; a cell is text (escaped) or markup. `numeric` right-aligns the columns it marks. */
+function table(head: string[], rows: (string | Html)[][], numeric: boolean[] = []): Html {
+  const attr = (i: number) => numeric[i] && html` class="num"`;
+  return html`<table><thead><tr>${head.map((h, i) => html`<th${attr(i)}>${h}</th>`)}</tr></thead><tbody>${rows.map(
+    (r) => html`<tr>${r.map((c, i) => html`<td${attr(i)}>${c}</td>`)}</tr>`,
+  )}</tbody></table>`;
 }
 
 /** The to-copy points as one stacked bar: verified, awaiting verification, in flight, queued, failed. */
-function stackedProgress(summary: ReportSummaryResponse): string {
+function stackedProgress(summary: ReportSummaryResponse): Html {
   const s = summary.states;
   const parts = [
     { label: 'verified', n: s.verified ?? 0, color: COLORS.verified },
@@ -71,24 +70,21 @@ function stackedProgress(summary: ReportSummaryResponse): string {
     { label: 'failed', n: s.failed ?? 0, color: COLORS.failed },
   ];
   const total = parts.reduce((n, p) => n + p.n, 0);
-  if (total === 0) return '<p class="muted">Nothing is planned to be copied yet.</p>';
+  if (total === 0) return html`<p class="muted">Nothing is planned to be copied yet.</p>`;
   const segments = parts
     .filter((p) => p.n > 0)
     .map(
       (p) =>
-        `<span class="seg" style="width:${((p.n / total) * 100).toFixed(3)}%;background:${p.color}" title="${esc(`${p.label}: ${fmt(p.n)}`)}"></span>`,
-    )
-    .join('');
-  const legend = parts
-    .map(
-      (p) =>
-        `<span class="key"><span class="swatch" style="background:${p.color}"></span>${esc(p.label)} <b>${esc(fmt(p.n))}</b> <span class="muted">${esc(pct(p.n, total))}</span></span>`,
-    )
-    .join('');
-  return `<div class="stack">${segments}</div><div class="legend">${legend}</div>`;
+        html`<span class="seg" style="width:${((p.n / total) * 100).toFixed(3)}%;background:${p.color}" title="${`${p.label}: ${fmt(p.n)}`}"></span>`,
+    );
+  const legend = parts.map(
+    (p) =>
+      html`<span class="key"><span class="swatch" style="background:${p.color}"></span>${p.label} <b>${fmt(p.n)}</b> <span class="muted">${pct(p.n, total)}</span></span>`,
+  );
+  return html`<div class="stack">${segments}</div><div class="legend">${legend}</div>`;
 }
 
-function progressSection(summary: ReportSummaryResponse, projection: ReportProjection | null): string {
+function progressSection(summary: ReportSummaryResponse, projection: ReportProjection | null): Html {
   const { svg, clipped } = progressChart({
     buckets: summary.progress.buckets,
     bucketMs: summary.progress.bucketMs,
@@ -96,37 +92,32 @@ function progressSection(summary: ReportSummaryResponse, projection: ReportProje
     now: summary.generatedAt,
     projection,
   });
-  const band = projection
-    ? `<span class="key"><span class="swatch" style="background:${COLORS.band};opacity:.35"></span>${esc(projection.method === 'simple' ? 'simple projection band' : 'projection band')}</span>
-    <span class="key"><span class="swatch dash" style="border-color:${COLORS.band}"></span>expected</span>`
-    : '';
-  const legend = `<div class="legend">
+  const band =
+    projection &&
+    html`<span class="key"><span class="swatch" style="background:${COLORS.band};opacity:.35"></span>${projection.method === 'simple' ? 'simple projection band' : 'projection band'}</span>
+    <span class="key"><span class="swatch dash" style="border-color:${COLORS.band}"></span>expected</span>`;
+  const legend = html`<div class="legend">
     <span class="key"><span class="swatch line" style="background:${COLORS.verified}"></span>verified (cumulative)</span>
     ${band}
     <span class="key"><span class="swatch dash" style="border-color:${COLORS.target}"></span>to copy</span>
   </div>`;
-  let caption: string;
+  let caption: Html;
   if (projection) {
     const f = projection.finish;
-    caption =
-      `<p class="caption"><b>${esc(projection.label)}.</b> At that pace the remaining ${esc(fmt(summary.totals.remaining))} points ` +
-      `finish around <b>${esc(when(f.expected))}</b> (between ${esc(when(f.earliest))} and ${esc(when(f.latest))}). ` +
-      `The band ends at ${esc(fmt(projection.target))} points: those to copy that have not failed.` +
-      (clipped ? ' The band continues beyond the right edge of the chart.' : '') +
-      '</p>';
+    caption = html`<p class="caption"><b>${projection.label}.</b> At that pace the remaining ${fmt(summary.totals.remaining)} points finish around <b>${when(f.expected)}</b> (between ${when(f.earliest)} and ${when(f.latest)}). The band ends at ${fmt(projection.target)} points: those to copy that have not failed.${clipped && ' The band continues beyond the right edge of the chart.'}</p>`;
   } else if (summary.totals.remaining === 0 && summary.totals.verified > 0) {
-    caption = '<p class="caption">Every point to copy has reached a final state: there is nothing left to project.</p>';
+    caption = html`<p class="caption">Every point to copy has reached a final state: there is nothing left to project.</p>`;
   } else {
-    caption = '<p class="caption">No projection yet: it needs at least one verified copy to measure a rate.</p>';
+    caption = html`<p class="caption">No projection yet: it needs at least one verified copy to measure a rate.</p>`;
   }
   const bucket = duration(summary.progress.bucketMs).replace(/ 0 min$/, '');
-  return `<section><h2>Progress over time</h2>${legend}${svg}${caption}<p class="note">Verified copies counted by the time rpcopy verified them, in buckets of ${esc(bucket)}.</p></section>`;
+  return html`<section><h2>Progress over time</h2>${legend}${svg}${caption}<p class="note">Verified copies counted by the time rpcopy verified them, in buckets of ${bucket}.</p></section>`;
 }
 
-function throughputSection(summary: ReportSummaryResponse): string {
+function throughputSection(summary: ReportSummaryResponse): Html {
   const types = summary.byType.filter((t) => t.toCopy > 0);
   if (types.length === 0)
-    return '<section><h2>Throughput by resource type</h2><p class="muted">No resource type has points to copy.</p></section>';
+    return html`<section><h2>Throughput by resource type</h2><p class="muted">No resource type has points to copy.</p></section>`;
   const rate = (t: (typeof types)[number]) => (t.activeHours > 0 ? t.verified / t.activeHours : 0);
   const bars = barChart(
     [...types]
@@ -143,17 +134,17 @@ function throughputSection(summary: ReportSummaryResponse): string {
     { labelWidth: 160 },
   );
   const rows = types.map((t) => [
-    esc(t.resourceType),
-    esc(fmt(t.toCopy)),
-    esc(fmt(t.verified)),
-    esc(pct(t.verified, t.toCopy)),
-    esc(fmt(t.remaining)),
-    t.failed > 0 ? `<span class="bad">${esc(fmt(t.failed))}</span>` : '0',
-    esc(bytes(t.bytesVerified)),
-    esc(t.activeHours > 0 ? fmt(rate(t)) : '–'),
-    esc(t.meanJobSeconds === null ? '–' : duration(t.meanJobSeconds * 1000)),
+    t.resourceType,
+    fmt(t.toCopy),
+    fmt(t.verified),
+    pct(t.verified, t.toCopy),
+    fmt(t.remaining),
+    t.failed > 0 ? html`<span class="bad">${fmt(t.failed)}</span>` : '0',
+    bytes(t.bytesVerified),
+    t.activeHours > 0 ? fmt(rate(t)) : '–',
+    t.meanJobSeconds === null ? '–' : duration(t.meanJobSeconds * 1000),
   ]);
-  return `<section><h2>Throughput by resource type</h2>
+  return html`<section><h2>Throughput by resource type</h2>
     <p class="note">Verified points per hour in which that type was being copied (hours with at least one verification).</p>
     ${bars}
     ${table(
@@ -163,11 +154,11 @@ function throughputSection(summary: ReportSummaryResponse): string {
     )}</section>`;
 }
 
-function failuresSection(summary: ReportSummaryResponse): string {
+function failuresSection(summary: ReportSummaryResponse): Html {
   const total = summary.failures.reduce((n, f) => n + f.count, 0);
-  let body: string;
+  let body: Html;
   if (total === 0) {
-    body = '<p class="good">No point has failed.</p>';
+    body = html`<p class="good">No point has failed.</p>`;
   } else {
     const bars = barChart(
       summary.failures.map((f) => ({
@@ -178,74 +169,75 @@ function failuresSection(summary: ReportSummaryResponse): string {
       })),
     );
     const rows = summary.failures.map((f) => [
-      `<code>${esc(f.reason)}</code>`,
-      esc(f.kind),
-      esc(fmt(f.count)),
-      esc(f.description),
-      f.example ? `<span class="example">${esc(f.example)}</span>` : '',
+      html`<code>${f.reason}</code>`,
+      f.kind,
+      fmt(f.count),
+      f.description,
+      f.example ? html`<span class="example">${f.example}</span>` : '',
     ]);
-    body = `${bars}${table(['Reason', 'Kind', 'Points', 'What it means', 'Example message'], rows, [false, false, true, false, false])}
+    body = html`${bars}${table(['Reason', 'Kind', 'Points', 'What it means', 'Example message'], rows, [false, false, true, false, false])}
       <p class="note">After fixing a cause, <code>rpctl retry --reason REASON</code> requeues that reason’s points.</p>`;
   }
-  if (summary.retrying.length > 0) {
-    body += `<h3>Waiting to retry</h3>${table(
+  const retrying =
+    summary.retrying.length > 0 &&
+    html`<h3>Waiting to retry</h3>${table(
       ['Reason of the last attempt', 'Points', 'What it means'],
-      summary.retrying.map((r) => [`<code>${esc(r.reason)}</code>`, esc(fmt(r.count)), esc(r.description)]),
+      summary.retrying.map((r) => [html`<code>${r.reason}</code>`, fmt(r.count), r.description]),
       [false, true, false],
     )}`;
-  }
-  return `<section><h2>Failures by reason</h2>${body}</section>`;
+  return html`<section><h2>Failures by reason</h2>${body}${retrying}</section>`;
 }
 
-function skippedSection(summary: ReportSummaryResponse): string {
-  if (summary.skipped.length === 0) return '';
-  return `<section><h2>Skipped by the plan</h2>${table(
+function skippedSection(summary: ReportSummaryResponse): Html | undefined {
+  if (summary.skipped.length === 0) return undefined;
+  return html`<section><h2>Skipped by the plan</h2>${table(
     ['Reason', 'Points', 'Share of all points', 'Why'],
     summary.skipped.map((s) => [
-      `<code>${esc(s.reason)}</code>`,
-      esc(fmt(s.count)),
-      esc(pct(s.count, summary.totals.points)),
-      esc(s.description),
+      html`<code>${s.reason}</code>`,
+      fmt(s.count),
+      pct(s.count, summary.totals.points),
+      s.description,
     ]),
     [false, true, true, false],
   )}</section>`;
 }
 
-function vaultSection(summary: ReportSummaryResponse): string {
-  const rows = summary.byVault.map((v) => {
+function vaultSection(summary: ReportSummaryResponse): Html {
+  const rows: (string | Html)[][] = summary.byVault.map((v) => {
     const done = v.toCopy > 0 ? v.verified / v.toCopy : 0;
     const failed = v.toCopy > 0 ? v.failed / v.toCopy : 0;
     const meter =
       v.toCopy > 0
-        ? `<span class="meter"><span style="width:${(done * 100).toFixed(2)}%;background:${COLORS.verified}"></span><span style="width:${(failed * 100).toFixed(2)}%;background:${COLORS.failed}"></span></span> ${esc(pct(v.verified, v.toCopy))}`
-        : '<span class="muted">nothing to copy</span>';
+        ? html`<span class="meter"><span style="width:${(done * 100).toFixed(2)}%;background:${COLORS.verified}"></span><span style="width:${(failed * 100).toFixed(2)}%;background:${COLORS.failed}"></span></span> ${pct(v.verified, v.toCopy)}`
+        : html`<span class="muted">nothing to copy</span>`;
     return [
-      esc(v.vault),
-      v.destination ? esc(v.destination) : '<span class="muted">–</span>',
-      esc(fmt(v.points)),
-      esc(fmt(v.skipped)),
-      esc(fmt(v.toCopy)),
-      esc(fmt(v.verified)),
-      v.failed > 0 ? `<span class="bad">${esc(fmt(v.failed))}</span>` : '0',
-      esc(fmt(v.remaining)),
+      v.vault,
+      v.destination || html`<span class="muted">–</span>`,
+      fmt(v.points),
+      fmt(v.skipped),
+      fmt(v.toCopy),
+      fmt(v.verified),
+      v.failed > 0 ? html`<span class="bad">${fmt(v.failed)}</span>` : '0',
+      fmt(v.remaining),
       meter,
-      esc(bytes(v.bytesVerified)),
+      bytes(v.bytesVerified),
     ];
   });
   const t = summary.totals;
+  const bold = (text: string) => html`<b>${text}</b>`;
   rows.push([
-    '<b>All vaults</b>',
+    bold('All vaults'),
     '',
-    `<b>${esc(fmt(t.points))}</b>`,
-    `<b>${esc(fmt(t.skipped))}</b>`,
-    `<b>${esc(fmt(t.toCopy))}</b>`,
-    `<b>${esc(fmt(t.verified))}</b>`,
-    `<b>${esc(fmt(t.failed))}</b>`,
-    `<b>${esc(fmt(t.remaining))}</b>`,
-    `<b>${esc(pct(t.verified, t.toCopy))}</b>`,
-    `<b>${esc(bytes(t.bytesVerified))}</b>`,
+    bold(fmt(t.points)),
+    bold(fmt(t.skipped)),
+    bold(fmt(t.toCopy)),
+    bold(fmt(t.verified)),
+    bold(fmt(t.failed)),
+    bold(fmt(t.remaining)),
+    bold(pct(t.verified, t.toCopy)),
+    bold(bytes(t.bytesVerified)),
   ]);
-  return `<section><h2>Vaults</h2>${table(
+  return html`<section><h2>Vaults</h2>${table(
     [
       'Source vault',
       'Destination vault',
@@ -263,25 +255,8 @@ function vaultSection(summary: ReportSummaryResponse): string {
   )}</section>`;
 }
 
+// The report's own rules, after the shell's.
 const CSS = `
-*{box-sizing:border-box}
-body{margin:0;background:#f3f4f6;color:${COLORS.ink};font:14px/1.5 -apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,"DejaVu Sans",sans-serif}
-main{max-width:1120px;margin:0 auto;padding:32px 24px 48px}
-header{background:#111827;color:#f9fafb;border-radius:10px;padding:24px 28px;margin-bottom:20px}
-header h1{margin:0 0 6px;font-size:22px;font-weight:650;letter-spacing:-.01em}
-header .meta{color:#d1d5db;font-size:13.5px;margin-top:2px}
-header .meta b{color:#fff;font-weight:600}
-.badge{display:inline-block;margin-top:12px;padding:3px 10px;border-radius:999px;font-size:12.5px;font-weight:600}
-.badge.ok{background:#dcfce7;color:#14532d}.badge.warn{background:#fef3c7;color:#78350f}.badge.info{background:#dbeafe;color:#1e3a8a}
-.tiles{display:grid;grid-template-columns:repeat(6,1fr);gap:12px;margin-bottom:20px}
-.tile{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:14px 16px}
-.tile-label{font-size:12px;text-transform:uppercase;letter-spacing:.04em;color:${COLORS.muted};font-weight:600}
-.tile-value{font-size:24px;font-weight:650;margin:2px 0;font-variant-numeric:tabular-nums}
-.tile-note{font-size:12.5px;color:${COLORS.muted}}
-.tile.good .tile-value{color:${COLORS.verified}}.tile.bad .tile-value{color:${COLORS.failed}}
-section{background:#fff;border:1px solid #e5e7eb;border-radius:10px;padding:20px 24px;margin-bottom:20px;break-inside:avoid}
-h2{font-size:17px;margin:0 0 12px;font-weight:650}
-h3{font-size:14.5px;margin:18px 0 8px}
 .stack{display:flex;height:22px;border-radius:6px;overflow:hidden;background:#f3f4f6}
 .stack .seg{display:block;height:100%}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:10px 0;font-size:13px}
@@ -296,18 +271,9 @@ svg .label{font-size:13px;fill:${COLORS.ink}}
 svg .value{font-size:12.5px;fill:${COLORS.muted}}
 .caption{margin:8px 0 0;font-size:13.5px}
 .note{margin:6px 0 0;font-size:12.5px;color:${COLORS.muted}}
-table{width:100%;border-collapse:collapse;margin-top:10px;font-size:13px}
-th{text-align:left;font-weight:600;color:${COLORS.muted};font-size:12px;text-transform:uppercase;letter-spacing:.03em;border-bottom:1px solid #d1d5db;padding:6px 8px}
-td{border-bottom:1px solid #f0f1f3;padding:6px 8px;vertical-align:top}
-tbody tr:last-child td{border-bottom:none}
-.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,"DejaVu Sans Mono",monospace;background:#f3f4f6;padding:1px 5px;border-radius:4px}
 .example{font-size:12px;color:${COLORS.muted};word-break:break-word}
 .meter{display:inline-flex;width:90px;height:8px;border-radius:4px;background:#e5e7eb;overflow:hidden;vertical-align:middle;margin-right:6px}
 .meter span{display:block;height:100%}
-.muted{color:${COLORS.muted}}.good{color:${COLORS.verified};font-weight:600}.bad{color:${COLORS.failed};font-weight:600}
-footer{font-size:12px;color:${COLORS.muted};text-align:center;margin-top:8px}
-@media print{body{background:#fff}main{padding:0}section,.tile{border-color:#d1d5db}header{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 `;
 
 export function renderReportHtml(input: ReportPageInput): string {
@@ -334,36 +300,21 @@ export function renderReportHtml(input: ReportPageInput): string {
     ),
     tile('Failed', fmt(t.failed), `${pct(t.failed, t.toCopy)} of to copy`, t.failed > 0 ? 'bad' : ''),
     tile('Skipped', fmt(t.skipped), `${fmt(summary.skipped.length)} reasons`),
-  ].join('');
-  const title = 'AWS Backup cross-account copy — progress report';
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<main>
-<header>
-<h1>${esc(title)}</h1>
-<div class="meta">Source account <b>${esc(status.source.accountId)}</b> → destination account <b>${esc(status.destination.accountId)}</b> · region <b>${esc(status.source.region)}</b> · as of <b>${esc(when(summary.generatedAt))}</b></div>
+  ];
+  return renderPage({
+    title: 'AWS Backup cross-account copy — progress report',
+    banner: html`<div class="meta">Source account <b>${status.source.accountId}</b> → destination account <b>${status.destination.accountId}</b> · region <b>${status.source.region}</b> · as of <b>${when(summary.generatedAt)}</b></div>
 ${timeline(summary)}
-${stateBadge(status)}
-</header>
-<div class="tiles">${tiles}</div>
-<section><h2>Points to copy</h2>${stackedProgress(summary)}</section>
+${stateBadge(status)}`,
+    tiles,
+    body: html`<section><h2>Points to copy</h2>${stackedProgress(summary)}</section>
 ${progressSection(summary, projection)}
 ${throughputSection(summary)}
 ${failuresSection(summary)}
 ${vaultSection(summary)}
 ${costSection(input.cost)}
-${skippedSection(summary)}
-<footer>Generated by rpctl report (rpcopy ${esc(input.version)}) from the daemon’s store. All times UTC. Every count comes from one snapshot of the store at the report time. Per-point detail: <code>rpctl report --format csv</code>.</footer>
-</main>
-</body>
-</html>
-`;
+${skippedSection(summary)}`,
+    footer: html`Generated by rpctl report (rpcopy ${input.version}) from the daemon’s store. All times UTC. Every count comes from one snapshot of the store at the report time. Per-point detail: <code>rpctl report --format csv</code>.`,
+    css: CSS,
+  });
 }

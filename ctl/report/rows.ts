@@ -32,7 +32,7 @@ export const REPORT_COLUMNS = [
   'errorMessage',
 ] as const satisfies readonly (keyof ReportPoint)[];
 
-export function csvField(value: string | number | null): string {
+function csvField(value: string | number | null): string {
   if (value === null) return '';
   const text = String(value);
   return /[",\n\r]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

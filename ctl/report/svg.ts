@@ -1,20 +1,22 @@
 // The HTML report's charts, drawn as inline SVG by hand: no script, no library,
 // no network, so the page renders the same in a browser, a mail client or a
-// PDF printer. Every piece of text goes through esc().
+// PDF printer. The markup is built with html``, which escapes every label.
 
 import type { ReportProjection } from '../../shared/api.js';
-
-export function esc(text: string | number): string {
-  return String(text)
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;')
-    .replace(/'/g, '&#39;');
-}
+import { COLORS } from '../html/page.js';
+import { type Html, html } from '../html/template.js';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 export const fmt = (n: number): string => integer.format(n);
+
+const money = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+/** "$1,234.50": dollars and cents, as AWS bills. */
+const usd = (x: number): string => `$${money.format(x)}`;
+
+/** "$1.00 – $4.00": a low and a high estimate, or one figure when they agree. */
+export function range(low: number, high: number, unit: (x: number) => string = usd): string {
+  return low === high ? unit(low) : `${unit(low)} – ${unit(high)}`;
+}
 
 /** Decimal units, as AWS bills storage. */
 export function bytes(n: number): string {
@@ -45,21 +47,6 @@ export function duration(ms: number): string {
   if (hours < 48) return `${hours} h ${minutes % 60} min`;
   return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
-
-export const COLORS = {
-  ink: '#1f2937',
-  muted: '#6b7280',
-  grid: '#e5e7eb',
-  verified: '#15803d',
-  verifiedFill: '#dcfce7',
-  completed: '#86efac',
-  inFlight: '#2563eb',
-  queued: '#93c5fd',
-  failed: '#dc2626',
-  skipped: '#9ca3af',
-  band: '#f59e0b',
-  target: '#374151',
-} as const;
 
 /** Round numbers for an axis: 0 up to at least `max`, about `count` steps. */
 export function niceTicks(max: number, count = 5): number[] {
@@ -113,7 +100,7 @@ export interface ProgressChartInput {
  * Cumulative verified points over time, the "to copy" line, and the projection band (any ReportProjection:
  * the simple one today, a forecast later). Returns the SVG and whether the band had to be cut at the right edge.
  */
-export function progressChart(input: ProgressChartInput): { svg: string; clipped: boolean } {
+export function progressChart(input: ProgressChartInput): { svg: Html; clipped: boolean } {
   const W = 1040;
   const H = 340;
   const m = { top: 24, right: 24, bottom: 44, left: 72 };
@@ -122,7 +109,7 @@ export function progressChart(input: ProgressChartInput): { svg: string; clipped
   const first = input.buckets[0];
   if (!first) {
     return {
-      svg: `<svg class="chart" viewBox="0 0 ${W} 120" role="img" aria-label="No progress yet"><rect x="0.5" y="0.5" width="${W - 1}" height="119" rx="6" fill="#f9fafb" stroke="${COLORS.grid}"/><text x="${W / 2}" y="66" text-anchor="middle" fill="${COLORS.muted}" font-size="15">No copy has been verified yet: the chart appears with the first verified copy.</text></svg>`,
+      svg: html`<svg class="chart" viewBox="0 0 ${W} 120" role="img" aria-label="No progress yet"><rect x="0.5" y="0.5" width="${W - 1}" height="119" rx="6" fill="#f9fafb" stroke="${COLORS.grid}"/><text x="${W / 2}" y="66" text-anchor="middle" fill="${COLORS.muted}" font-size="15">No copy has been verified yet: the chart appears with the first verified copy.</text></svg>`,
       clipped: false,
     };
   }
@@ -151,61 +138,43 @@ export function progressChart(input: ProgressChartInput): { svg: string; clipped
   const y = (v: number) => m.top + plotH - (v / yMax) * plotH;
   const pt = (t: number, v: number) => `${x(t).toFixed(1)},${y(v).toFixed(1)}`;
 
-  const parts: string[] = [];
-  parts.push(
-    `<defs><clipPath id="plot"><rect x="${m.left}" y="${m.top - 2}" width="${plotW}" height="${plotH + 4}"/></clipPath></defs>`,
-  );
-  for (const v of yTicks) {
-    parts.push(
-      `<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="${COLORS.grid}"/>`,
-      `<text x="${m.left - 10}" y="${y(v) + 4}" text-anchor="end" class="tick">${esc(fmt(v))}</text>`,
-    );
-  }
-  for (const tick of timeTicks(start, end)) {
-    parts.push(
-      `<line x1="${x(tick.at)}" x2="${x(tick.at)}" y1="${m.top + plotH}" y2="${m.top + plotH + 5}" stroke="${COLORS.muted}"/>`,
-      `<text x="${x(tick.at)}" y="${m.top + plotH + 20}" text-anchor="middle" class="tick">${esc(tick.label)}</text>`,
-    );
-  }
-  parts.push(`<text x="${W - m.right}" y="${H - 6}" text-anchor="end" class="tick">time (UTC)</text>`);
-  parts.push(`<g clip-path="url(#plot)">`);
+  const grid = [
+    ...yTicks.map(
+      (v) =>
+        html`<line x1="${m.left}" x2="${W - m.right}" y1="${y(v)}" y2="${y(v)}" stroke="${COLORS.grid}"/><text x="${m.left - 10}" y="${y(v) + 4}" text-anchor="end" class="tick">${fmt(v)}</text>`,
+    ),
+    ...timeTicks(start, end).map(
+      (tick) =>
+        html`<line x1="${x(tick.at)}" x2="${x(tick.at)}" y1="${m.top + plotH}" y2="${m.top + plotH + 5}" stroke="${COLORS.muted}"/><text x="${x(tick.at)}" y="${m.top + plotH + 20}" text-anchor="middle" class="tick">${tick.label}</text>`,
+    ),
+  ];
+  let projected: Html | undefined;
   if (band.length > 1) {
     const upper = band.map((p) => pt(p.t, p.high));
     const lower = [...band].reverse().map((p) => pt(p.t, p.low));
-    parts.push(
-      `<polygon points="${[...upper, ...lower].join(' ')}" fill="${COLORS.band}" fill-opacity="0.18" stroke="${COLORS.band}" stroke-opacity="0.5"/>`,
-      `<polyline points="${band.map((p) => pt(p.t, p.expected)).join(' ')}" fill="none" stroke="${COLORS.band}" stroke-width="2" stroke-dasharray="6 4"/>`,
-    );
+    projected = html`<polygon points="${[...upper, ...lower].join(' ')}" fill="${COLORS.band}" fill-opacity="0.18" stroke="${COLORS.band}" stroke-opacity="0.5"/><polyline points="${band.map((p) => pt(p.t, p.expected)).join(' ')}" fill="none" stroke="${COLORS.band}" stroke-width="2" stroke-dasharray="6 4"/>`;
   }
-  parts.push(
-    `<polygon points="${[...line.map(([t, v]) => pt(t, v)), pt(dataEnd, 0)].join(' ')}" fill="${COLORS.verifiedFill}" fill-opacity="0.7"/>`,
-    `<polyline points="${line.map(([t, v]) => pt(t, v)).join(' ')}" fill="none" stroke="${COLORS.verified}" stroke-width="2.5" stroke-linejoin="round"/>`,
-    '</g>',
-  );
+  let targetLine: Html | undefined;
   if (input.toCopy > 0) {
-    parts.push(
-      `<line x1="${m.left}" x2="${W - m.right}" y1="${y(input.toCopy)}" y2="${y(input.toCopy)}" stroke="${COLORS.target}" stroke-dasharray="2 3"/>`,
-      // At the right end, unless the report-time label is there (a finished job): then at the left.
+    // At the right end, unless the report-time label is there (a finished job): then at the left.
+    const label =
       now >= start && now <= end && x(now) > W - m.right - 160
-        ? `<text x="${m.left + 8}" y="${y(input.toCopy) - 6}" class="annot">to copy: ${esc(fmt(input.toCopy))}</text>`
-        : `<text x="${W - m.right - 4}" y="${y(input.toCopy) - 6}" text-anchor="end" class="annot">to copy: ${esc(fmt(input.toCopy))}</text>`,
-    );
+        ? html`<text x="${m.left + 8}" y="${y(input.toCopy) - 6}" class="annot">to copy: ${fmt(input.toCopy)}</text>`
+        : html`<text x="${W - m.right - 4}" y="${y(input.toCopy) - 6}" text-anchor="end" class="annot">to copy: ${fmt(input.toCopy)}</text>`;
+    targetLine = html`<line x1="${m.left}" x2="${W - m.right}" y1="${y(input.toCopy)}" y2="${y(input.toCopy)}" stroke="${COLORS.target}" stroke-dasharray="2 3"/>${label}`;
   }
+  let nowLine: Html | undefined;
   if (now >= start && now <= end) {
-    parts.push(
-      `<line x1="${x(now)}" x2="${x(now)}" y1="${m.top}" y2="${m.top + plotH}" stroke="${COLORS.muted}" stroke-dasharray="3 3"/>`,
-      // Left of the line, unless that would run into the axis.
+    // Left of the line, unless that would run into the axis.
+    const label =
       x(now) - m.left > 90
-        ? `<text x="${x(now) - 4}" y="${m.top + 12}" text-anchor="end" class="annot">report time</text>`
-        : `<text x="${x(now) + 4}" y="${m.top + 12}" class="annot">report time</text>`,
-    );
+        ? html`<text x="${x(now) - 4}" y="${m.top + 12}" text-anchor="end" class="annot">report time</text>`
+        : html`<text x="${x(now) + 4}" y="${m.top + 12}" class="annot">report time</text>`;
+    nowLine = html`<line x1="${x(now)}" x2="${x(now)}" y1="${m.top}" y2="${m.top + plotH}" stroke="${COLORS.muted}" stroke-dasharray="3 3"/>${label}`;
   }
-  parts.push(
-    `<line x1="${m.left}" x2="${W - m.right}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="${COLORS.muted}"/>`,
-    `<text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="tick">points verified</text>`,
-  );
+  const measured = line.map(([t, v]) => pt(t, v));
   return {
-    svg: `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Verified points over time">${parts.join('')}</svg>`,
+    svg: html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img" aria-label="Verified points over time"><defs><clipPath id="plot"><rect x="${m.left}" y="${m.top - 2}" width="${plotW}" height="${plotH + 4}"/></clipPath></defs>${grid}<text x="${W - m.right}" y="${H - 6}" text-anchor="end" class="tick">time (UTC)</text><g clip-path="url(#plot)">${projected}<polygon points="${[...measured, pt(dataEnd, 0)].join(' ')}" fill="${COLORS.verifiedFill}" fill-opacity="0.7"/><polyline points="${measured.join(' ')}" fill="none" stroke="${COLORS.verified}" stroke-width="2.5" stroke-linejoin="round"/></g>${targetLine}${nowLine}<line x1="${m.left}" x2="${W - m.right}" y1="${m.top + plotH}" y2="${m.top + plotH}" stroke="${COLORS.muted}"/><text transform="translate(16 ${m.top + plotH / 2}) rotate(-90)" text-anchor="middle" class="tick">points verified</text></svg>`,
     clipped,
   };
 }
@@ -218,7 +187,7 @@ export interface Bar {
 }
 
 /** Horizontal bars, one per row, longest scaled to the plot width. */
-export function barChart(bars: Bar[], options: { labelWidth?: number; width?: number } = {}): string {
+export function barChart(bars: Bar[], options: { labelWidth?: number; width?: number } = {}): Html {
   const W = options.width ?? 1040;
   const labelW = options.labelWidth ?? 220;
   const row = 30;
@@ -228,11 +197,7 @@ export function barChart(bars: Bar[], options: { labelWidth?: number; width?: nu
   const parts = bars.map((b, i) => {
     const top = 4 + i * row;
     const w = maxValue > 0 ? Math.max((b.value / maxValue) * plotW, b.value > 0 ? 2 : 0) : 0;
-    return (
-      `<text x="${labelW - 12}" y="${top + 19}" text-anchor="end" class="label">${esc(b.label)}</text>` +
-      `<rect x="${labelW}" y="${top + 5}" width="${w.toFixed(1)}" height="${row - 10}" rx="3" fill="${b.color}"/>` +
-      `<text x="${(labelW + w + 8).toFixed(1)}" y="${top + 19}" class="value">${esc(b.text)}</text>`
-    );
+    return html`<text x="${labelW - 12}" y="${top + 19}" text-anchor="end" class="label">${b.label}</text><rect x="${labelW}" y="${top + 5}" width="${w.toFixed(1)}" height="${row - 10}" rx="3" fill="${b.color}"/><text x="${(labelW + w + 8).toFixed(1)}" y="${top + 19}" class="value">${b.text}</text>`;
   });
-  return `<svg class="chart" viewBox="0 0 ${W} ${H}" role="img">${parts.join('')}</svg>`;
+  return html`<svg class="chart" viewBox="0 0 ${W} ${H}" role="img">${parts}</svg>`;
 }

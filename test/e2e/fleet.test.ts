@@ -4,7 +4,6 @@
 // command succeeds, lists the down and paused pairs first, and its HTML page renders in headless Chromium with
 // the unreachable pair in red.
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -12,18 +11,11 @@ import t from 'tap';
 import { DROP_IN_FILE, renderSystemdDropIn, systemdUnitName } from '../../ctl/service/units.js';
 import { tuneConfig } from '../helpers/copy.js';
 import { runUntilDone } from '../helpers/pipeline.js';
-import { pixelsOf } from '../helpers/png.js';
+import { chromium, NO_CHROMIUM, pixelsOf, screenshot } from '../helpers/png.js';
 import { runCtlAsync, shortTempDir, spawnDaemon, waitFor, waitForSocket } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
 
 t.setTimeout(400_000);
-
-function chromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    if (spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0) return name;
-  }
-  return undefined;
-}
 
 t.test('fleet status, forecast and report over running, paused, stopped and silent daemons', async (t) => {
   const sandbox = await startSandboxProcess(t, {
@@ -115,26 +107,11 @@ t.test('fleet status, forecast and report over running, paused, stopped and sile
   t.notMatch(html, /<script/i, 'no script: a self-contained page');
   const browser = chromium();
   if (!browser) {
-    t.comment('Chromium is not installed (Debian: apt-get install chromium); CI installs it for this check');
+    t.comment(NO_CHROMIUM);
   } else {
     const shot = join(dir, 'fleet.png');
-    spawnSync(
-      browser,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${join(dir, 'profile')}`,
-        `--screenshot=${shot}`,
-        '--window-size=1280,900',
-        `file://${page}`,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const failure = screenshot(browser, page, shot, { width: 1280, height: 900 }, dir);
+    if (failure !== undefined) t.comment(failure);
     t.ok(existsSync(shot), 'Chromium wrote the screenshot');
     if (existsSync(shot)) {
       const red = pixelsOf(readFileSync(shot), [0xdc, 0x26, 0x26]);

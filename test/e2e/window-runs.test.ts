@@ -6,67 +6,41 @@
 //   (state waiting_for_window, no AWS call), and rpctl reset is accepted meanwhile.
 // Windows are whole minutes, so the second test waits for a real window close (two to three minutes).
 
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { copySandbox, expectExit, runOnce, tuneConfig } from '../helpers/copy.js';
-import { type DaemonProcess, runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
-import { startSandboxProcess } from '../helpers/sandbox.js';
+import { copySandbox, expectExit, runOnce } from '../helpers/copy.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
+import { appendWindow, hhmm, logEvents, slowCopySandbox, statusOf } from '../helpers/window.js';
 
 t.setTimeout(600_000);
 
-const hhmm = (ms: number) => {
-  const d = new Date(ms);
-  return `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
-};
-
-const events = (daemon: DaemonProcess) =>
-  daemon
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
-
-async function status(env: NodeJS.ProcessEnv): Promise<Record<string, unknown>> {
-  const s = await runCtlAsync(['status', '--json'], env);
-  return s.code === 0 ? (JSON.parse(s.stdout) as Record<string, unknown>) : {};
-}
-
 t.test('max_runtime caps the work per window occurrence, across a restart', async (t) => {
-  // Copy jobs of a few seconds and a slow start rate: the work outlasts the max runtime.
-  const sandbox = await startSandboxProcess(t, {
-    points: 800,
-    seed: 2,
-    timeFactor: 5_000,
-    extraArgs: ['--no-throttling'],
-  });
-  tuneConfig(sandbox, { startRate: 10 });
+  // The work outlasts the max runtime.
+  const sandbox = await slowCopySandbox(t);
   const now = Date.now();
   // A window that opened a minute ago and stays open for the whole test.
-  appendFileSync(
-    sandbox.config,
-    `\n[window]\nstart = "${hhmm(now - 60_000)}"\nstop = "${hhmm(now + 60 * 60_000)}"\ntimezone = "UTC"\n` +
-      'max_runtime = "20s"\ndrain = "4s"\n',
-  );
-  writeFileSync(
-    sandbox.config,
-    readFileSync(sandbox.config, 'utf8').replace(/^state_dir = (.*)$/m, 'state_dir = $1\nprogress_interval = "1s"'),
-  );
+  appendWindow(sandbox.config, {
+    start: hhmm(now - 60_000),
+    stop: hhmm(now + 60 * 60_000),
+    timezone: 'UTC',
+    max_runtime: '20s',
+    drain: '4s',
+  });
   const daemon = spawnDaemon([], sandbox.env, t);
   await waitFor(
-    () => events(daemon).some((e) => e.event === 'window.closed'),
+    () => logEvents(daemon).some((e) => e.event === 'window.closed'),
     'the run to reach its max runtime',
     120_000,
     100,
   );
   await waitFor(
-    async () => (await status(sandbox.env)).state === 'waiting_for_window',
+    async () => (await statusOf(sandbox.env)).state === 'waiting_for_window',
     'the service to wait for the next window',
     30_000,
     200,
   );
   // Long enough for a second run to announce itself, if one started.
   await new Promise((r) => setTimeout(r, 3_000));
-  const s = await status(sandbox.env);
+  const s = await statusOf(sandbox.env);
   t.equal(s.state, 'waiting_for_window', 'the used-up window is not worked in again');
   const window = s.window as { open: boolean; opensAt: string | null };
   t.equal(window.open, false, 'status reports the window closed for work');
@@ -75,7 +49,7 @@ t.test('max_runtime caps the work per window occurrence, across a restart', asyn
     `the next opening is tomorrow's window (${window.opensAt})`,
   );
   t.equal(
-    events(daemon).filter((e) => e.event === 'window.open').length,
+    logEvents(daemon).filter((e) => e.event === 'window.open').length,
     1,
     'one run in this window occurrence, not a new one with a fresh deadline',
   );
@@ -86,15 +60,15 @@ t.test('max_runtime caps the work per window occurrence, across a restart', asyn
   await sandbox.admin.resetCounters();
   const restarted = spawnDaemon([], sandbox.env, t);
   await waitFor(
-    async () => (await status(sandbox.env)).state === 'waiting_for_window',
+    async () => (await statusOf(sandbox.env)).state === 'waiting_for_window',
     'the restarted service to wait for the next window',
     60_000,
     200,
   );
   await new Promise((r) => setTimeout(r, 1_500));
-  t.equal((await status(sandbox.env)).state, 'waiting_for_window', 'the restart gets no fresh budget');
+  t.equal((await statusOf(sandbox.env)).state, 'waiting_for_window', 'the restart gets no fresh budget');
   t.same(
-    events(restarted).filter((e) => e.event === 'window.open'),
+    logEvents(restarted).filter((e) => e.event === 'window.open'),
     [],
     'the restarted service starts no run in this window',
   );
@@ -116,32 +90,29 @@ t.test('rpctl retry after the pipeline is done and the window closed waits for t
   // finished pipeline, is done before then even on a busy machine.
   const now = Date.now();
   const closes = Math.ceil((now + 120_000) / 60_000) * 60_000;
-  appendFileSync(
-    sandbox.config,
-    `\n[window]\nstart = "${hhmm(now - 60_000)}"\nstop = "${hhmm(closes)}"\ntimezone = "UTC"\n`,
-  );
+  appendWindow(sandbox.config, { start: hhmm(now - 60_000), stop: hhmm(closes), timezone: 'UTC' });
   const daemon = spawnDaemon([], sandbox.env, t);
   await waitFor(
-    async () => (await status(sandbox.env)).state === 'done',
+    async () => (await statusOf(sandbox.env)).state === 'done',
     'the pipeline to be done inside the window',
     closes - Date.now(),
     200,
   );
   await waitFor(() => Date.now() > closes + 1_000, 'the window to close', 180_000, 500);
-  t.equal((await status(sandbox.env)).state, 'done');
+  t.equal((await statusOf(sandbox.env)).state, 'done');
 
   await sandbox.admin.resetCounters();
   const retried = await runCtlAsync(['retry', '--reason', 'key_not_accessible', '--json'], sandbox.env);
   t.equal(retried.code, 0, retried.stderr);
   t.ok(JSON.parse(retried.stdout).requeued > 0, 'failed points were requeued');
   await waitFor(
-    async () => (await status(sandbox.env)).state === 'waiting_for_window',
+    async () => (await statusOf(sandbox.env)).state === 'waiting_for_window',
     'the rerun to wait for the window',
     15_000,
     100,
   );
   await new Promise((r) => setTimeout(r, 3_000));
-  const s = await status(sandbox.env);
+  const s = await statusOf(sandbox.env);
   t.equal(s.state, 'waiting_for_window', 'the rerun waits for the next window');
   const window = s.window as { open: boolean; opensAt: string | null; drainFrom: string | null };
   t.equal(window.open, false);
@@ -156,7 +127,7 @@ t.test('rpctl retry after the pipeline is done and the window closed waits for t
   const reset = await runCtlAsync(['reset', 'failed', '--yes'], sandbox.env);
   t.equal(reset.code, 0, `rpctl reset is accepted while the rerun waits (${reset.stderr.trim()})`);
   t.match(reset.stdout, /when the change window opens/);
-  t.equal((await status(sandbox.env)).state, 'waiting_for_window');
+  t.equal((await statusOf(sandbox.env)).state, 'waiting_for_window');
   await runCtlAsync(['stop'], sandbox.env);
   t.equal((await daemon.exited).code, 0);
 });

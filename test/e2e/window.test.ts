@@ -3,32 +3,29 @@
 // - a run whose time is up (max runtime) stops gracefully mid-copy with drain honoured, and the next run finishes
 //   with nothing lost or duplicated (the sandbox's ledger as judge).
 
-import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import t from 'tap';
-import { ledgerVerdict, tuneConfig } from '../helpers/copy.js';
+import { ledgerVerdict } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
+import { appendWindow, hhmm, logEvents, slowCopySandbox, statusOf } from '../helpers/window.js';
 
 t.setTimeout(600_000);
-
-const hhmm = (d: Date) => `${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')}`;
 
 t.test('outside the window nothing starts: the service waits, --once exits 9', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 200, seed: 1, timeFactor: 100_000 });
   // A window that opens in two hours and lasts one (UTC), on every day.
   const now = Date.now();
-  appendFileSync(
-    sandbox.config,
-    `\n[window]\nstart = "${hhmm(new Date(now + 2 * 3_600_000))}"\nstop = "${hhmm(new Date(now + 3 * 3_600_000))}"\ntimezone = "UTC"\n`,
-  );
+  appendWindow(sandbox.config, {
+    start: hhmm(now + 2 * 3_600_000),
+    stop: hhmm(now + 3 * 3_600_000),
+    timezone: 'UTC',
+  });
   await sandbox.admin.resetCounters();
   const daemon = spawnDaemon([], sandbox.env, t);
   let status: Record<string, unknown> = {};
   await waitFor(
     async () => {
-      const s = await runCtlAsync(['status', '--json'], sandbox.env);
-      if (s.code !== 0) return false;
-      status = JSON.parse(s.stdout);
+      status = await statusOf(sandbox.env);
       return status.state === 'waiting_for_window';
     },
     'waiting_for_window',
@@ -57,28 +54,12 @@ t.test('outside the window nothing starts: the service waits, --once exits 9', a
 });
 
 t.test('max runtime ends a run mid-copy, drain holds back new jobs, the next run finishes the rest', async (t) => {
-  // Copy jobs of a few seconds, so the run's end falls in the middle of the copy phase.
-  const sandbox = await startSandboxProcess(t, {
-    points: 800,
-    seed: 2,
-    timeFactor: 5_000,
-    extraArgs: ['--no-throttling'],
-  });
-  tuneConfig(sandbox, { startRate: 10 });
-  appendFileSync(sandbox.config, '\n[window]\ndrain = "4s"\n');
-  // A progress line every second instead of every 30: the run is short.
-  writeFileSync(
-    sandbox.config,
-    readFileSync(sandbox.config, 'utf8').replace(/^state_dir = (.*)$/m, 'state_dir = $1\nprogress_interval = "1s"'),
-  );
+  const sandbox = await slowCopySandbox(t);
+  appendWindow(sandbox.config, { drain: '4s' });
   const first = spawnDaemon(['--once', '--max-runtime', '20s'], sandbox.env, t);
   const exit = await first.exited;
   t.equal(exit.code, 9, '--once whose time is up exits 9');
-  const lines = first
-    .output()
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = logEvents(first);
   const opened = lines.find((l) => l.event === 'window.open');
   t.ok(opened, 'the run announced its deadline');
   t.ok(

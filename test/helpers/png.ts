@@ -1,6 +1,52 @@
-// Reading the screenshots headless Chromium takes of rpcopy's HTML pages: what the visual checks count.
+// Screenshots of rpcopy's HTML pages in headless Chromium, and reading them back: what the visual checks count.
 
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+
+/** The Chromium command on this machine; undefined when none is installed (the visual checks then skip). */
+export function chromium(): string | undefined {
+  for (const name of ['chromium', 'chromium-browser']) {
+    if (spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0) return name;
+  }
+  return undefined;
+}
+
+export const NO_CHROMIUM =
+  'Chromium is not installed (Debian: apt-get install chromium); CI installs it for this check';
+
+/**
+ * Renders `page` (an HTML file) at the window size into `shot` (a PNG), offline and with a throw-away profile in
+ * `dir`. Returns Chromium's stderr when no screenshot was written, to say why.
+ */
+export function screenshot(
+  browser: string,
+  page: string,
+  shot: string,
+  size: { width: number; height: number },
+  dir: string,
+): string | undefined {
+  const run = spawnSync(
+    browser,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      `--user-data-dir=${join(dir, 'profile')}`,
+      `--screenshot=${shot}`,
+      `--window-size=${size.width},${size.height}`,
+      `file://${page}`,
+    ],
+    { encoding: 'utf8', timeout: 120_000 },
+  );
+  return existsSync(shot) ? undefined : run.stderr.slice(-2000);
+}
 
 /** A PNG's size and its pixels (8-bit RGB or RGBA, non-interlaced: what Chromium writes), unfiltered. */
 export function decodePng(png: Buffer): { width: number; height: number; channels: number; pixels: Buffer } {

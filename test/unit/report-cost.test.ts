@@ -95,5 +95,5 @@ t.test('the cost section says the range, the copies so far and the assumptions, 
   t.match(html, /from aws\.amazon\.com\/backup\/pricing\//);
   t.notMatch(html, />small</, 'a group with no cost in the highest month is left out');
   t.equal((html.match(/<rect /g) ?? []).length, 4, 'two bars per month: low and high');
-  t.equal(costSection(undefined), '', 'no section without a cost forecast');
+  t.equal(String(costSection(undefined)), '', 'no section without a cost forecast');
 });

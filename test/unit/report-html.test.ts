@@ -4,7 +4,6 @@
 // read well, and the page renders in headless Chromium to a non-blank
 // screenshot (skipped, saying why, where Chromium is not installed).
 
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +16,7 @@ import {
   type StatusResponse,
   ReportSummaryResponse as SummarySchema,
 } from '../../shared/api.js';
-import { decodePng } from '../helpers/png.js';
+import { chromium, decodePng, NO_CHROMIUM, screenshot } from '../helpers/png.js';
 
 const HOUR = 3_600_000;
 const START = Date.UTC(2025, 2, 11, 22, 0, 0);
@@ -209,18 +208,11 @@ t.test('formatting helpers', async (t) => {
   t.equal(when('2025-03-14T15:20:00.000Z'), '14 Mar 2025 15:20 UTC');
 });
 
-function chromium(): string | undefined {
-  for (const name of ['chromium', 'chromium-browser']) {
-    if (spawnSync(name, ['--version'], { encoding: 'utf8' }).status === 0) return name;
-  }
-  return undefined;
-}
-
 const browser = chromium();
 t.test(
   'renders in headless Chromium to a non-blank page',
   {
-    skip: browser ? false : 'Chromium is not installed (Debian: apt-get install chromium); CI needs it for this check',
+    skip: browser ? false : NO_CHROMIUM,
   },
   async (t) => {
     if (!browser) return;
@@ -229,26 +221,9 @@ t.test(
     const page = join(dir, 'report.html');
     const shot = join(dir, 'report.png');
     writeFileSync(page, renderReportHtml({ summary: syntheticSummary(), status, version: '9.9.9' }));
-    const run = spawnSync(
-      browser,
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        `--user-data-dir=${join(dir, 'profile')}`,
-        `--screenshot=${shot}`,
-        '--window-size=1280,2000',
-        `file://${page}`,
-      ],
-      { encoding: 'utf8', timeout: 120_000 },
-    );
+    const failure = screenshot(browser, page, shot, { width: 1280, height: 2000 }, dir);
     t.ok(existsSync(shot), 'Chromium wrote the screenshot');
-    if (!existsSync(shot)) t.comment(run.stderr.slice(-2000));
+    if (failure !== undefined) t.comment(failure);
     if (!existsSync(shot)) return;
     const png = decodePng(readFileSync(shot));
     t.same([png.width, png.height], [1280, 2000], 'at the window size');
