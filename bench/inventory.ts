@@ -191,8 +191,14 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     env: sandbox.env,
     stdio: ['ignore', stdout, 'inherit'],
   });
-  const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
   let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    daemon.once('exit', (code) => {
+      // The samplers end with the daemon, whether it finished or failed.
+      done = true;
+      resolve(code);
+    }),
+  );
   let peak = 0;
   const latencies: number[] = [];
   const slow: { at: number; ms: number }[] = [];
