@@ -6,11 +6,14 @@
  *   npm run build && npx tsx bench/inventory.ts [--points 1000000] [--runs 3] [--cli-runs 1] [--csv-rows 1000000]
  *
  * Per run: a fresh sandbox (AWS's published request rates enforced, as on a
- * real account) and a fresh state directory; `rpcopyd --dry-run --once` runs
- * inventory → enrich → plan and exits. Phase times come from the daemon's own
- * event log; peak RSS is the daemon's VmHWM; `rpctl status` latency is sampled
- * over the control socket every 100 ms while the daemon works. Results go to
- * bench/results/inventory.md (medians) and stdout.
+ * real account) and a fresh state directory; `rpcopyd --dry-run` (a service)
+ * runs inventory → enrich → plan, and once its status says done the bench asks
+ * for the plan and the forecast a few times and stops it. Phase times come from
+ * the daemon's own event log; the whole run is process start to the plan's
+ * last event; peak RSS is the daemon's VmHWM, also taken per phase from VmRSS
+ * samples; `rpctl status` latency is sampled over the control socket every
+ * 100 ms while the daemon works, `rpctl plan` and `rpctl forecast` every 2 s.
+ * Results go to bench/results/inventory.md (medians) and stdout.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import {
@@ -129,12 +132,20 @@ function memoryMb(pid: number): { peak: number; now: number } | undefined {
   }
 }
 
-function statusLatency(socketPath: string): Promise<number | undefined> {
+/** One control-API call's answer time in ms and its body; undefined when it did not answer 200. */
+function call(socketPath: string, path: string, method = 'GET'): Promise<{ ms: number; body: string } | undefined> {
   return new Promise((resolve) => {
     const start = performance.now();
-    const req = request({ socketPath, path: '/v1/status', headers: { host: 'localhost' }, timeout: 5000 }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200 ? performance.now() - start : undefined));
+    const req = request({ socketPath, path, method, headers: { host: 'localhost' }, timeout: 30_000 }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve(
+          res.statusCode && res.statusCode < 300
+            ? { ms: performance.now() - start, body: Buffer.concat(chunks).toString('utf8') }
+            : undefined,
+        ),
+      );
     });
     req.on('error', () => resolve(undefined));
     req.end();
@@ -160,45 +171,88 @@ interface Run {
   statusP99: number;
   statusMax: number;
   statusSamples: number;
+  /** The largest resident set sampled in each phase (MB). */
+  rssInventory: number;
+  rssEnrich: number;
+  rssPlan: number;
+  /** rpctl plan and rpctl forecast answer times (ms): the largest while the dry run ran, the median after. */
+  planDuringMax: number;
+  forecastDuringMax: number;
+  planAfter: number;
+  forecastAfter: number;
 }
 
 async function runDaemon(sandbox: Sandbox): Promise<Run> {
   const stateDir = join(sandbox.dir, 'state');
   const config = join(sandbox.dir, 'config.toml');
-  const started = performance.now();
   const stdout = values['daemon-stdout'] ? openSync(values['daemon-stdout'], 'w') : 'ignore';
-  const daemon = spawn(
-    process.execPath,
-    [...NODE_ARGS, 'dist/daemon/main.js', '--config', config, '--dry-run', '--once'],
-    { env: sandbox.env, stdio: ['ignore', stdout, 'inherit'] },
-  );
-  const exited = new Promise<number | null>((resolve) => daemon.once('exit', (code) => resolve(code)));
+  const startedAt = Date.now();
+  const daemon = spawn(process.execPath, [...NODE_ARGS, 'dist/daemon/main.js', '--config', config, '--dry-run'], {
+    env: sandbox.env,
+    stdio: ['ignore', stdout, 'inherit'],
+  });
   let done = false;
+  const exited = new Promise<number | null>((resolve) =>
+    daemon.once('exit', (code) => {
+      // The samplers end with the daemon, whether it finished or failed.
+      done = true;
+      resolve(code);
+    }),
+  );
   let peak = 0;
   const latencies: number[] = [];
   const slow: { at: number; ms: number }[] = [];
   const rss: { at: number; mb: number }[] = [];
   const socket = join(stateDir, 'rpcopyd.sock');
+  const planDuring: number[] = [];
+  const forecastDuring: number[] = [];
+  let finished = false;
+  // rpctl plan and forecast while the dry run runs: their answer times at scale.
+  const heavySampler = (async () => {
+    while (!done && !finished) {
+      if (existsSync(socket)) {
+        const plan = await call(socket, '/v1/plan');
+        if (plan) planDuring.push(plan.ms);
+        const forecast = await call(socket, '/v1/forecast');
+        if (forecast) forecastDuring.push(forecast.ms);
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  })();
   const sampler = (async () => {
-    while (!done) {
+    while (!done && !finished) {
       const memory = memoryMb(daemon.pid as number);
       if (memory) {
         if (Number.isFinite(memory.peak)) peak = Math.max(peak, memory.peak);
         if (Number.isFinite(memory.now)) rss.push({ at: Date.now(), mb: memory.now });
       }
       if (existsSync(socket)) {
-        const ms = await statusLatency(socket);
-        if (ms !== undefined) latencies.push(ms);
-        if (ms !== undefined && ms > 100) slow.push({ at: Date.now(), ms: Math.round(ms) });
+        const answer = await call(socket, '/v1/status');
+        if (answer) {
+          latencies.push(answer.ms);
+          if (answer.ms > 100) slow.push({ at: Date.now(), ms: Math.round(answer.ms) });
+          if ((JSON.parse(answer.body) as { state: string }).state === 'done') finished = true;
+        }
       }
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
+  await Promise.race([sampler, exited]);
+  await heavySampler;
+  // After the run: the plan and forecast of the complete store, as an operator asks for them.
+  const planAfter: number[] = [];
+  const forecastAfter: number[] = [];
+  for (let i = 0; i < 5 && finished; i++) {
+    const plan = await call(socket, '/v1/plan');
+    if (plan) planAfter.push(plan.ms);
+    const forecast = await call(socket, '/v1/forecast');
+    if (forecast) forecastAfter.push(forecast.ms);
+  }
+  if (finished) await call(socket, '/v1/stop', 'POST');
   const code = await exited;
   done = true;
   await sampler;
   if (code !== 0) throw new Error(`rpcopyd exited with ${code}`);
-  const totalS = (performance.now() - started) / 1000;
 
   const db = new Database(join(stateDir, 'rpcopy.db'), { readonly: true });
   const at = (kind: string, which: 'min' | 'max') =>
@@ -215,6 +269,7 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
   const inventoryEnd = at('inventory.vault_done', 'max');
   const enrichEnd = at('enrich.done', 'max');
   const planEnd = at('plan.done', 'max');
+  const totalS = (planEnd - startedAt) / 1000;
   const phaseAt = (when: number) =>
     when < at('inventory.started', 'min')
       ? 'start-up'
@@ -248,6 +303,13 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     statusP99: percentile(latencies, 99),
     statusMax: percentile(latencies, 100),
     statusSamples: latencies.length,
+    rssInventory: rssByPhase.inventory ?? Number.NaN,
+    rssEnrich: rssByPhase.enrich ?? Number.NaN,
+    rssPlan: rssByPhase.plan ?? Number.NaN,
+    planDuringMax: percentile(planDuring, 100),
+    forecastDuringMax: percentile(forecastDuring, 100),
+    planAfter: median(planAfter),
+    forecastAfter: median(forecastAfter),
   };
 }
 
@@ -318,7 +380,7 @@ Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.versio
 ${row('inventory (s)', 'inventoryS')}
 ${row('enrich: load CSV + reconcile (s)', 'enrichS')}
 ${row('plan (s)', 'planS')}
-${row('whole --dry-run --once, process start to exit (s)', 'totalS')}
+${row('whole --dry-run, process start to the complete plan (s)', 'totalS')}
 ${row('points stored', 'points', 0)}
 ${row('CSV rows loaded', 'csvRowsLoaded', 0)}
 ${row('daemon peak RSS (MB)', 'peakRssMb', 0)}
@@ -326,6 +388,13 @@ ${row('rpctl status latency p50 (ms)', 'statusP50')}
 ${row('rpctl status latency p99 (ms)', 'statusP99')}
 ${row('rpctl status latency max (ms)', 'statusMax')}
 ${row('status samples', 'statusSamples', 0)}
+${row('largest RSS sampled in inventory (MB)', 'rssInventory', 0)}
+${row('largest RSS sampled in enrich (MB)', 'rssEnrich', 0)}
+${row('largest RSS sampled in plan (MB)', 'rssPlan', 0)}
+${row('rpctl plan answer during the run, slowest (ms)', 'planDuringMax')}
+${row('rpctl forecast answer during the run, slowest (ms)', 'forecastDuringMax')}
+${row('rpctl plan answer after the run, median of 5 (ms)', 'planAfter')}
+${row('rpctl forecast answer after the run, median of 5 (ms)', 'forecastAfter')}
 ${cli.length > 0 ? `| AWS CLI (Debian awscli) listing the same vaults to /dev/null (s) | ${median(cli).toFixed(1)} | ${cli.map((s) => s.toFixed(1)).join(', ')} |\n| CLI listing time ÷ rpcopy inventory time | ${(median(cli) / m('inventoryS')).toFixed(2)} | |` : '| AWS CLI | not run | |'}
 `;
 console.log(text);

@@ -3,6 +3,9 @@
 // order. A phase returns 'done' when its work is complete and 'stopped' when
 // it gave up early because shutdown was requested; a stopped pipeline is
 // resumed by the next run from the store, never restarted from scratch.
+// A phase may start the part of its work that needs nothing from the phases
+// before it when a pass begins (the metadata CSV loads while the inventory
+// lists); its run() still comes in order and finishes that work first.
 // A refresh of the inventory that comes due while the copy phase runs (it runs
 // for weeks) stops that phase like a window end and runs the pipeline again
 // from the inventory, so the plan is re-decided on fresh data.
@@ -20,6 +23,11 @@ export interface PhaseContext {
 export interface PipelinePhase {
   readonly name: Exclude<Phase, 'idle' | 'done'>;
   run(context: PhaseContext): Promise<'done' | 'stopped'>;
+  /**
+   * Work that needs nothing from the phases before this one, started when a pass of the pipeline starts so it
+   * runs alongside them; run() then finishes it. It must be safe to stop or crash at any moment, like run().
+   */
+  start?(context: PhaseContext): void;
 }
 
 export type PipelineOutcome = 'done' | 'stopped';
@@ -64,6 +72,7 @@ export class Pipeline {
   async run(context: PhaseContext): Promise<PipelineOutcome> {
     for (let i = 0; i < this.phases.length; ) {
       if (context.signal.aborted) return 'stopped';
+      if (i === 0) for (const later of this.phases.slice(1)) later.start?.(context);
       const phase = this.phases[i] as PipelinePhase;
       this.current = phase.name;
       // Only the copy phase runs for long; the others always reach it, however short the interval.

@@ -9,6 +9,13 @@
 // 'stopped' and the next run starts over from the store (a partial load is
 // deleted, reconciliation is recomputed from scratch).
 //
+// Overlap: the load needs nothing from the inventory, so the pipeline starts
+// it when a pass begins (start) and it runs while the inventory lists; run()
+// waits for that load, then loads again (a no-op unless the file changed in
+// the meantime) and reconciles. A load stopped or killed part-way is the same
+// as one stopped inside run(): the next load deletes it and starts over, and
+// the plan waits for run(), so it never sees a partial load.
+//
 // Failure: a CSV that cannot be used (unreadable, empty, a header without the
 // configured columns, a read error part-way) throws MetadataError, whose
 // message names the file and the line; the daemon records it as the pipeline's
@@ -21,7 +28,7 @@ import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
 import { reconcileMetadataWithPoints } from './reconcile.js';
 import { countProblems } from './repo.js';
-import { loadMetadata } from './service.js';
+import { type LoadResult, loadMetadata } from './service.js';
 
 export interface EnrichOptions {
   store: Store;
@@ -33,8 +40,18 @@ export interface EnrichOptions {
 
 export class EnrichPhase implements PipelinePhase {
   readonly name = 'enrich' as const;
+  /** The load started with this pass of the pipeline, while the inventory lists. */
+  private early: Promise<LoadResult> | undefined;
 
   constructor(private readonly options: EnrichOptions) {}
+
+  start(context: PhaseContext): void {
+    const { store, config, log } = this.options;
+    const early = context.track(loadMetadata(store, config, { signal: context.signal, log }));
+    // Its failure (a CSV that cannot be used) is the enrich phase's, reported when run() takes the result.
+    early.catch(() => undefined);
+    this.early = early;
+  }
 
   run(context: PhaseContext): Promise<'done' | 'stopped'> {
     // Tracked: a shutdown waits (bounded) for the current chunk instead of closing the store under it.
@@ -43,8 +60,14 @@ export class EnrichPhase implements PipelinePhase {
 
   private async enrich(signal: AbortSignal): Promise<'done' | 'stopped'> {
     const { store, config, journal, log } = this.options;
-    const loaded = await loadMetadata(store, config, { signal, log });
-    if (loaded.outcome === 'stopped' || signal.aborted) return 'stopped';
+    const early = this.early;
+    this.early = undefined;
+    const first = early ? await early : undefined;
+    if (signal.aborted) return 'stopped';
+    // Loads again only if the file changed since the early load (or that load was stopped).
+    const again = await loadMetadata(store, config, { signal, log });
+    if (again.outcome === 'stopped' || signal.aborted) return 'stopped';
+    const loaded = again.outcome === 'unchanged' && first?.outcome === 'loaded' ? first : again;
     const reconciled = await reconcileMetadataWithPoints(store, { signal, log });
     if (reconciled.outcome === 'stopped' || signal.aborted) return 'stopped';
     const problems = countProblems(store, reconciled.sourceId ?? undefined);
