@@ -27,6 +27,8 @@ export interface ReconcileContext {
   crash: CrashPoints;
   now: () => number;
   signal?: AbortSignal;
+  /** Options of every call: the copy phase's reads go on during a pause that leaves AWS reachable. */
+  callOptions?: CallOptions;
   /**
    * How long after an unknown call's intent a listing is complete for it: the resend window (resends with the
    * same token go out only inside it) and the listing lag (a request's job is listed within it).
@@ -53,6 +55,7 @@ export async function reconcileStartup(ctx: ReconcileContext): Promise<StartupRe
       port,
       { destinationVaultArn: vault.arn, ...(createdAfter !== undefined ? { createdAfter } : {}) },
       signal,
+      ctx.callOptions,
     );
     jobsListed += jobs.length;
     for (const job of jobs) {
@@ -102,7 +105,7 @@ export async function settleUnknown(
   const { queue, port, signal } = ctx;
   const listedAt = ctx.now();
   const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
-  const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal)).filter(
+  const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal, ctx.callOptions)).filter(
     (j) =>
       (item.destinationVaultArn === null || j.destinationVaultArn === item.destinationVaultArn) &&
       // A retried point's earlier failed job lies inside the margin below: it is not this attempt's answer.

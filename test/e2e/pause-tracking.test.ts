@@ -1,0 +1,129 @@
+// An operator's pause stops new work, not the tracking of work already started: copy jobs in flight when
+// `rpctl pause` lands are seen to finish, verified and counted while the daemon stays paused, and no
+// StartCopyJob goes out until `rpctl resume`. (A credentials pause cannot call AWS at all: credentials.test.ts.)
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import t from 'tap';
+import { assertClean, copySandbox, ledgerVerdict, readItems } from '../helpers/copy.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
+
+t.setTimeout(300_000);
+
+interface Status {
+  state: string;
+  pauseReason?: string;
+  phase: string;
+  counts: { queued: number; inFlight: number; completed: number };
+  copy?: { startedThisRun: number; finishedThisRun: number; verifiedThisRun: number };
+}
+
+t.test('jobs in flight when rpctl pause lands finish and are verified while paused; nothing new starts', async (t) => {
+  const sandbox = await copySandbox(t, 300, {}, 3);
+  // Jobs take seconds (not instants): some are certainly in flight when the pause lands.
+  await sandbox.admin.setKnobs({ timeFactor: 150 });
+  writeFileSync(
+    sandbox.config,
+    readFileSync(sandbox.config, 'utf8').replace(/max_in_flight = \d+/, 'max_in_flight = 12'),
+  );
+  const daemon = spawnDaemon([], sandbox.env, t);
+  const status = async (): Promise<Status> => {
+    const r = await runCtlAsync(['status', '--json'], sandbox.env);
+    if (r.code !== 0) throw new Error(`rpctl status exited ${r.code}: ${r.stderr}\n${daemon.output().slice(-2000)}`);
+    return JSON.parse(r.stdout) as Status;
+  };
+  let before: Status | undefined;
+  await waitFor(
+    async () => {
+      const s = await runCtlAsync(['status', '--json'], sandbox.env);
+      if (daemon.child.exitCode !== null) throw new Error(`the daemon exited:\n${daemon.output().slice(-2000)}`);
+      if (s.code !== 0) return false;
+      before = JSON.parse(s.stdout) as Status;
+      return before.phase === 'copy' && before.counts.inFlight >= 4 && before.counts.queued > 0;
+    },
+    'copy jobs in flight with more queued',
+    120_000,
+    100,
+  ).catch((err: unknown) => {
+    t.comment(JSON.stringify(before));
+    throw err;
+  });
+  const paused = await runCtlAsync(['pause', '--json'], sandbox.env);
+  t.equal(paused.code, 0, paused.stderr);
+  t.equal((await status()).state, 'paused', 'paused at once');
+  // A StartCopyJob already on the wire when the pause landed may still create its job: give it a moment, then
+  // take the sandbox's list as the jobs started before the pause.
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const atPause = await sandbox.admin.copyJobs();
+  const startedAtPause = new Set(atPause.map((j) => j.CopyJobId));
+  const unfinishedAtPause = atPause.filter((j) => j.State === 'CREATED' || j.State === 'RUNNING').length;
+  t.ok(unfinishedAtPause > 0, `jobs were running on AWS when the pause landed (${unfinishedAtPause})`);
+  // AWS finishes them now (a large FSx copy would otherwise take minutes).
+  await sandbox.admin.completeAllJobs();
+
+  // While paused: the in-flight count falls to zero as AWS finishes the jobs, and each is verified.
+  let during: Status | undefined;
+  await waitFor(
+    async () => {
+      during = await status();
+      if (during.state !== 'paused') throw new Error(`the daemon left the pause by itself: ${during.state}`);
+      return during.counts.inFlight === 0;
+    },
+    'the jobs in flight at the pause to be tracked to the end while paused',
+    90_000,
+    250,
+  ).catch(async (err: unknown) => {
+    const jobs = await sandbox.admin.copyJobs();
+    t.comment(
+      JSON.stringify({ during, unfinished: jobs.filter((j) => j.State === 'CREATED' || j.State === 'RUNNING').length }),
+    );
+    t.comment(daemon.output().slice(-4000));
+    throw err;
+  });
+  await waitFor(
+    () => {
+      const items = readItems(sandbox.stateDir).filter((i) => i.copyJobId && startedAtPause.has(i.copyJobId));
+      return items.length === startedAtPause.size && items.every((i) => i.state === 'verified' || i.state === 'failed');
+    },
+    'the copies made during the pause to be verified',
+    60_000,
+    250,
+  );
+  const settled = await status();
+  t.equal(settled.state, 'paused', 'still paused');
+  t.equal(settled.pauseReason, 'operator');
+  t.ok(settled.counts.queued > 0, 'points are still waiting to be copied');
+  t.ok(
+    settled.counts.completed > (before?.counts.completed ?? 0),
+    `completed copies were counted during the pause (${before?.counts.completed} → ${settled.counts.completed})`,
+  );
+  t.ok(
+    (settled.copy?.finishedThisRun ?? 0) >= unfinishedAtPause,
+    'the engine counted the finished jobs during the pause',
+  );
+  // Nothing new was submitted: the sandbox holds no job the daemon did not have before the pause.
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  const stillPaused = await sandbox.admin.copyJobs();
+  t.same(
+    stillPaused.filter((j) => !startedAtPause.has(j.CopyJobId)).map((j) => j.CopyJobId),
+    [],
+    'no copy job was started while paused',
+  );
+  t.equal((await status()).copy?.startedThisRun, settled.copy?.startedThisRun, 'the engine started nothing');
+
+  // Resume: the rest is copied, each point exactly once.
+  const resumed = await runCtlAsync(['resume', '--json'], sandbox.env);
+  t.equal(resumed.code, 0, resumed.stderr);
+  await sandbox.admin.setKnobs({ timeFactor: 100_000 });
+  await waitFor(
+    async () => {
+      // A resource's next copy waits for its earlier one's planned end: finish them all as they come.
+      await sandbox.admin.completeAllJobs();
+      return (await status()).state === 'done';
+    },
+    'the run to finish after the resume',
+    120_000,
+    250,
+  );
+  assertClean(t, await ledgerVerdict(sandbox), 'after a pause and resume');
+  t.ok((await sandbox.admin.copyJobs()).length > startedAtPause.size, 'copying went on after the resume');
+});
