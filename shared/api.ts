@@ -233,6 +233,11 @@ const CopyStatus = z.object({
   learnedQuota: z.number().int().nullable(),
   /** CREATED + RUNNING copy jobs of the source account at the last look (AWS's count, other tools' jobs included). */
   awsInFlight: z.number().int().nullable(),
+  /**
+   * Of `awsInFlight`, the jobs rpcopy does not follow: another backup plan's or tool's, or one whose StartCopyJob
+   * answer rpcopy has not had yet. Absent from daemons that predate it.
+   */
+  awsInFlightNotFollowed: z.number().int().nullable().optional(),
   lastSweepAt: z.string().nullable(),
   startedThisRun: z.number().int(),
   finishedThisRun: z.number().int(),

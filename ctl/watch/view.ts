@@ -4,6 +4,7 @@
 
 import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../../shared/api.js';
 import { count, duration, localTime } from '../format.js';
+import { awsInFlightText, pauseEffect } from '../status.js';
 
 /** How far back the rate looks. */
 const RATE_WINDOW_MS = 5 * 60_000;
@@ -187,6 +188,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   if (status.state === 'paused') {
     const banner: string[] = [`PAUSED (${status.pauseReason ?? 'operator'})`];
     if (status.pauseDetail) banner.push(...wrap(status.pauseDetail, w - 2));
+    banner.push(...wrap(`Meanwhile: ${pauseEffect(status)}.`, w - 2));
     banner.push('Press Enter to resume (rpctl resume); the daemon checks the credentials with STS first.');
     if (view.resume?.pending) banner.push('Resuming…');
     else if (view.resume?.message) banner.push(...wrap(`Daemon: ${view.resume.message}`, w - 2));
@@ -245,7 +247,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   if (copy) {
     push(
       `copy jobs  ${count(status.counts.inFlight)} in flight · window ${copy.window} (max ${copy.maxInFlight})` +
-        `${copy.awsInFlight !== null ? ` · AWS reports ${count(copy.awsInFlight)}` : ''}` +
+        `${awsInFlightText(status) ? ` · ${awsInFlightText(status)}` : ''}` +
         `${copy.throttled > 0 ? ` · ${count(copy.throttled)} throttled` : ''}`,
     );
     for (const f of copy.topFailures.slice(0, 3)) {

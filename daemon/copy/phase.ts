@@ -59,6 +59,8 @@ export interface CopyEngineStatus {
   learnedQuota: number | null;
   /** CREATED + RUNNING copy jobs in the source account at the last sweep (all of them, not only ours). */
   awsInFlight: number | null;
+  /** Of those, the jobs no item of this store follows (other tools' and plans', or an answer not had yet). */
+  awsInFlightNotFollowed: number | null;
   lastSweepAt: string | null;
   startedThisRun: number;
   finishedThisRun: number;
@@ -144,6 +146,7 @@ export class CopyPhase implements PipelinePhase {
   private readonly unknownNextLook = new Map<number, number>();
   private readonly missingSweeps = new Map<string, number>();
   private awsInFlight: number | undefined;
+  private awsInFlightNotFollowed: number | undefined;
   private startedSinceSweep = 0;
   private lastSweepAt: number | undefined;
   private nextSweepAt = 0;
@@ -198,6 +201,7 @@ export class CopyPhase implements PipelinePhase {
       maxInFlight: this.window.max,
       learnedQuota: this.window.learnedQuota ?? null,
       awsInFlight: this.awsInFlight ?? null,
+      awsInFlightNotFollowed: this.awsInFlightNotFollowed ?? null,
       lastSweepAt: this.lastSweepAt ? new Date(this.lastSweepAt).toISOString() : null,
       startedThisRun: this.stats.started,
       finishedThisRun: this.stats.finished,
@@ -745,8 +749,10 @@ export class CopyPhase implements PipelinePhase {
       ...(await listCopyJobs(port, { state: 'CREATED' }, signal, TRACKING)),
       ...(await listCopyJobs(port, { state: 'RUNNING' }, signal, TRACKING)),
     ];
-    this.awsInFlight = active.length;
     this.startedSinceSweep -= startedBefore;
+    // Jobs the same sweep then sees finished (they ended between the two listings, or the listings lag) are not
+    // in flight: counted, they would leave "AWS reports 1 running" beside a copy phase that is done.
+    const ended = new Set<string>();
     const seen = new Set<string>();
     for (const job of active) {
       const item = byJob.get(job.copyJobId);
@@ -771,6 +777,7 @@ export class CopyPhase implements PipelinePhase {
       let newest = this.completeWatermark;
       for (const job of finished) {
         if (job.completionDate !== null && job.completionDate > newest) newest = job.completionDate;
+        if (!ACTIVE_JOB_STATES.has(job.state)) ended.add(job.copyJobId);
         const item = byJob.get(job.copyJobId);
         if (!item || ACTIVE_JOB_STATES.has(job.state)) continue;
         seen.add(job.copyJobId);
@@ -791,7 +798,10 @@ export class CopyPhase implements PipelinePhase {
           const { job } = await port.call('source', 'describeCopyJob', { copyJobId: item.copyJobId }, signal, TRACKING);
           this.jobNotFound.delete(item.copyJobId);
           if (ACTIVE_JOB_STATES.has(job.state)) queue.recordJobState(item.pointId, job.state, this.now());
-          else this.finish(item.pointId, job);
+          else {
+            ended.add(job.copyJobId);
+            this.finish(item.pointId, job);
+          }
         } catch (err) {
           if (signal.aborted) throw err;
           if (err instanceof AwsCallError && err.failure.kind === 'not_found') {
@@ -807,6 +817,9 @@ export class CopyPhase implements PipelinePhase {
     } else {
       this.completeWatermark = Math.max(this.completeWatermark, this.now() - COMPLETE_OVERLAP_MS);
     }
+    const running = active.filter((job) => !ended.has(job.copyJobId));
+    this.awsInFlight = running.length;
+    this.awsInFlightNotFollowed = running.filter((job) => !byJob.has(job.copyJobId)).length;
     this.lastSweepAt = this.now();
     const interval =
       this.meanJobMs === undefined

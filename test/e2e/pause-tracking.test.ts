@@ -3,6 +3,10 @@
 // StartCopyJob goes out until `rpctl resume`. (A credentials pause cannot call AWS at all: credentials.test.ts.)
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
+import { fromIni } from '@aws-sdk/credential-providers';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { assertClean, copySandbox, ledgerVerdict, readItems } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
@@ -14,7 +18,54 @@ interface Status {
   pauseReason?: string;
   phase: string;
   counts: { queued: number; inFlight: number; completed: number };
-  copy?: { startedThisRun: number; finishedThisRun: number; verifiedThisRun: number };
+  copy?: {
+    startedThisRun: number;
+    finishedThisRun: number;
+    verifiedThisRun: number;
+    awsInFlight: number | null;
+    awsInFlightNotFollowed?: number | null;
+  };
+}
+
+/** A copy job someone else starts in the source account (another tool), of a point the plan skipped. */
+async function startForeignJob(sandbox: { dir: string; url: string; stateDir: string }): Promise<string> {
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true, fileMustExist: true });
+  let row: { arn: string; vault: string; destination: string };
+  try {
+    row = db
+      .prepare(
+        `SELECT p.arn, p.vault_name AS vault, (SELECT arn FROM destination_vaults WHERE arn IS NOT NULL LIMIT 1)
+           AS destination
+         FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
+         WHERE i.state = 'skipped' AND p.status = 'COMPLETED' LIMIT 1`,
+      )
+      .get() as typeof row;
+  } finally {
+    db.close();
+  }
+  const client = new BackupClient({
+    region: 'eu-west-2',
+    endpoint: sandbox.url,
+    credentials: fromIni({
+      profile: 'rpcopy-source',
+      filepath: join(sandbox.dir, 'credentials'),
+      configFilepath: join(sandbox.dir, 'aws-config'),
+      ignoreCache: true,
+    }),
+  });
+  try {
+    await client.send(
+      new StartCopyJobCommand({
+        RecoveryPointArn: row.arn,
+        SourceBackupVaultName: row.vault,
+        DestinationBackupVaultArn: row.destination,
+        IamRoleArn: 'arn:aws:iam::111111111111:role/service-role/AWSBackupDefaultServiceRole',
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+  return row.arn;
 }
 
 t.test('jobs in flight when rpctl pause lands finish and are verified while paused; nothing new starts', async (t) => {
@@ -59,6 +110,10 @@ t.test('jobs in flight when rpctl pause lands finish and are verified while paus
   t.ok(unfinishedAtPause > 0, `jobs were running on AWS when the pause landed (${unfinishedAtPause})`);
   // AWS finishes them now (a large FSx copy would otherwise take minutes).
   await sandbox.admin.completeAllJobs();
+  // Another tool starts a copy job of its own that runs for minutes: AWS's count includes it, rpcopy's does not.
+  await sandbox.admin.setKnobs({ timeFactor: 1 });
+  const foreignPoint = await startForeignJob(sandbox);
+  await sandbox.admin.setKnobs({ timeFactor: 150 });
 
   // While paused: the in-flight count falls to zero as AWS finishes the jobs, and each is verified.
   let during: Status | undefined;
@@ -100,11 +155,26 @@ t.test('jobs in flight when rpctl pause lands finish and are verified while paus
     (settled.copy?.finishedThisRun ?? 0) >= unfinishedAtPause,
     'the engine counted the finished jobs during the pause',
   );
+  // AWS's count of running jobs agrees with rpcopy's once the foreign job is told apart.
+  await waitFor(
+    async () => ((await status()).copy?.awsInFlightNotFollowed ?? 0) >= 1,
+    'a sweep to see the foreign job',
+    30_000,
+    250,
+  );
+  const told = await status();
+  t.equal(told.counts.inFlight, 0, 'rpcopy follows no job');
+  t.equal(told.copy?.awsInFlight, told.copy?.awsInFlightNotFollowed, 'every job AWS still runs is not rpcopy’s');
+  const text = await runCtlAsync(['status'], sandbox.env);
+  t.match(text.stdout, /AWS reports 1 CREATED or RUNNING \(1 not rpcopy's to follow/, 'rpctl status says so');
+  t.match(text.stdout, /meanwhile\s+no new copy job starts; copy jobs already started are still followed/);
   // Nothing new was submitted: the sandbox holds no job the daemon did not have before the pause.
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   const stillPaused = await sandbox.admin.copyJobs();
   t.same(
-    stillPaused.filter((j) => !startedAtPause.has(j.CopyJobId)).map((j) => j.CopyJobId),
+    stillPaused
+      .filter((j) => !startedAtPause.has(j.CopyJobId) && j.SourceRecoveryPointArn !== foreignPoint)
+      .map((j) => j.CopyJobId),
     [],
     'no copy job was started while paused',
   );
@@ -124,6 +194,8 @@ t.test('jobs in flight when rpctl pause lands finish and are verified while paus
     120_000,
     250,
   );
-  assertClean(t, await ledgerVerdict(sandbox), 'after a pause and resume');
+  const verdict = await ledgerVerdict(sandbox);
+  t.same(verdict.ineligibleCopied, [foreignPoint], 'the only skipped point copied is the other tool’s');
+  assertClean(t, { ...verdict, ineligibleCopied: [] }, 'after a pause and resume');
   t.ok((await sandbox.admin.copyJobs()).length > startedAtPause.size, 'copying went on after the resume');
 });
