@@ -15,8 +15,9 @@
 // Per-vault progress: a GROUP BY over the covering index copy_items_combo_idx (combo → source vault, a hundred
 // rows), the cheapest of the forms tried (bench/results/design-notes.md), on a worker thread with its own
 // read-only connection (WAL: beside the writer, without blocking it), at most every VAULTS_EVERY_MS while
-// someone watches, single-flight. Points the copy phase has not yet grouped
-// into combinations (before it starts) are counted as `unassigned`.
+// someone watches, single-flight. Points the copy phase has not grouped into combinations (before it starts,
+// or failed before grouping) are attributed through their recovery point's own vault, as the HTML report does;
+// that join costs in proportion to those points, so a computation that took long is repeated less often.
 
 import type { StatusResponse, WatchJournalEvent, WatchVaultProgress, WatchVaults } from '../shared/api.js';
 import type { JournalRecord, SubscribableJournal } from './events.js';
@@ -26,6 +27,8 @@ import { ReadWorker } from './store/read-worker.js';
 const STATUS_EVERY_MS = 1_000;
 const HEARTBEAT_EVERY_MS = 15_000;
 const VAULTS_EVERY_MS = 5_000;
+/** The per-vault computation may take at most this share of the worker's time. */
+const VAULTS_MAX_SHARE = 0.1;
 /** Bytes queued for one watcher before it is dropped (a status event is a few kilobytes). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
 const RECENT_EVENTS = 20;
@@ -90,6 +93,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   const recent: WatchJournalEvent[] = [];
   let vaults: WatchVaults | null = null;
   let vaultsStartedAt = Number.NEGATIVE_INFINITY;
+  let vaultsTookMs = 0;
   let vaultsRunning = false;
   let closed = false;
   let statusTimer: NodeJS.Timeout | undefined;
@@ -134,12 +138,14 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   };
 
   const refreshVaults = () => {
-    if (vaultsRunning || closed || now() - vaultsStartedAt < vaultsEveryMs) return;
+    const every = Math.max(vaultsEveryMs, vaultsTookMs / VAULTS_MAX_SHARE);
+    if (vaultsRunning || closed || now() - vaultsStartedAt < every) return;
     vaultsRunning = true;
     vaultsStartedAt = now();
     computeVaults().then(
       (result) => {
         vaultsRunning = false;
+        vaultsTookMs = now() - vaultsStartedAt;
         vaults = { at: new Date(now()).toISOString(), ...result };
       },
       (err: unknown) => {
@@ -238,14 +244,22 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
   };
 }
 
+// The second half reads only ungrouped points that are planned to copy (the IN list keeps the plan's skipped half
+// out, through the index's second column).
 const VAULTS_SQL = `
-  SELECT v.vault, d.name AS destination, v.state, v.n
+  SELECT v.vault, d.name AS destination, v.state, sum(v.n) AS n
   FROM (
     SELECT c.source_vault_name AS vault, g.state, sum(g.n) AS n
-    FROM (SELECT combo_id, state, count(*) AS n FROM copy_items GROUP BY 1, 2) g
+    FROM (SELECT combo_id, state, count(*) AS n FROM copy_items WHERE combo_id IS NOT NULL GROUP BY 1, 2) g
     LEFT JOIN copy_combos c ON c.id = g.combo_id
     GROUP BY 1, 2
+    UNION ALL
+    SELECT p.vault_name AS vault, i.state, count(*) AS n
+    FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+    WHERE i.combo_id IS NULL AND i.state IN ('queued', 'submitting', 'submitted', 'completed', 'verified', 'failed')
+    GROUP BY 1, 2
   ) v LEFT JOIN destination_vaults d ON d.source_vault_name = v.vault
+  GROUP BY v.vault, v.state
   ORDER BY v.vault`;
 
 interface VaultRow {

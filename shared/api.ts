@@ -530,8 +530,9 @@ export const WatchVaults = z.object({
   at: z.string(),
   vaults: z.array(WatchVaultProgress),
   /**
-   * Planned points not attributed to a vault: the copy phase groups points when it starts, so before that all of
-   * them, and afterwards those failed before grouping (their destination vault unavailable).
+   * Planned points not attributed to a vault. Points the copy phase has not grouped (before it starts, or failed
+   * before grouping) are attributed through their own source vault, as the HTML report does, so this is 0 from
+   * daemons that do that; older daemons counted those points here.
    */
   unassigned: z.number().int(),
 });
