@@ -270,7 +270,15 @@ export type RetryResponse = z.infer<typeof RetryResponse>;
 export const ReconcileResponse = z.object({
   checkedAt: z.string(),
   vaults: z.array(
-    z.object({ destination: z.string(), copyJobs: z.number().int(), destinationPoints: z.number().int() }),
+    z.object({
+      destination: z.string(),
+      copyJobs: z.number().int(),
+      /** Source points with a job into this vault; a point tried again after a failed job has several. */
+      sourcePoints: z.number().int().optional(),
+      /** Jobs that ended FAILED or PARTIAL. */
+      failedJobs: z.number().int().optional(),
+      destinationPoints: z.number().int(),
+    }),
   ),
   duplicates: z.array(z.object({ sourcePointArn: z.string(), jobs: z.array(z.string()) })),
   orphans: z.array(z.object({ destinationPointArn: z.string(), vault: z.string() })),

@@ -139,6 +139,10 @@ export interface ReconcileReport {
   vaults: {
     destination: string;
     copyJobs: number;
+    /** Source points those jobs copied: fewer than the jobs when a point was tried again after a failed job. */
+    sourcePoints: number;
+    /** Jobs that ended FAILED or PARTIAL (each retried, or the point reported failed). */
+    failedJobs: number;
     destinationPoints: number;
   }[];
   /** Source points with more than one copy job that did not fail, into the same vault. */
@@ -218,7 +222,13 @@ export async function reconcileReport(
       for (const p of page.points) destinationListing.set(p.arn, vault.name);
       nextToken = page.nextToken;
     } while (nextToken);
-    report.vaults.push({ destination: vault.name, copyJobs: jobs.length, destinationPoints: points });
+    report.vaults.push({
+      destination: vault.name,
+      copyJobs: jobs.length,
+      sourcePoints: byPoint.size,
+      failedJobs: jobs.filter((j) => j.state === 'FAILED' || j.state === 'PARTIAL').length,
+      destinationPoints: points,
+    });
   }
   for (const [arn, vault] of destinationListing) {
     if (knownDestinationPoints.has(arn)) continue;

@@ -1,8 +1,9 @@
 // What rpctl status and rpctl watch say beside the daemon's own figures, as pure functions of a status: AWS's
 // count of running copy jobs told apart from rpcopy's (never "done" beside an unexplained running job), and what
-// a pause means for the jobs already started.
+// a pause means for the jobs already started; rpctl reconcile's jobs per points.
 
 import t from 'tap';
+import { copyJobsCell } from '../../ctl/reconcile.js';
 import { awsInFlightText, pauseEffect } from '../../ctl/status.js';
 import type { StatusResponse } from '../../shared/api.js';
 
@@ -79,4 +80,12 @@ t.test('a pause says what happens to the jobs already started', async (t) => {
     pauseEffect(status({ state: 'paused', pauseReason: 'credentials' })),
     /AWS cannot be called: .* not followed until the credentials work again/,
   );
+});
+
+t.test('rpctl reconcile: more jobs than points is a retry, and says so', async (t) => {
+  const v = { destination: 'v', copyJobs: 372, sourcePoints: 371, failedJobs: 1, destinationPoints: 371 };
+  t.equal(copyJobsCell(v), '372 for 371 points (1 retried)');
+  t.equal(copyJobsCell({ ...v, copyJobs: 371 }), '371', 'one job per point: just the count');
+  t.equal(copyJobsCell({ destination: 'v', copyJobs: 5, destinationPoints: 5 }), '5', 'an older daemon');
+  t.equal(copyJobsCell({ ...v, copyJobs: 1_200, sourcePoints: 1_150 }), '1,200 for 1,150 points (50 retried)');
 });
