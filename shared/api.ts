@@ -530,6 +530,12 @@ export const WatchVaultProgress = z.object({
   completed: z.number().int(),
   verified: z.number().int(),
   failed: z.number().int(),
+  /**
+   * Why queued points are not moving, where it is cheap to know: held until their combination's canary copy is
+   * verified (or because it failed), waiting behind a copy of the same resource in flight (one job per resource at
+   * a time, oldest first), or waiting for the time of their next attempt. Absent from older daemons.
+   */
+  waiting: z.object({ canary: z.number().int(), resource: z.number().int(), retry: z.number().int() }).optional(),
 });
 export type WatchVaultProgress = z.infer<typeof WatchVaultProgress>;
 

@@ -8,6 +8,7 @@ import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
 import { fromIni } from '@aws-sdk/credential-providers';
 import Database from 'better-sqlite3';
 import t from 'tap';
+import { readVaultProgress } from '../../daemon/watch.js';
 import { assertClean, copySandbox, ledgerVerdict, readItems } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
 
@@ -108,6 +109,20 @@ t.test('jobs in flight when rpctl pause lands finish and are verified while paus
   const startedAtPause = new Set(atPause.map((j) => j.CopyJobId));
   const unfinishedAtPause = atPause.filter((j) => j.State === 'CREATED' || j.State === 'RUNNING').length;
   t.ok(unfinishedAtPause > 0, `jobs were running on AWS when the pause landed (${unfinishedAtPause})`);
+  // rpctl watch's per-vault figures say why queued points wait: behind their resource's copy in flight, or
+  // held for a canary still running (the daemon's own query, on the store as it is now).
+  const store = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true, fileMustExist: true });
+  const perVault = readVaultProgress(store, Date.now());
+  store.close();
+  const waiting = perVault.vaults.reduce(
+    (n, v) => ({ resource: n.resource + (v.waiting?.resource ?? 0), canary: n.canary + (v.waiting?.canary ?? 0) }),
+    { resource: 0, canary: 0 },
+  );
+  t.ok(waiting.resource + waiting.canary > 0, `queued points are explained (${JSON.stringify(waiting)})`);
+  t.ok(
+    perVault.vaults.every((v) => (v.waiting?.resource ?? 0) + (v.waiting?.canary ?? 0) <= v.queued),
+    'never more explained than queued',
+  );
   // AWS finishes them now (a large FSx copy would otherwise take minutes).
   await sandbox.admin.completeAllJobs();
   // Another tool starts a copy job of its own that runs for minutes: AWS's count includes it, rpcopy's does not.
