@@ -36,9 +36,13 @@ export function awsInFlightText(status: StatusResponse): string {
 /** What an operator's pause means for the copy jobs already started. */
 export function pauseEffect(status: StatusResponse): string | undefined {
   if (status.state !== 'paused') return undefined;
-  return status.pauseReason === 'credentials'
-    ? 'AWS cannot be called: copy jobs already started run on in AWS but are not followed until the credentials work again'
-    : 'no new copy job starts; copy jobs already started are still followed and verified';
+  if (status.pauseReason === 'credentials') {
+    return 'AWS cannot be called: copy jobs already started run on in AWS but are not followed until the credentials work again';
+  }
+  // Only a running copy phase follows jobs; a pause before it (preflight) leaves earlier runs' jobs to its start.
+  return status.phase === 'copy'
+    ? 'no new copy job starts; copy jobs already started are still followed and verified'
+    : 'nothing new starts; copy jobs started earlier are reconciled when the copy phase starts';
 }
 
 function copyRows(status: StatusResponse): [string, string][] {
