@@ -3,6 +3,13 @@ import type { Command } from './command.js';
 import { columns, count } from './format.js';
 import { CHECK_FAILED_EXIT, slowClient } from './preflight.js';
 
+/** "372 for 371 points (1 retried)": more jobs than points is a point tried again after a failed job. */
+export function copyJobsCell(v: ReconcileResponse['vaults'][number]): string {
+  if (v.sourcePoints === undefined || v.sourcePoints === v.copyJobs) return count(v.copyJobs);
+  const retried = v.copyJobs - v.sourcePoints;
+  return `${count(v.copyJobs)} for ${count(v.sourcePoints)} points (${count(retried)} retried)`;
+}
+
 export const reconcileCommand: Command = {
   name: 'reconcile',
   summary: 'match source points, their copy jobs and the destination vaults through AWS: duplicates, orphans, missing',
@@ -17,7 +24,7 @@ export const reconcileCommand: Command = {
     const lines = [
       columns([
         ['DESTINATION VAULT', 'COPY JOBS', 'POINTS'],
-        ...r.vaults.map((v) => [v.destination, count(v.copyJobs), count(v.destinationPoints)]),
+        ...r.vaults.map((v) => [v.destination, copyJobsCell(v), count(v.destinationPoints)]),
       ]),
       '',
       `${count(r.counts.duplicates)} duplicates, ${count(r.counts.missing)} missing, ` +

@@ -12,15 +12,49 @@ function windowRows(status: StatusResponse): [string, string][] {
   return [['window', `${closes}${w.drainFrom ? `; no new copy job from ${localTime(w.drainFrom)}` : ''}`]];
 }
 
+/**
+ * What AWS's own count of running copy jobs says beside rpcopy's: the account's jobs include other backup plans'
+ * and tools', and once rpcopy is done the count is from its last look, so a job there is not one it follows.
+ */
+export function awsInFlightText(status: StatusResponse): string {
+  const copy = status.copy;
+  if (!copy || copy.awsInFlight === null) return '';
+  const n = copy.awsInFlight;
+  const notFollowed = copy.awsInFlightNotFollowed;
+  if (status.state === 'done' || status.phase === 'done') {
+    if (n === 0) return '';
+    const when = copy.lastSweepAt ? ` at its last look (${localTime(copy.lastSweepAt)})` : '';
+    return `AWS reported ${count(n)} CREATED or RUNNING${when}, none of them a job rpcopy follows (another backup plan's or tool's)`;
+  }
+  const others =
+    notFollowed !== undefined && notFollowed !== null && notFollowed > 0
+      ? ` (${count(notFollowed)} not rpcopy's to follow: another backup plan's or tool's, or an answer still on its way)`
+      : '';
+  return `AWS reports ${count(n)} CREATED or RUNNING${others}`;
+}
+
+/** What an operator's pause means for the copy jobs already started. */
+export function pauseEffect(status: StatusResponse): string | undefined {
+  if (status.state !== 'paused') return undefined;
+  if (status.pauseReason === 'credentials') {
+    return 'AWS cannot be called: copy jobs already started run on in AWS but are not followed until the credentials work again';
+  }
+  // Only a running copy phase follows jobs; a pause before it (preflight) leaves earlier runs' jobs to its start.
+  return status.phase === 'copy'
+    ? 'no new copy job starts; copy jobs already started are still followed and verified'
+    : 'nothing new starts; copy jobs started earlier are reconciled when the copy phase starts';
+}
+
 function copyRows(status: StatusResponse): [string, string][] {
   const copy = status.copy;
   if (!copy) return [];
+  const aws = awsInFlightText(status);
   const rows: [string, string][] = [
     [
       'copy jobs',
       `${count(status.counts.inFlight)} in flight of a window of ${copy.window} (max ${copy.maxInFlight}` +
         `${copy.learnedQuota !== null ? `, account quota seen at ${copy.learnedQuota}` : ''})` +
-        `${copy.awsInFlight !== null ? `; AWS reports ${count(copy.awsInFlight)} CREATED or RUNNING` : ''}`,
+        `${aws ? `; ${aws}` : ''}`,
     ],
     [
       'this run',
@@ -58,6 +92,7 @@ export const statusCommand: Command = {
         ...(status.state === 'paused' && status.pauseDetail
           ? ([['why', status.pauseDetail]] as [string, string][])
           : []),
+        ...(pauseEffect(status) ? ([['meanwhile', pauseEffect(status)]] as [string, string][]) : []),
         ['phase', status.phase],
         [
           'points',

@@ -1,8 +1,16 @@
 // The pause gate: when the operator is needed (credentials rejected three
-// times, a failed preflight), all work waits here instead of failing. Nothing
-// in flight is lost: calls simply await the gate, then carry on. The gate
-// opens on `rpctl resume`, or for a credentials pause when the credentials
-// file changes; either way only after the new token is verified (daemon.ts).
+// times, a failed preflight, rpctl pause), new work waits here instead of
+// failing. Nothing in flight is lost: calls simply await the gate, then carry
+// on. The gate opens on `rpctl resume`, or for a credentials pause when the
+// credentials file changes; either way only after the new token is verified
+// (daemon.ts).
+//
+// Two scopes. Submitting new work (a StartCopyJob, an inventory page, a vault
+// write) waits for any pause. Tracking work already started (the copy jobs'
+// states, the copies' verification) waits only for a pause that keeps AWS from
+// answering: a credentials pause, or any pause while a session's credentials
+// were rejected. So in-flight jobs are still seen to finish during an
+// operator's pause; a credentials pause still freezes everything.
 
 export interface PauseState {
   reason: string;
@@ -10,7 +18,12 @@ export interface PauseState {
   since: number;
   /** The latest development while paused, e.g. why the last resume was refused. */
   note?: string;
+  /** AWS rejected the credentials: tracking waits too (set by a credentials pause, or one during another pause). */
+  credentials: boolean;
 }
+
+/** What a caller is about to do: start new work, or follow work already started. */
+export type PauseScope = 'submit' | 'track';
 
 export class PauseGate {
   private state: PauseState | undefined;
@@ -20,10 +33,27 @@ export class PauseGate {
     return this.state;
   }
 
-  /** Close the gate; a second pause while paused keeps the first reason. Returns true if it was open. */
+  /** True while the scope may go on: open, or (tracking) paused for a reason other than credentials. */
+  allows(scope: PauseScope): boolean {
+    if (!this.state) return true;
+    return scope === 'track' && !this.state.credentials;
+  }
+
+  /**
+   * Close the gate; a second pause while paused keeps the first reason. Returns true if it was open. A
+   * credentials pause during another one is not news to announce (the resume verifies the credentials anyway),
+   * but from then on tracking waits as well, and the pause's note says why.
+   */
   pause(reason: string, detail: string, now = Date.now()): boolean {
-    if (this.state) return false;
-    this.state = { reason, detail, since: now };
+    const credentials = reason === 'credentials';
+    if (this.state) {
+      if (credentials && !this.state.credentials) {
+        this.state.credentials = true;
+        this.state.note = `AWS rejected the credentials too, so copy jobs are not followed either: ${detail}`;
+      }
+      return false;
+    }
+    this.state = { reason, detail, since: now, credentials };
     return true;
   }
 
@@ -42,14 +72,15 @@ export class PauseGate {
     return ended;
   }
 
-  /** Resolves at once when open, else when resumed; rejects if the signal aborts first. */
-  wait(signal?: AbortSignal): Promise<void> {
-    if (!this.state) return Promise.resolve();
+  /** Resolves at once when the scope may go on, else when resumed; rejects if the signal aborts first. */
+  wait(signal?: AbortSignal, scope: PauseScope = 'submit'): Promise<void> {
+    if (this.allows(scope)) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onAbort = () => {
         this.waiters = this.waiters.filter((w) => w !== wake);
         reject(signal?.reason);
       };
+      // Only a resume ends a pause that holds this scope (a pause never narrows while it lasts).
       const wake = () => {
         signal?.removeEventListener('abort', onAbort);
         resolve();

@@ -233,6 +233,11 @@ const CopyStatus = z.object({
   learnedQuota: z.number().int().nullable(),
   /** CREATED + RUNNING copy jobs of the source account at the last look (AWS's count, other tools' jobs included). */
   awsInFlight: z.number().int().nullable(),
+  /**
+   * Of `awsInFlight`, the jobs rpcopy does not follow: another backup plan's or tool's, or one whose StartCopyJob
+   * answer rpcopy has not had yet. Absent from daemons that predate it.
+   */
+  awsInFlightNotFollowed: z.number().int().nullable().optional(),
   lastSweepAt: z.string().nullable(),
   startedThisRun: z.number().int(),
   finishedThisRun: z.number().int(),
@@ -265,7 +270,15 @@ export type RetryResponse = z.infer<typeof RetryResponse>;
 export const ReconcileResponse = z.object({
   checkedAt: z.string(),
   vaults: z.array(
-    z.object({ destination: z.string(), copyJobs: z.number().int(), destinationPoints: z.number().int() }),
+    z.object({
+      destination: z.string(),
+      copyJobs: z.number().int(),
+      /** Source points with a job into this vault; a point tried again after a failed job has several. */
+      sourcePoints: z.number().int().optional(),
+      /** Jobs that ended FAILED or PARTIAL. */
+      failedJobs: z.number().int().optional(),
+      destinationPoints: z.number().int(),
+    }),
   ),
   duplicates: z.array(z.object({ sourcePointArn: z.string(), jobs: z.array(z.string()) })),
   orphans: z.array(z.object({ destinationPointArn: z.string(), vault: z.string() })),
@@ -517,6 +530,12 @@ export const WatchVaultProgress = z.object({
   completed: z.number().int(),
   verified: z.number().int(),
   failed: z.number().int(),
+  /**
+   * Why queued points are not moving, where it is cheap to know: held until their combination's canary copy is
+   * verified (or because it failed), waiting behind a copy of the same resource in flight (one job per resource at
+   * a time, oldest first), or waiting for the time of their next attempt. Absent from older daemons.
+   */
+  waiting: z.object({ canary: z.number().int(), resource: z.number().int(), retry: z.number().int() }).optional(),
 });
 export type WatchVaultProgress = z.infer<typeof WatchVaultProgress>;
 
@@ -525,8 +544,9 @@ export const WatchVaults = z.object({
   at: z.string(),
   vaults: z.array(WatchVaultProgress),
   /**
-   * Planned points not attributed to a vault: the copy phase groups points when it starts, so before that all of
-   * them, and afterwards those failed before grouping (their destination vault unavailable).
+   * Planned points not attributed to a vault. Points the copy phase has not grouped (before it starts, or failed
+   * before grouping) are attributed through their own source vault, as the HTML report does, so this is 0 from
+   * daemons that do that; older daemons counted those points here.
    */
   unassigned: z.number().int(),
 });

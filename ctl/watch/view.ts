@@ -2,8 +2,9 @@
 // lines otherwise. Rates come from successive statuses (the daemon's uptime is the clock, so they are exact
 // whatever the delivery delay).
 
-import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../../shared/api.js';
+import type { StatusResponse, WatchJournalEvent, WatchVaultProgress, WatchVaults } from '../../shared/api.js';
 import { count, duration, localTime } from '../format.js';
+import { awsInFlightText, pauseEffect } from '../status.js';
 
 /** How far back the rate looks. */
 const RATE_WINDOW_MS = 5 * 60_000;
@@ -133,6 +134,31 @@ function rateText(view: WatchView, p: Progress): string {
   return `${rateLabel} · ${count(p.remaining)} remaining · ${eta}`;
 }
 
+/**
+ * Why a vault's queued points are not moving, from what the daemon could count cheaply; the daemon-wide reasons
+ * (paused, window closed or draining, every in-flight slot taken) come first, since they hold every vault.
+ */
+export function vaultWaiting(v: WatchVaultProgress, status: StatusResponse): string {
+  if (v.queued === 0) return '';
+  if (status.state === 'paused') return `${count(v.queued)} queued: paused`;
+  if (status.state === 'waiting_for_window' || status.window?.open === false) {
+    return `${count(v.queued)} queued: window closed`;
+  }
+  if (status.window?.drainFrom && Date.parse(status.window.drainFrom) <= Date.now()) {
+    return `${count(v.queued)} queued: no new job before the window closes`;
+  }
+  if (status.phase !== 'copy') return '';
+  const reasons: string[] = [];
+  const w = v.waiting;
+  if (w?.resource)
+    reasons.push(`${count(w.resource)} behind a copy of the same resource (one at a time, oldest first)`);
+  if (w?.canary) reasons.push(`${count(w.canary)} held for their combination's canary copy`);
+  if (w?.retry) reasons.push(`${count(w.retry)} waiting to retry`);
+  const copy = status.copy;
+  if (copy && status.counts.inFlight >= copy.window) reasons.push(`in-flight limit reached (${copy.window})`);
+  return reasons.length > 0 ? `${count(v.queued)} queued: ${reasons.join(', ')}` : '';
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // The terminal screen
 
@@ -187,6 +213,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   if (status.state === 'paused') {
     const banner: string[] = [`PAUSED (${status.pauseReason ?? 'operator'})`];
     if (status.pauseDetail) banner.push(...wrap(status.pauseDetail, w - 2));
+    banner.push(...wrap(`Meanwhile: ${pauseEffect(status)}.`, w - 2));
     banner.push('Press Enter to resume (rpctl resume); the daemon checks the credentials with STS first.');
     if (view.resume?.pending) banner.push('Resuming…');
     else if (view.resume?.message) banner.push(...wrap(`Daemon: ${view.resume.message}`, w - 2));
@@ -230,9 +257,11 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
     const nameWidth = Math.min(36, Math.max(...names.map((n) => n.length)));
     for (const [i, v] of view.vaults.vaults.entries()) {
       const failed = v.failed > 0 ? ` · ${count(v.failed)} failed` : '';
+      const waiting = vaultWaiting(v, status);
       push(
         `  ${fit(names[i]!, nameWidth).padEnd(nameWidth)} ${bar(ratio(v.verified, v.toCopy), barWidth)} ` +
-          `${count(v.verified)}/${count(v.toCopy)} · ${count(v.inFlight)} in flight${failed}`,
+          `${count(v.verified)}/${count(v.toCopy)} · ${count(v.inFlight)} in flight${failed}` +
+          `${waiting ? ` · ${waiting}` : ''}`,
       );
     }
     if (view.vaults.unassigned > 0)
@@ -245,7 +274,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   if (copy) {
     push(
       `copy jobs  ${count(status.counts.inFlight)} in flight · window ${copy.window} (max ${copy.maxInFlight})` +
-        `${copy.awsInFlight !== null ? ` · AWS reports ${count(copy.awsInFlight)}` : ''}` +
+        `${awsInFlightText(status) ? ` · ${awsInFlightText(status)}` : ''}` +
         `${copy.throttled > 0 ? ` · ${count(copy.throttled)} throttled` : ''}`,
     );
     for (const f of copy.topFailures.slice(0, 3)) {

@@ -17,7 +17,7 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../log.js';
-import type { PauseGate } from '../pause.js';
+import type { PauseGate, PauseScope } from '../pause.js';
 import { type AwsFailure, classifyAwsError, WorkerPoolError, workerPoolFailure } from './errors.js';
 import { type Account, OPERATION_RATES, type OperationName, type Operations } from './operations.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -31,6 +31,17 @@ export class AwsCallError extends Error {
   ) {
     super(`${operation} (${account}): ${failure.name}: ${failure.message}`);
     this.name = 'AwsCallError';
+  }
+}
+
+/** The request was never sent: the daemon was paused before it could go out (CallOptions.notSentWhilePaused). */
+export class CallNotSent extends Error {
+  constructor(
+    readonly operation: OperationName,
+    readonly account: Account,
+  ) {
+    super(`${operation} (${account}): not sent, the daemon is paused`);
+    this.name = 'CallNotSent';
   }
 }
 
@@ -90,6 +101,16 @@ export interface CallOptions {
    * while the pipeline is paused for the operator. Credential handling is unchanged.
    */
   ignorePause?: boolean;
+  /**
+   * 'track': a read that follows work already started (copy jobs, copies to verify) waits only for a pause that
+   * keeps AWS from answering (credentials); any other pause stops new work, not its tracking.
+   */
+  whilePaused?: PauseScope;
+  /**
+   * Never sent while paused, nor after waiting a pause out: the call fails with CallNotSent instead. For
+   * StartCopyJob, whose intent (and the resend window reconciliation counts from it) is dated before the call.
+   */
+  notSentWhilePaused?: true;
   /**
    * false: an auth failure goes straight back to the caller as an AwsCallError, neither counted nor reloaded nor
    * waited out on the pause gate. For verifying a refreshed token before a resume: a rejection is the answer.
@@ -196,11 +217,17 @@ export class AwsPort {
     const session = this.options.sessions[account];
     let retries = 0;
     let authRetries = 0;
+    const gate = options.ignorePause ? undefined : this.options.gate;
+    const scope = options.whilePaused ?? 'submit';
+    const held = () => options.notSentWhilePaused && gate !== undefined && !gate.allows(scope);
     for (;;) {
       signal?.throwIfAborted();
-      if (!options.ignorePause) await this.options.gate?.wait(signal);
+      if (held()) throw new CallNotSent(operation, account);
+      await gate?.wait(signal, scope);
       const limiter = this.limiter(account, operation);
       await limiter.take(signal, options.priority);
+      // A pause that began while the call waited for its rate slot.
+      if (held()) throw new CallNotSent(operation, account);
       const attempt = await this.attempt(account, operation, input, signal);
       if (attempt.ok) {
         limiter.succeeded();
@@ -221,6 +248,7 @@ export class AwsPort {
         });
         if (verdict === 'exhausted') {
           await this.options.pause.credentialsExhausted(account, failure);
+          if (options.notSentWhilePaused) throw new CallNotSent(operation, account);
           authRetries = 0;
         } else {
           // A tool that rewrites the file shortly after expiry is picked up without a pause.

@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
 import type { CopyJobSummary, Operations } from '../aws/operations.js';
-import { AwsCallError, type AwsPort } from '../aws/port.js';
+import { AwsCallError, type AwsPort, CallNotSent, type CallOptions } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
 import { JobSamples } from '../forecast.js';
 import type { Logger } from '../log.js';
@@ -59,6 +59,8 @@ export interface CopyEngineStatus {
   learnedQuota: number | null;
   /** CREATED + RUNNING copy jobs in the source account at the last sweep (all of them, not only ours). */
   awsInFlight: number | null;
+  /** Of those, the jobs no item of this store follows (other tools' and plans', or an answer not had yet). */
+  awsInFlightNotFollowed: number | null;
   lastSweepAt: string | null;
   startedThisRun: number;
   finishedThisRun: number;
@@ -116,6 +118,11 @@ const CENSUS_DONE = 'destination_census_at';
 // its backlog of copies to verify is this many times the pages the listing would take.
 const LISTING_ADVANTAGE = 3;
 const MIN_LISTING_BACKLOG = 20;
+// Every read of the copy phase follows work already started: it goes on during a pause that leaves AWS
+// reachable (daemon/pause.ts), so jobs in flight are seen to finish and are verified while nothing new starts.
+const TRACKING: CallOptions = { whilePaused: 'track' };
+// StartCopyJob never goes out during a pause, nor late after one: its intent dates the resend window.
+const SUBMIT: CallOptions = { noRetry: true, notSentWhilePaused: true };
 
 export class CopyPhase implements PipelinePhase {
   readonly name = 'copy' as const;
@@ -139,6 +146,7 @@ export class CopyPhase implements PipelinePhase {
   private readonly unknownNextLook = new Map<number, number>();
   private readonly missingSweeps = new Map<string, number>();
   private awsInFlight: number | undefined;
+  private awsInFlightNotFollowed: number | undefined;
   private startedSinceSweep = 0;
   private lastSweepAt: number | undefined;
   private nextSweepAt = 0;
@@ -193,6 +201,7 @@ export class CopyPhase implements PipelinePhase {
       maxInFlight: this.window.max,
       learnedQuota: this.window.learnedQuota ?? null,
       awsInFlight: this.awsInFlight ?? null,
+      awsInFlightNotFollowed: this.awsInFlightNotFollowed ?? null,
       lastSweepAt: this.lastSweepAt ? new Date(this.lastSweepAt).toISOString() : null,
       startedThisRun: this.stats.started,
       finishedThisRun: this.stats.finished,
@@ -233,6 +242,7 @@ export class CopyPhase implements PipelinePhase {
       crash: this.crash,
       now: this.now,
       signal,
+      callOptions: TRACKING,
       absentAfterMs: this.options.config.copy.resendWindowMs + this.options.config.copy.listingLagMs,
       finished: (pointId, job) => this.finish(pointId, job),
     };
@@ -286,7 +296,9 @@ export class CopyPhase implements PipelinePhase {
       });
 
       while (!signal.aborted) {
-        await this.options.gate?.wait(signal);
+        // Any pause stops new submissions (fill, driveCanaries); only one that keeps AWS from answering stops
+        // the loop, so jobs in flight are still tracked and verified during an operator's pause.
+        await this.options.gate?.wait(signal, 'track');
         if (this.requeuedSinceTurn) {
           // rpctl retry or reset requeued items: give them their combination and chain weight, or fail them
           // again at once if their vault is still unusable, so every queued item stays claimable.
@@ -389,6 +401,7 @@ export class CopyPhase implements PipelinePhase {
           'listRecoveryPoints',
           { vaultName: vault.name, pageSize: 1000, ...(nextToken ? { nextToken } : {}) },
           signal,
+          TRACKING,
         );
         result.listed += page.points.length;
         const copies = page.points.filter((p) => p.status === 'COMPLETED' || p.status === 'AVAILABLE');
@@ -524,6 +537,8 @@ export class CopyPhase implements PipelinePhase {
         return;
       }
     }
+    // Paused while the copy was looked for: nothing new starts; the point stays queued.
+    if (this.options.gate?.paused) return;
     const attempt = Math.max(1, c.attempt);
     const token = idempotencyToken(c.pointArn, c.destinationVaultArn, attempt);
     const intentAt = this.now();
@@ -552,6 +567,7 @@ export class CopyPhase implements PipelinePhase {
           ...(nextToken ? { nextToken } : {}),
         },
         signal,
+        TRACKING,
       );
       const copy = page.points.find(
         (p) =>
@@ -581,7 +597,7 @@ export class CopyPhase implements PipelinePhase {
       ...(Object.keys(lifecycle).length > 0 ? { lifecycle } : {}),
     };
     try {
-      const out = await port.call('source', 'startCopyJob', request, signal, { noRetry: true });
+      const out = await port.call('source', 'startCopyJob', request, signal, SUBMIT);
       this.crash.reached('after-start-call');
       queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
       this.crash.reached('after-record-start');
@@ -591,6 +607,11 @@ export class CopyPhase implements PipelinePhase {
       this.stats.started += 1;
     } catch (err) {
       const now = this.now();
+      if (err instanceof CallNotSent) {
+        // Paused between the intent and the call: known not sent, so the point waits in the queue for the resume.
+        queue.recordDeferred(c.pointId, c.attempt, 'Paused', 'paused before the request was sent', now, now);
+        return;
+      }
       if (!(err instanceof AwsCallError)) {
         if (signal.aborted) {
           // Stopped while waiting for the pause gate or the rate limiter: the request was never sent.
@@ -656,7 +677,7 @@ export class CopyPhase implements PipelinePhase {
       }
       if (this.now() >= until) return false;
       try {
-        const out = await this.options.port.call('source', 'startCopyJob', request, signal, { noRetry: true });
+        const out = await this.options.port.call('source', 'startCopyJob', request, signal, SUBMIT);
         this.crash.reached('after-start-call');
         queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
         this.crash.reached('after-record-start');
@@ -669,8 +690,9 @@ export class CopyPhase implements PipelinePhase {
         });
         return true;
       } catch (err) {
+        // Paused: no resend; the listings settle the first call's outcome (they go on during the pause).
+        if (signal.aborted || err instanceof CallNotSent) return false;
         // Any refusal, even a definite one, says nothing about the first call: it may still have made a job.
-        if (signal.aborted) return false;
         const name = err instanceof AwsCallError ? err.failure.name : String((err as Error)?.name ?? err);
         this.options.log.info('resending StartCopyJob did not answer yet', { point: c.pointArn, error: name });
       }
@@ -724,11 +746,13 @@ export class CopyPhase implements PipelinePhase {
     const byJob = new Map<string, SubmittedItem>(submitted.map((s) => [s.copyJobId, s]));
     const startedBefore = this.startedSinceSweep;
     const active = [
-      ...(await listCopyJobs(port, { state: 'CREATED' }, signal)),
-      ...(await listCopyJobs(port, { state: 'RUNNING' }, signal)),
+      ...(await listCopyJobs(port, { state: 'CREATED' }, signal, TRACKING)),
+      ...(await listCopyJobs(port, { state: 'RUNNING' }, signal, TRACKING)),
     ];
-    this.awsInFlight = active.length;
     this.startedSinceSweep -= startedBefore;
+    // Jobs the same sweep then sees finished (they ended between the two listings, or the listings lag) are not
+    // in flight: counted, they would leave "AWS reports 1 running" beside a copy phase that is done.
+    const ended = new Set<string>();
     const seen = new Set<string>();
     for (const job of active) {
       const item = byJob.get(job.copyJobId);
@@ -748,10 +772,12 @@ export class CopyPhase implements PipelinePhase {
         port,
         { completeAfter: this.completeWatermark - COMPLETE_OVERLAP_MS },
         signal,
+        TRACKING,
       );
       let newest = this.completeWatermark;
       for (const job of finished) {
         if (job.completionDate !== null && job.completionDate > newest) newest = job.completionDate;
+        if (!ACTIVE_JOB_STATES.has(job.state)) ended.add(job.copyJobId);
         const item = byJob.get(job.copyJobId);
         if (!item || ACTIVE_JOB_STATES.has(job.state)) continue;
         seen.add(job.copyJobId);
@@ -769,10 +795,13 @@ export class CopyPhase implements PipelinePhase {
         if (missed < MISSING_SWEEPS_BEFORE_DESCRIBE) continue;
         this.missingSweeps.delete(item.copyJobId);
         try {
-          const { job } = await port.call('source', 'describeCopyJob', { copyJobId: item.copyJobId }, signal);
+          const { job } = await port.call('source', 'describeCopyJob', { copyJobId: item.copyJobId }, signal, TRACKING);
           this.jobNotFound.delete(item.copyJobId);
           if (ACTIVE_JOB_STATES.has(job.state)) queue.recordJobState(item.pointId, job.state, this.now());
-          else this.finish(item.pointId, job);
+          else {
+            ended.add(job.copyJobId);
+            this.finish(item.pointId, job);
+          }
         } catch (err) {
           if (signal.aborted) throw err;
           if (err instanceof AwsCallError && err.failure.kind === 'not_found') {
@@ -788,6 +817,9 @@ export class CopyPhase implements PipelinePhase {
     } else {
       this.completeWatermark = Math.max(this.completeWatermark, this.now() - COMPLETE_OVERLAP_MS);
     }
+    const running = active.filter((job) => !ended.has(job.copyJobId));
+    this.awsInFlight = running.length;
+    this.awsInFlightNotFollowed = running.filter((job) => !byJob.has(job.copyJobId)).length;
     this.lastSweepAt = this.now();
     const interval =
       this.meanJobMs === undefined
@@ -926,6 +958,7 @@ export class CopyPhase implements PipelinePhase {
         'listRecoveryPoints',
         { vaultName: vault, pageSize: 1000, ...(nextToken ? { nextToken } : {}) },
         signal,
+        TRACKING,
       );
       listed += page.points.length;
       for (const point of page.points) {
@@ -1037,6 +1070,7 @@ export class CopyPhase implements PipelinePhase {
         'describeRecoveryPoint',
         { vaultName: item.destinationVaultName, recoveryPointArn: item.destinationPointArn },
         signal,
+        TRACKING,
       );
       this.judge(item, point.status, point.deleteAfterDays, () =>
         this.retryVerify(item, `the copy ${item.destinationPointArn} is ${point.status}, not COMPLETED`),

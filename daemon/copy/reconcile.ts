@@ -27,6 +27,8 @@ export interface ReconcileContext {
   crash: CrashPoints;
   now: () => number;
   signal?: AbortSignal;
+  /** Options of every call: the copy phase's reads go on during a pause that leaves AWS reachable. */
+  callOptions?: CallOptions;
   /**
    * How long after an unknown call's intent a listing is complete for it: the resend window (resends with the
    * same token go out only inside it) and the listing lag (a request's job is listed within it).
@@ -53,6 +55,7 @@ export async function reconcileStartup(ctx: ReconcileContext): Promise<StartupRe
       port,
       { destinationVaultArn: vault.arn, ...(createdAfter !== undefined ? { createdAfter } : {}) },
       signal,
+      ctx.callOptions,
     );
     jobsListed += jobs.length;
     for (const job of jobs) {
@@ -102,7 +105,7 @@ export async function settleUnknown(
   const { queue, port, signal } = ctx;
   const listedAt = ctx.now();
   const judged = queue.earlierAttemptJobIds(item.pointId, item.attempt);
-  const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal)).filter(
+  const jobs = (await listCopyJobs(port, { sourceRecoveryPointArn: item.pointArn }, signal, ctx.callOptions)).filter(
     (j) =>
       (item.destinationVaultArn === null || j.destinationVaultArn === item.destinationVaultArn) &&
       // A retried point's earlier failed job lies inside the margin below: it is not this attempt's answer.
@@ -136,6 +139,10 @@ export interface ReconcileReport {
   vaults: {
     destination: string;
     copyJobs: number;
+    /** Source points those jobs copied: fewer than the jobs when a point was tried again after a failed job. */
+    sourcePoints: number;
+    /** Jobs that ended FAILED or PARTIAL (each retried, or the point reported failed). */
+    failedJobs: number;
     destinationPoints: number;
   }[];
   /** Source points with more than one copy job that did not fail, into the same vault. */
@@ -215,7 +222,13 @@ export async function reconcileReport(
       for (const p of page.points) destinationListing.set(p.arn, vault.name);
       nextToken = page.nextToken;
     } while (nextToken);
-    report.vaults.push({ destination: vault.name, copyJobs: jobs.length, destinationPoints: points });
+    report.vaults.push({
+      destination: vault.name,
+      copyJobs: jobs.length,
+      sourcePoints: byPoint.size,
+      failedJobs: jobs.filter((j) => j.state === 'FAILED' || j.state === 'PARTIAL').length,
+      destinationPoints: points,
+    });
   }
   for (const [arn, vault] of destinationListing) {
     if (knownDestinationPoints.has(arn)) continue;

@@ -13,6 +13,8 @@
 
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { applyStatus, emptyView, renderScreen } from '../../ctl/watch/view.js';
 import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../../shared/api.js';
@@ -297,10 +299,11 @@ t.test('a copy run watched with --json: per-vault progress adds up to the counts
   const c = s.counts;
   t.ok(vaults.vaults.length > 3, `${vaults.vaults.length} vaults`);
   // Points that failed before the copy phase grouped them (the air-gapped vault is not created without the
-  // operator's consent) are not attributed to a vault: `unassigned`.
+  // operator's consent) are attributed to their source vault, as the HTML report does: none is left over.
   const planned = c.queued + c.inFlight + c.completed + c.failed;
+  t.equal(vaults.unassigned, 0, 'every planned point is attributed to a vault');
   t.equal(
-    vaults.vaults.reduce((n, v) => n + v.toCopy, 0) + vaults.unassigned,
+    vaults.vaults.reduce((n, v) => n + v.toCopy, 0),
     planned,
     'every planned point counted once',
   );
@@ -309,7 +312,30 @@ t.test('a copy run watched with --json: per-vault progress adds up to the counts
     c.completed,
     'verified',
   );
-  t.equal(vaults.vaults.reduce((n, v) => n + v.failed, 0) + vaults.unassigned, c.failed, 'failed');
+  t.equal(
+    vaults.vaults.reduce((n, v) => n + v.failed, 0),
+    c.failed,
+    'failed',
+  );
+  // The report's attribution: each point's own source vault.
+  const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true, fileMustExist: true });
+  const byVault = db
+    .prepare(
+      `SELECT p.vault_name AS vault, count(*) AS toCopy, sum(i.state = 'failed') AS failed
+       FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+       WHERE i.state NOT IN ('skipped', 'discovered') GROUP BY 1 ORDER BY 1`,
+    )
+    .all() as { vault: string; toCopy: number; failed: number }[];
+  db.close();
+  t.same(
+    vaults.vaults.map((v) => ({ vault: v.vault, toCopy: v.toCopy, failed: v.failed })),
+    byVault,
+    'the same vaults and counts as the report',
+  );
+  t.ok(
+    byVault.some((v) => v.failed > 0 && v.failed === v.toCopy),
+    'a vault whose points all failed before grouping is among them',
+  );
   t.ok(
     vaults.vaults.some((v) => v.destination !== null),
     'vaults name their destination vault',

@@ -4,7 +4,14 @@
 
 import t from 'tap';
 import { SseParser } from '../../ctl/watch/stream.js';
-import { applyStatus, emptyView, plainStatusLine, renderScreen, verifiedPerMinute } from '../../ctl/watch/view.js';
+import {
+  applyStatus,
+  emptyView,
+  plainStatusLine,
+  renderScreen,
+  vaultWaiting,
+  verifiedPerMinute,
+} from '../../ctl/watch/view.js';
 import type { JournalRecord, SubscribableJournal } from '../../daemon/events.js';
 import { createLogger } from '../../daemon/log.js';
 import { createWatchHub, vaultProgress } from '../../daemon/watch.js';
@@ -234,4 +241,60 @@ t.test('views: the pause banner, lines within the width, plain lines, the rate',
   const plain = plainStatusLine(view.status!, null, Date.now());
   t.notOk(plain.includes('\u001b'));
   t.match(plain, /paused \(credentials\), phase copy; 100 points .*\n\d\d:\d\d:\d\d why: source account/);
+});
+
+t.test('why a vault is not moving: counted on the daemon, said per vault', async (t) => {
+  const result = vaultProgress(
+    [
+      { vault: 'a', destination: 'a', state: 'queued', n: 80, held: 0 },
+      { vault: 'a', destination: 'a', state: 'submitted', n: 1, held: 0 },
+      { vault: 'a', destination: 'a', state: 'verified', n: 1, held: 0 },
+      { vault: 'b', destination: 'b', state: 'queued', n: 12, held: 12 },
+      { vault: 'c', destination: 'c', state: 'queued', n: 3, held: 0 },
+    ],
+    [
+      { vault: 'a', kind: 'resource', n: 80 },
+      { vault: 'c', kind: 'retry', n: 3 },
+    ],
+  );
+  const [a, b, c] = result.vaults;
+  t.same(a?.waiting, { canary: 0, resource: 80, retry: 0 }, 'a chain behind the copy in flight');
+  t.same(b?.waiting, { canary: 12, resource: 0, retry: 0 }, 'held for the canary');
+  t.same(c?.waiting, { canary: 0, resource: 0, retry: 3 }, 'waiting for the next attempt');
+  const running = fakeStatus({
+    copy: {
+      window: 10,
+      maxInFlight: 100,
+      learnedQuota: null,
+      awsInFlight: 1,
+      lastSweepAt: null,
+      startedThisRun: 0,
+      finishedThisRun: 0,
+      verifiedThisRun: 0,
+      quotaRejections: 0,
+      throttled: 0,
+      canaries: { pending: 0, probing: 1, open: 1, failed: 0 },
+      meanJobSeconds: null,
+      topFailures: [],
+      retrying: [],
+    },
+  });
+  t.equal(vaultWaiting(a!, running), '80 queued: 80 behind a copy of the same resource (one at a time, oldest first)');
+  t.equal(vaultWaiting(b!, running), "12 queued: 12 held for their combination's canary copy");
+  t.equal(vaultWaiting(c!, running), '3 queued: 3 waiting to retry');
+  t.equal(
+    vaultWaiting({ ...c!, waiting: undefined }, { ...running, counts: { ...running.counts, inFlight: 10 } }),
+    '3 queued: in-flight limit reached (10)',
+  );
+  t.equal(vaultWaiting({ ...c!, waiting: undefined }, running), '', 'no reason known: nothing said');
+  t.equal(vaultWaiting(a!, { ...running, state: 'paused' }), '80 queued: paused');
+  t.equal(
+    vaultWaiting(a!, { ...running, window: { open: false, opensAt: null, closesAt: null, drainFrom: null } as never }),
+    '80 queued: window closed',
+  );
+  t.equal(vaultWaiting({ ...a!, queued: 0 }, running), '', 'nothing queued: nothing to explain');
+  const view = emptyView();
+  applyStatus(view, running, { at: new Date().toISOString(), ...result });
+  const screen = renderScreen(view, { width: 200, height: 50, color: false }).join('\n');
+  t.match(screen, /^ {2}a\b.* 1\/82 · 1 in flight · 80 queued: 80 behind a copy of the same resource/m);
 });
