@@ -1,10 +1,12 @@
-// The daemon's composition: state directory and lock, store, control API,
-// pipeline, and the one shutdown path. main.ts adds process concerns
-// (arguments, signals, exit codes); tests can call startDaemon directly.
+// The daemon's composition: it wires named parts and does nothing else. The state directory and lock, the store,
+// the worker pool, the AWS port, pause and resume (pause.ts, resume.ts), the pipeline and its run loop
+// (run-supervisor.ts), the status answer (status.ts) and the control API's services (api-services.ts). main.ts
+// adds process concerns (arguments, signals, exit codes); tests can call startDaemon directly.
 //
-// Start-up order matters for "touch nothing on refusal": the lock is taken
-// before the store is opened, and the store's identity is checked before the
-// socket appears, so a refused start leaves no socket and an unchanged store.
+// Start-up order matters for "touch nothing on refusal": the lock is taken before the store is opened, and the
+// store's identity is checked before the socket appears, so a refused start leaves no socket and an unchanged
+// store. Each part is added to one list of closers as it is acquired (shutdown.ts): a stop, a failed start and
+// abort() release what is there, the last acquired first.
 
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -304,7 +306,9 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     });
     const runState = (): DaemonState => (shutdown.requested ? 'stopping' : supervisor.state);
     const state = () => currentState(runState(), gate);
-    const onOperatorNeeded = () => void (mode === 'once' && stop('paused for the operator', 'paused'));
+    const onOperatorNeeded = () => {
+      if (mode === 'once') void stop('paused for the operator', 'paused');
+    };
     const pause = createPauser({ gate, journal, notifier, onOperatorNeeded });
     const accountIds = { source: config.source.accountId, destination: config.destination.accountId };
     const { signal } = shutdown;

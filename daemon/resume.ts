@@ -50,7 +50,7 @@ export class ResumeController {
 
   /** Pause all work for the operator (reason shown by rpctl status); resolves on resume, rejects on stop. */
   readonly operatorPause: OperatorPause = async (reason, detail, data) => {
-    this.options.pause({ reason, detail, ...(data ? { data } : {}) });
+    this.options.pause({ reason, detail, data });
     await this.options.gate.wait(this.options.signal);
   };
 
