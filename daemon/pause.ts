@@ -3,7 +3,7 @@
 // failing. Nothing in flight is lost: calls simply await the gate, then carry
 // on. The gate opens on `rpctl resume`, or for a credentials pause when the
 // credentials file changes; either way only after the new token is verified
-// (daemon.ts).
+// (resume.ts).
 //
 // Two scopes. Submitting new work (a StartCopyJob, an inventory page, a vault
 // write) waits for any pause. Tracking work already started (the copy jobs'
@@ -11,6 +11,9 @@
 // answering: a credentials pause, or any pause while a session's credentials
 // were rejected. So in-flight jobs are still seen to finish during an
 // operator's pause; a credentials pause still freezes everything.
+
+import type { EventJournal } from './events.js';
+import type { Notifier } from './notify.js';
 
 export interface PauseState {
   reason: string;
@@ -93,4 +96,37 @@ export class PauseGate {
       this.waiters.push(wake);
     });
   }
+}
+
+/** A pause as the daemon announces it. */
+export interface PauseRequest {
+  /** Shown by rpctl status and carried by the journal record and the notification: `credentials`, `preflight`, ... */
+  reason: string;
+  detail: string;
+  /** Fields for the journal record and the notification beside the reason; never credentials. */
+  data?: Record<string, unknown>;
+  /** The operator's own pause (rpctl pause): a warning, not an error, and a --once run waits instead of exiting. */
+  byOperator?: boolean;
+}
+
+/** Close the gate and announce it. Returns false when already paused: the first reason stands, nothing is said. */
+export type Pauser = (request: PauseRequest) => boolean;
+
+export interface PauserOptions {
+  gate: PauseGate;
+  journal: EventJournal;
+  notifier: Pick<Notifier, 'notify'>;
+  /** After a pause that waits for the operator was announced: a --once run stops here (exit 8). */
+  onOperatorNeeded(): void;
+}
+
+/** The one way work pauses: close the gate, record `daemon.paused`, notify, then let --once stop. */
+export function createPauser({ gate, journal, notifier, onOperatorNeeded }: PauserOptions): Pauser {
+  return ({ reason, detail, data, byOperator = false }) => {
+    if (!gate.pause(reason, detail)) return false;
+    journal.record(byOperator ? 'warn' : 'error', 'daemon.paused', detail, { reason, ...data });
+    void notifier.notify({ event: 'paused', reason, message: detail, ...data });
+    if (!byOperator) onOperatorNeeded();
+    return true;
+  };
 }

@@ -58,6 +58,35 @@ export function loadSettings(store: Store): SettingValue[] {
   });
 }
 
+export interface LiveSettingsTargets {
+  /** The copy engine's ceiling (absent without a copy phase). */
+  copy?: { setMaxInFlight(n: number): void };
+  /** window.drain, used until the operator sets one. */
+  configuredDrainMs: number;
+  /** Apply a new drain to the run in progress. */
+  setDrain(drainMs: number): void;
+}
+
+/** The operator's settings in effect: applied where they act, and the drain as the run loop reads it. */
+export class LiveSettings {
+  private drainOverrideMs: number | undefined;
+
+  constructor(private readonly targets: LiveSettingsTargets) {}
+
+  /** The drain at the next run start: the operator's, else window.drain. */
+  drainMs(): number {
+    return this.drainOverrideMs ?? this.targets.configuredDrainMs;
+  }
+
+  apply(setting: SettingValue): void {
+    if (setting.key === 'max-in-flight') this.targets.copy?.setMaxInFlight(setting.value);
+    else {
+      this.drainOverrideMs = setting.value;
+      this.targets.setDrain(setting.value);
+    }
+  }
+}
+
 // The first start of work in the current window occurrence, so that window.max_runtime caps the work per
 // occurrence across restarts. One row of the settings table, outside SETTING_KEYS: rpctl set cannot change it.
 const WINDOW_RUN_KEY = 'window-run';

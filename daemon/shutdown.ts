@@ -64,3 +64,73 @@ export class Shutdown {
     return outcome === 'timeout' ? this.inFlight.size : 0;
   }
 }
+
+/** One thing the daemon holds until it stops: a file, a thread, a timer, a listener. */
+export interface Closer<Context> {
+  /** Named in the error when closing it fails. */
+  name: string;
+  /** The graceful path: awaited in turn, the last added first. */
+  close(context: Context): void | Promise<void>;
+  /** The immediate path (a second SIGINT): synchronous; absent when exiting the process is enough. */
+  abort?(): void;
+}
+
+/**
+ * The one ordered list of what to release: each part is added as it is acquired and released in the reverse
+ * order, so a graceful stop, a failed start (only what was acquired so far) and an immediate exit share one list.
+ */
+export class Closers<Context> {
+  private readonly list: Closer<Context>[] = [];
+
+  add(closer: Closer<Context>): void {
+    this.list.push(closer);
+  }
+
+  /** Close everything, the last added first. Each closer runs once; a failure stops the sequence. */
+  async close(context: Context): Promise<void> {
+    while (this.list.length > 0) {
+      const closer = this.list.pop() as Closer<Context>;
+      try {
+        await closer.close(context);
+      } catch (err) {
+        throw new Error(`closing ${closer.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+    }
+  }
+
+  /** Release what must not outlive the process, now and without waiting: the last added first. */
+  abort(): void {
+    for (const closer of [...this.list].reverse()) closer.abort?.();
+  }
+}
+
+/** The daemon's graceful stop: the first call's reason and outcome stand; later calls share its promise. */
+export interface Stopper<Outcome> {
+  /** Request the shutdown, then run the closers; resolves with the outcome once everything is released. */
+  stop(reason: string, outcome: Outcome): Promise<Outcome>;
+  /** Resolves once a stop has released everything. */
+  readonly finished: Promise<Outcome>;
+}
+
+export function createStopper<Outcome>(
+  shutdown: Shutdown,
+  closers: Closers<{ reason: string; outcome?: Outcome }>,
+): Stopper<Outcome> {
+  let stopping: Promise<Outcome> | undefined;
+  let resolveFinished!: (outcome: Outcome) => void;
+  const finished = new Promise<Outcome>((resolve) => {
+    resolveFinished = resolve;
+  });
+  return {
+    finished,
+    stop(reason, outcome) {
+      if (stopping) return stopping;
+      shutdown.request(reason);
+      stopping = closers.close({ reason, outcome }).then(() => {
+        resolveFinished(outcome);
+        return outcome;
+      });
+      return stopping;
+    },
+  };
+}

@@ -1,5 +1,5 @@
 // Watching the shared credentials file, so that a refreshed token ends a
-// credentials pause without the operator (daemon.ts decides what a change
+// credentials pause without the operator (resume.ts decides what a change
 // means: while paused for credentials, verify the new token with STS and
 // resume; otherwise nothing).
 //
