@@ -9,8 +9,8 @@
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import type { DaemonState, ResumeResponse, StatusResponse } from '../shared/api.js';
-import type { Config } from '../shared/config.js';
+import type { DaemonState, ReloadResponse, ResumeResponse, StatusResponse } from '../shared/api.js';
+import type { Config, ConfigOverrides } from '../shared/config.js';
 import { formatDuration } from '../shared/duration.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
@@ -40,6 +40,7 @@ import { planReport } from './plan/report.js';
 import { PlanPhase, planPoints } from './plan/service.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { runPreflight } from './preflight/service.js';
+import { createReloader } from './reload.js';
 import { reportPoints } from './report/points.js';
 import { reportSummary } from './report/summary.js';
 import { parseResetTarget, resetState } from './reset.js';
@@ -69,6 +70,8 @@ export type RunOutcome = 'done' | 'stopped' | 'paused' | 'window_closed' | 'fail
 
 export interface DaemonDeps {
   config: Config;
+  /** The start-up flags the config was loaded with (rpcopyd --state-dir): a reload loads the file with them. */
+  configOverrides?: ConfigOverrides;
   version: string;
   log: Logger;
   mode: 'service' | 'once';
@@ -149,6 +152,8 @@ export interface RunningDaemon {
   stop(reason: string): Promise<RunOutcome>;
   /** The second-Ctrl-C path: close the store and release the lock now, without waiting. */
   abort(): void;
+  /** Re-read the config file and apply what changes live (SIGHUP); throws CONFIG_INVALID, changing nothing. */
+  reload(trigger: string): ReloadResponse;
 }
 
 function prepareStateDir(stateDir: string, log: Logger): void {
@@ -492,6 +497,19 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     return stopping;
   };
 
+  // rpctl reload, SIGHUP and rpctl config show (daemon/reload.ts): live keys change the running config in place.
+  const reloader = createReloader({
+    config,
+    overrides: deps.configOverrides ?? {},
+    store,
+    journal,
+    startedAt,
+    hooks: {
+      ...(copy ? { setMaxInFlight: (n: number) => copy.setMaxInFlight(n) } : {}),
+      setDrain: (ms) => supervisor.setDrain(ms),
+      setNotify: (channels) => notifier.setChannels(channels),
+    },
+  });
   const api = buildApi(
     {
       health: () => ({ ok: true, pid: process.pid, version }),
@@ -504,7 +522,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         };
       },
       resume: () => resumeAfterPause('operator'),
-      config: () => config,
+      config: () => reloader.show(),
+      reload: () => reloader.reload('rpctl reload'),
       pause: () => {
         const detail =
           'paused by the operator (rpctl pause): calls in flight finish, nothing new starts; rpctl resume continues';
@@ -704,6 +723,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     store,
     finished,
     stop,
+    reload: (trigger) => reloader.reload(trigger),
     abort: () => {
       credentialsWatch?.close();
       clearInterval(progressTimer);
