@@ -508,6 +508,10 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       ...(copy ? { setMaxInFlight: (n: number) => copy.setMaxInFlight(n) } : {}),
       setDrain: (ms) => supervisor.setDrain(ms),
       setNotify: (channels) => notifier.setChannels(channels),
+      setSchedule: () => {
+        changeWindow.configure(config.window);
+        supervisor.rescheduled();
+      },
     },
   });
   const api = buildApi(

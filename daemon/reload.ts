@@ -31,13 +31,19 @@ export interface ReloadHooks {
   setDrain(ms: number): void;
   /** The notifier's channels. */
   setNotify(channels: { desktop: boolean; command?: string }): void;
+  /** The change window's schedule was replaced in the running config: the run loop looks at it again. */
+  setSchedule(): void;
 }
+
+/** A setter a changed key needs; run once per reload however many of its keys changed. */
+type Effect = (running: Config, hooks: ReloadHooks, overridden: boolean) => void;
 
 interface LiveKey {
   /** When the new value is used, for the operator. */
   note: string;
-  /** Copy the key from `next` into the running config, and call a setter if nothing reads it at each use. */
-  apply(running: Config, next: Config, hooks: ReloadHooks, overridden: boolean): void;
+  /** Copy the key from `next` into the running config (the phases read it there at each use). */
+  apply(running: Config, next: Config): void;
+  effect?: Effect;
 }
 
 const copyField =
@@ -46,20 +52,37 @@ const copyField =
     running.copy[field] = next.copy[field];
   };
 
-const notifyChannels = (running: Config, next: Config, hooks: ReloadHooks): void => {
+const notifyChannels = (running: Config, next: Config): void => {
   running.notify.desktop = next.notify.desktop;
   if (next.notify.command === undefined) delete running.notify.command;
   else running.notify.command = next.notify.command;
-  hooks.setNotify({ ...running.notify });
+};
+const notifyEffect: Effect = (running, hooks) => hooks.setNotify({ ...running.notify });
+
+// The four keys of the schedule are validated together, so they are applied together, in place: the change
+// window holds this object.
+const schedule = (running: Config, next: Config): void => {
+  for (const key of ['start', 'stop', 'days', 'timezone'] as const) {
+    if (next.window[key] === undefined) delete running.window[key];
+    else Object.assign(running.window, { [key]: next.window[key] });
+  }
+};
+const scheduleEffect: Effect = (_running, hooks) => hooks.setSchedule();
+const scheduleKey: LiveKey = {
+  note: 'now: the run loop follows the new window (a run outside it stops claiming work)',
+  apply: schedule,
+  effect: scheduleEffect,
 };
 
 /** The keys a reload applies while the daemon runs; every other key needs a restart. */
 export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = {
   'copy.max_in_flight': {
     note: 'the ceiling on concurrent copy jobs, now',
-    apply(running, next, hooks, overridden) {
+    apply(running, next) {
       running.copy.maxInFlight = next.copy.maxInFlight;
-      if (!overridden) hooks.setMaxInFlight?.(next.copy.maxInFlight);
+    },
+    effect(running, hooks, overridden) {
+      if (!overridden) hooks.setMaxInFlight?.(running.copy.maxInFlight);
     },
   },
   'copy.expiry_margin': { note: 'from the next plan and the next copy claim', apply: copyField('expiryMarginMs') },
@@ -68,16 +91,23 @@ export const LIVE_KEYS: Readonly<Record<string, LiveKey>> = {
     apply: copyField('listingLagMs'),
   },
   'copy.resend_window': { note: 'from the next unknown-outcome check', apply: copyField('resendWindowMs') },
+  'window.start': scheduleKey,
+  'window.stop': scheduleKey,
+  'window.days': scheduleKey,
+  'window.timezone': scheduleKey,
   'window.drain': {
     note: 'the run in progress and every later one',
-    apply(running, next, hooks, overridden) {
+    apply(running, next) {
       // In place: the change window reads this object.
-      running.window.drainMs = next.window.drainMs;
-      if (!overridden) hooks.setDrain(next.window.drainMs ?? 0);
+      if (next.window.drainMs === undefined) delete running.window.drainMs;
+      else running.window.drainMs = next.window.drainMs;
+    },
+    effect(running, hooks, overridden) {
+      if (!overridden) hooks.setDrain(running.window.drainMs ?? 0);
     },
   },
-  'notify.desktop': { note: 'from the next operator event', apply: notifyChannels },
-  'notify.command': { note: 'from the next operator event', apply: notifyChannels },
+  'notify.desktop': { note: 'from the next operator event', apply: notifyChannels, effect: notifyEffect },
+  'notify.command': { note: 'from the next operator event', apply: notifyChannels, effect: notifyEffect },
   'compliance.require_vault_lock': {
     note: 'from the next compliance check',
     apply(running, next) {
@@ -175,6 +205,7 @@ export function createReloader(options: ReloaderOptions): Reloader {
       unchanged: [],
       message: '',
     };
+    const effects = new Map<Effect, boolean>();
     for (const key of VIEW_KEYS) {
       const from = before[key] as KeyValue;
       const to = after[key] as KeyValue;
@@ -188,10 +219,13 @@ export function createReloader(options: ReloaderOptions): Reloader {
         continue;
       }
       const override = overridden.get(key);
-      live.apply(running, next, hooks, override !== undefined);
+      live.apply(running, next);
+      if (live.effect && !effects.has(live.effect)) effects.set(live.effect, override !== undefined);
       answer.applied.push({ key, from, to, note: live.note });
       if (override) answer.overridden.push({ key, ...override });
     }
+    // After every key is in place: a schedule and its drain are applied as one.
+    for (const [effect, isOverridden] of effects) effect(running, hooks, isOverridden);
     if (answer.applied.length > 0) reloadedAt = now();
     answer.message = reloadMessage(answer);
     journal.record(answer.needsRestart.length > 0 ? 'warn' : 'info', 'config.reloaded', answer.message, {

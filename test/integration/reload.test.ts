@@ -40,6 +40,7 @@ function setup(t: Test) {
       setMaxInFlight: (n) => calls.push(`max-in-flight ${n}`),
       setDrain: (ms) => calls.push(`drain ${ms}`),
       setNotify: (c) => calls.push(`notify ${c.desktop} ${c.command ?? '-'}`),
+      setSchedule: () => calls.push(`schedule ${config.window.start ?? '-'}-${config.window.stop ?? '-'}`),
     },
   });
   const edit = (from: string | RegExp, to: string) => writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
@@ -125,4 +126,26 @@ t.test('an rpctl set override is reported where it still wins over a reloaded ke
     setting: 'max-in-flight',
     value: '9',
   });
+});
+
+t.test('a new window schedule is applied as one, its drain after it', async (t) => {
+  const { reloader, config, calls, edit } = setup(t);
+  edit('[daemon]', '[window]\nstart = "22:00"\nstop = "05:30"\ndrain = "30m"\n\n[daemon]');
+  const answer = reloader.reload('rpctl reload');
+  t.same(
+    answer.applied.map((c) => c.key),
+    ['window.start', 'window.stop', 'window.drain'],
+  );
+  t.same(calls, ['schedule 22:00-05:30', 'drain 1800000'], 'the run loop is told once, with the whole schedule');
+  t.same(
+    { start: config.window.start, stop: config.window.stop, drainMs: config.window.drainMs },
+    {
+      start: '22:00',
+      stop: '05:30',
+      drainMs: 1_800_000,
+    },
+  );
+  edit(/\[window\][^[]*/, '');
+  reloader.reload('rpctl reload');
+  t.same(config.window, {}, 'removing the window removes every key of it');
 });
