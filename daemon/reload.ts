@@ -11,8 +11,9 @@
 // Why the rest needs a restart: the accounts, profiles, region, state directory and vault mapping are what
 // the store and its checks were opened for; the copy role and destination key were checked by the preflight
 // before the first write; the CSV, its columns and the APMID filter decided the plan (a restart plans again
-// at once); the window schedule and max runtime set the run loop's timers; the worker, inventory and rate
-// settings size objects built at start-up; the log level and progress interval set up the logger and a timer.
+// at once); max runtime is a budget counted under the value a run started with; the worker, inventory and
+// rate settings size objects built at start-up; the log level and progress interval set up the logger and a
+// timer.
 
 import { resolve } from 'node:path';
 import type { ConfigResponse, ReloadResponse } from '../shared/api.js';
