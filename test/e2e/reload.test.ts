@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { copySandbox } from '../helpers/copy.js';
 import { runUntilDone, stopDaemon } from '../helpers/pipeline.js';
-import { runCtlAsync, waitFor } from '../helpers/process.js';
+import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
 
 t.test('reload applies live keys, reports restart keys, refuses a broken file; SIGHUP does the same', async (t) => {
   const sandbox = await copySandbox(t, 40);
@@ -95,4 +95,39 @@ t.test('reload applies live keys, reports restart keys, refuses a broken file; S
   t.match(noDaemon.stdout, /no daemon answered .*: this is the file's effective config/);
   t.match(noDaemon.stdout, /^copy\.workers\s+3$/m, 'the file’s value');
   t.equal(JSON.parse((await ctl('config', 'show', '--json')).stdout).answeredBy, 'file');
+});
+
+t.test('a reloaded change window: a daemon waiting for its window starts, a closed one is shown', async (t) => {
+  const sandbox = await copySandbox(t, 20);
+  const env = sandbox.env;
+  const hhmm = (offsetMinutes: number) => {
+    const now = new Date();
+    const m = (((now.getUTCHours() * 60 + now.getUTCMinutes() + offsetMinutes) % 1440) + 1440) % 1440;
+    return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+  };
+  const base = readFileSync(sandbox.config, 'utf8');
+  const withWindow = (start: string, stop: string) =>
+    writeFileSync(
+      sandbox.config,
+      base.replace('[daemon]', `[window]\nstart = "${start}"\nstop = "${stop}"\ntimezone = "UTC"\n\n[daemon]`),
+    );
+  const status = async () => JSON.parse((await runCtlAsync(['status', '--json'], env)).stdout);
+
+  withWindow(hhmm(120), hhmm(180));
+  const daemon = spawnDaemon([], env, t);
+  await waitFor(async () => (await runCtlAsync(['status'], env)).code === 0, 'the daemon to answer', 60_000);
+  await waitFor(async () => (await status()).state === 'waiting_for_window', 'the daemon to wait', 60_000);
+  t.equal((await status()).phase, 'idle', 'nothing runs outside the window');
+
+  withWindow(hhmm(-60), hhmm(120));
+  const reload = await runCtlAsync(['reload'], env);
+  t.equal(reload.code, 0, reload.stderr);
+  t.match(reload.stdout, /applied:\n\s+window\.start/);
+  await waitFor(async () => (await status()).state !== 'waiting_for_window', 'the work to start', 60_000);
+  t.equal((await status()).window.open, true);
+
+  withWindow(hhmm(120), hhmm(180));
+  t.equal((await runCtlAsync(['reload'], env)).code, 0);
+  await waitFor(async () => (await status()).window.open === false, 'the window to show closed', 60_000);
+  await stopDaemon(daemon, env);
 });
