@@ -1,5 +1,6 @@
 import { ReloadResponse, ROUTES } from '../shared/api.js';
 import { type KeyValue, valueText } from '../shared/config-view.js';
+import { RpcopyError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { daemonClient } from './config.js';
 
@@ -8,6 +9,9 @@ export const reloadCommand: Command = {
   summary: 're-read the config file and apply what can change live; names the keys that need a restart',
   usage: 'rpctl reload [--json]',
   async run(ctx) {
+    if (ctx.positionals.length > 0) {
+      throw new RpcopyError('BAD_REQUEST', `rpctl reload: unexpected argument ${ctx.positionals[0]}`);
+    }
     const answer = await daemonClient(ctx).post(ROUTES.reload, ReloadResponse);
     ctx.out(ctx.json ? JSON.stringify(answer, null, 2) : reloadText(answer));
     return 0;
