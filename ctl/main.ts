@@ -17,6 +17,7 @@ import { pauseCommand } from './pause.js';
 import { planCommand } from './plan.js';
 import { preflightCommand } from './preflight.js';
 import { reconcileCommand } from './reconcile.js';
+import { reloadCommand } from './reload.js';
 import { reportCommand } from './report.js';
 import { resetCommand } from './reset.js';
 import { resumeCommand } from './resume.js';
@@ -40,6 +41,7 @@ const COMMANDS: Command[] = [
   resumeCommand,
   retryCommand,
   setCommand,
+  reloadCommand,
   resetCommand,
   reconcileCommand,
   reportCommand,

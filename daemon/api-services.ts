@@ -22,6 +22,7 @@ import { SKIP_REASONS } from './plan/reasons.js';
 import { planReport } from './plan/report.js';
 import { planPoints } from './plan/service.js';
 import { runPreflight } from './preflight/service.js';
+import type { Reloader } from './reload.js';
 import { reportPoints } from './report/points.js';
 import { reportSummary } from './report/summary.js';
 import { parseResetTarget, resetState } from './reset.js';
@@ -67,6 +68,8 @@ export class ReadWorkers {
 /** The daemon's parts the API reaches. */
 export interface ApiServiceParts {
   config: Config;
+  /** rpctl config show and rpctl reload (reload.ts). */
+  reloader: Pick<Reloader, 'show' | 'reload'>;
   version: string;
   mode: 'service' | 'once';
   startedAt: Date;
@@ -94,15 +97,16 @@ export interface ApiServiceParts {
   stop(reason: string): void;
 }
 
-/** The daemon's lifecycle: health, status, config, stop, pause, resume. */
+/** The daemon's lifecycle: health, status, config and its reload, stop, pause, resume. */
 function lifecycle(
   parts: ApiServiceParts,
-): Pick<ApiServices, 'health' | 'status' | 'config' | 'stop' | 'pause' | 'resume'> {
-  const { config, version, gate, state } = parts;
+): Pick<ApiServices, 'health' | 'status' | 'config' | 'reload' | 'stop' | 'pause' | 'resume'> {
+  const { version, gate, state, reloader } = parts;
   return {
     health: () => ({ ok: true, pid: process.pid, version }),
     status: parts.status,
-    config: () => config,
+    config: () => reloader.show(),
+    reload: () => reloader.reload('rpctl reload'),
     stop: () => {
       parts.stop('rpctl stop');
       return {

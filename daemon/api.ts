@@ -10,6 +10,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import type {
   ComplianceResponse,
+  ConfigResponse,
   ForecastResponse,
   HealthResponse,
   PauseResponse,
@@ -17,6 +18,7 @@ import type {
   PlanResponse,
   PreflightResponse,
   ReconcileResponse,
+  ReloadResponse,
   ReportPointsResponse,
   ReportSummaryResponse,
   ResetResponse,
@@ -27,7 +29,6 @@ import type {
   StopResponse,
 } from '../shared/api.js';
 import { ResetRequest, RetryRequest, ROUTES, SetRequest } from '../shared/api.js';
-import type { Config } from '../shared/config.js';
 import { type ApiErrorBody, ERROR_CODES, type ErrorCode, RpcopyError } from '../shared/errors.js';
 import type { Logger } from './log.js';
 
@@ -37,7 +38,10 @@ export interface ApiServices {
   stop(): StopResponse;
   /** Verifies refreshed credentials with STS before work restarts: a few seconds at most, never blocking. */
   resume(): Promise<ResumeResponse>;
-  config(): Config;
+  /** The running config key by key, against the config file as it is now (a small file read). */
+  config(): ConfigResponse;
+  /** Re-read and validate the config file and apply what changes live (synchronous, a small file read). */
+  reload(): ReloadResponse;
   /** Scans the whole plan on a read worker (about 2 s at a million points); the main thread stays free. */
   plan(): Promise<PlanResponse>;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
@@ -90,6 +94,7 @@ function badRequest(error: z.ZodError): RpcopyError {
 
 const STATUS_OF: Partial<Record<ErrorCode, 400 | 404 | 409 | 503>> = {
   BAD_REQUEST: 400,
+  CONFIG_INVALID: 400,
   NOT_FOUND: 404,
   SHUTTING_DOWN: 503,
   WINDOW_CLOSED: 409,
@@ -106,6 +111,7 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
   app.post(ROUTES.stop, (c) => c.json(services.stop(), 202));
   app.post(ROUTES.resume, async (c) => c.json(await services.resume()));
   app.get(ROUTES.config, (c) => c.json(services.config()));
+  app.post(ROUTES.reload, (c) => c.json(services.reload()));
   app.get(ROUTES.plan, async (c) => c.json(await services.plan()));
   app.get(ROUTES.planPoints, (c) => {
     const query = PlanPointsQuery.safeParse(c.req.query());

@@ -10,8 +10,8 @@
 
 import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DaemonState } from '../shared/api.js';
-import type { Config } from '../shared/config.js';
+import type { DaemonState, ReloadResponse } from '../shared/api.js';
+import type { Config, ConfigOverrides } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
 import { buildApi, closeServer, listenOnSocket } from './api.js';
@@ -32,6 +32,7 @@ import { Pipeline, type PipelinePhase } from './pipeline.js';
 import { PlanPhase } from './plan/service.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { startProgressLog } from './progress.js';
+import { createReloader } from './reload.js';
 import { ResumeController } from './resume.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { claimWindowRunStart, LiveSettings, loadSettings, windowRunStart } from './settings.js';
@@ -51,6 +52,8 @@ export type RunOutcome = 'done' | 'stopped' | 'paused' | 'window_closed' | 'fail
 
 export interface DaemonDeps {
   config: Config;
+  /** The start-up flags the config was loaded with (rpcopyd --state-dir): a reload loads the file with them. */
+  configOverrides?: ConfigOverrides;
   version: string;
   log: Logger;
   mode: 'service' | 'once';
@@ -131,6 +134,8 @@ export interface RunningDaemon {
   stop(reason: string): Promise<RunOutcome>;
   /** The second-Ctrl-C path: close the store and release the lock now, without waiting. */
   abort(): void;
+  /** Re-read the config file and apply what changes live (SIGHUP); throws CONFIG_INVALID, changing nothing. */
+  reload(trigger: string): ReloadResponse;
 }
 
 function prepareStateDir(stateDir: string, log: Logger): void {
@@ -336,19 +341,33 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services), refresh);
     const changeWindow = new ChangeWindow(config.window);
     const setDrain = (drainMs: number) => supervisor.setDrain(drainMs);
-    const settings = new LiveSettings({ copy, configuredDrainMs: changeWindow.drainMs, setDrain });
+    const configuredDrainMs = () => changeWindow.drainMs;
+    const settings = new LiveSettings({ copy, configuredDrainMs, setDrain });
     // The one place that decides when work runs: the first run, and every rerun an operator asks for.
     const runs = superviseRuns({ deps, store, journal, pipeline, copy, changeWindow, settings, shutdown, stop });
     const { supervisor, maxRuntimeMs } = runs;
     for (const setting of loadSettings(store)) settings.apply(setting);
 
     const showWindow = changeWindow.scheduled || maxRuntimeMs !== undefined;
+    // rpctl reload, SIGHUP and rpctl config show (reload.ts): live keys change the running config in place.
+    const reloader = createReloader({
+      ...{ config, overrides: deps.configOverrides ?? {}, store, journal, startedAt },
+      hooks: {
+        ...(copy ? { setMaxInFlight: (n: number) => copy.setMaxInFlight(n) } : {}),
+        setDrain,
+        setNotify: (channels) => notifier.setChannels(channels),
+        setSchedule: () => {
+          changeWindow.configure(config.window);
+          supervisor.rescheduled();
+        },
+      },
+    });
     const statusParts = { config, version, startedAt, runId, store, gate, runState, pipeline, sessions, supervisor };
     const status = statusBuilder({ ...statusParts, copy, showWindow });
     // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
     const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
     const api = apiServices({
-      ...{ config, version, mode, startedAt, maxRuntimeMs, runId, store, journal, port, gate, pause, resume },
+      ...{ config, reloader, version, mode, startedAt, maxRuntimeMs, runId, store, journal, port, gate, pause, resume },
       ...{ supervisor, changeWindow, copy, settings, watchHub, readers, signal, status, state },
       stop: (reason) => void stop(reason, 'stopped'),
     });
@@ -376,6 +395,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       store,
       finished,
       stop: (reason) => stop(reason, 'stopped'),
+      reload: (trigger) => reloader.reload(trigger),
       abort: () => closers.abort(),
     };
   } catch (err) {

@@ -47,7 +47,7 @@ Options:
   -h, --help        this help
 
 Runs in the foreground; SIGINT/SIGTERM or 'rpctl stop' stop it gracefully (exit 0),
-a second SIGINT exits at once (exit 130). Exit codes: docs/operator-guide.md.`;
+a second SIGINT exits at once (exit 130). SIGHUP or 'rpctl reload' re-reads the config. Exit codes: docs/operator-guide.md.`;
 
 export async function main(argv: string[]): Promise<number> {
   let args: ReturnType<typeof parseCli>;
@@ -102,10 +102,28 @@ export async function main(argv: string[]): Promise<number> {
   process.umask(0o077);
   const log = createLogger({ level: config.daemon.logLevel });
   logProcessWarnings(log);
+  // SIGHUP reloads the config (daemon/reload.ts). Its default action ends the process, so it is caught from
+  // here on; one that arrives during start-up is applied once the daemon is up.
+  let running: Awaited<ReturnType<typeof startDaemon>> | undefined;
+  let reloadWanted = false;
+  const onHangup = () => {
+    if (!running) {
+      reloadWanted = true;
+      return;
+    }
+    try {
+      running.reload('SIGHUP');
+    } catch (err) {
+      // The reload journalled and logged why; the daemon runs on unchanged.
+      if (!(err instanceof RpcopyError)) log.error('reloading the config failed', { error: err });
+    }
+  };
+  process.on('SIGHUP', onHangup);
   let daemon: Awaited<ReturnType<typeof startDaemon>>;
   try {
     daemon = await startDaemon({
       config,
+      configOverrides: { stateDir: args['state-dir'] },
       version,
       log,
       mode: args.once ? 'once' : 'service',
@@ -114,6 +132,7 @@ export async function main(argv: string[]): Promise<number> {
       ...(maxRuntimeMs !== undefined ? { maxRuntimeMs } : {}),
     });
   } catch (err) {
+    process.off('SIGHUP', onHangup);
     if (err instanceof RpcopyError) {
       log.error(err.message, { code: err.code });
       process.stderr.write(`rpcopyd: ${err.message}\n`);
@@ -121,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
+  running = daemon;
+  if (reloadWanted) onHangup();
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -141,6 +162,7 @@ export async function main(argv: string[]): Promise<number> {
   const outcome = await daemon.finished;
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onHangup);
   return args.once ? ONCE_EXIT[outcome] : outcome === 'failed' ? EXIT.internal : EXIT.ok;
 }
 

@@ -49,6 +49,8 @@ export interface Notifier {
   notify(event: OperatorEvent, channels?: { desktop?: boolean }): Promise<void>;
   /** Wait for deliveries still running, at most `timeoutMs`. */
   drain(timeoutMs: number): Promise<void>;
+  /** New notify.desktop and notify.command (a config reload), used from the next event. */
+  setChannels(channels: { desktop: boolean; command?: string | undefined }): void;
 }
 
 const TITLE = 'rpcopy';
@@ -68,6 +70,7 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? (() => new Date());
   const pending = new Set<Promise<void>>();
+  let channelConfig = { desktop: options.desktop, command: options.command };
   let desktop: Promise<DesktopNotify | undefined> | undefined;
   let desktopWarned = false;
 
@@ -172,8 +175,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
       reason: event.reason,
     });
     const work: Promise<void>[] = [];
-    if (options.desktop && channels.desktop !== false) work.push(showDesktop(event.message));
-    if (options.command) work.push(runCommand(options.command, `${JSON.stringify(full)}\n`, event.event));
+    const { desktop: onDesktop, command } = channelConfig;
+    if (onDesktop && channels.desktop !== false) work.push(showDesktop(event.message));
+    if (command) work.push(runCommand(command, `${JSON.stringify(full)}\n`, event.event));
     await Promise.all(work);
   };
 
@@ -197,6 +201,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
         }),
       ]);
       clearTimeout(timer);
+    },
+    setChannels(next) {
+      channelConfig = { desktop: next.desktop, command: next.command };
     },
   };
 }

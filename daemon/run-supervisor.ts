@@ -88,6 +88,8 @@ export class RunSupervisor {
   private deadlineValue: number | undefined;
   /** The first start of work in this process (the budget of a one-off or always-open max runtime). */
   private processStart: number | undefined;
+  /** Re-derives the running run's deadline from the schedule (set while work runs). */
+  private rescheduleRun: (() => void) | undefined;
 
   constructor(private readonly options: RunSupervisorOptions) {
     this.clock = options.clock ?? realClock;
@@ -127,6 +129,16 @@ export class RunSupervisor {
   /** The operator changed the drain (rpctl set drain): apply it to the run in progress. */
   setDrain(drainMs: number): void {
     if (this.deadlineValue !== undefined && this.working) this.drainFromValue = this.deadlineValue - drainMs;
+  }
+
+  /**
+   * The window's schedule changed (a config reload): a loop waiting for its window looks again; a run in
+   * progress takes the new deadline, or ends as at a window's close when the new schedule is closed now.
+   */
+  rescheduled(): void {
+    if (this.job === undefined) return;
+    if (this.working) this.rescheduleRun?.();
+    else this.wake.abort();
   }
 
   /**
@@ -236,16 +248,40 @@ export class RunSupervisor {
       const signal = AbortSignal.any([options.signal, runEnd.signal]);
       // Like the shutdown signal it combines: every waiting AWS call listens to it, hundreds at once.
       setMaxListeners(0, signal);
-      const timerDone = new AbortController();
+      // The deadline's timer; a reschedule replaces it, and the run's end cancels it.
+      let timer = new AbortController();
+      const arm = (until: number | undefined, from: number) => {
+        timer.abort();
+        timer = new AbortController();
+        if (until === undefined) return;
+        const mine = timer;
+        void this.clock.sleep(until - from, AbortSignal.any([signal, mine.signal])).then(() => {
+          if (!mine.signal.aborted) runEnd.abort('window closed');
+        });
+      };
       if (deadline !== undefined) {
         options.record('info', 'window.open', `working until ${new Date(deadline).toISOString()}`, {
           deadline,
           drainFrom: this.drainFromValue ?? null,
         });
-        void this.clock
-          .sleep(deadline - now, AbortSignal.any([signal, timerDone.signal]))
-          .then(() => runEnd.abort('window closed'));
       }
+      arm(deadline, now);
+      this.rescheduleRun = () => {
+        const at = this.clock.now();
+        const next = this.schedule(at, true);
+        if (!next.view.open) {
+          runEnd.abort('window closed');
+          return;
+        }
+        this.view = next.view;
+        this.deadlineValue = next.deadline;
+        this.drainFromValue = next.deadline === undefined ? undefined : next.deadline - options.drainMs();
+        options.record('info', 'window.rescheduled', 'the change window changed: the run goes on under it', {
+          deadline: next.deadline ?? null,
+          drainFrom: this.drainFromValue ?? null,
+        });
+        arm(next.deadline, at);
+      };
       const work = this.job ?? 'pipeline';
       this.working = true;
       let outcome: 'done' | 'stopped';
@@ -253,7 +289,8 @@ export class RunSupervisor {
         outcome = await options.work(work, { signal, track: (w) => options.track(w) });
       } finally {
         this.working = false;
-        timerDone.abort();
+        this.rescheduleRun = undefined;
+        timer.abort();
         this.drainFromValue = undefined;
       }
       if (outcome === 'done') {

@@ -61,8 +61,8 @@ export function loadSettings(store: Store): SettingValue[] {
 export interface LiveSettingsTargets {
   /** The copy engine's ceiling (absent without a copy phase). */
   copy?: { setMaxInFlight(n: number): void };
-  /** window.drain, used until the operator sets one. */
-  configuredDrainMs: number;
+  /** window.drain as configured now (rpctl reload may change it), used until the operator sets one. */
+  configuredDrainMs(): number;
   /** Apply a new drain to the run in progress. */
   setDrain(drainMs: number): void;
 }
@@ -75,7 +75,7 @@ export class LiveSettings {
 
   /** The drain at the next run start: the operator's, else window.drain. */
   drainMs(): number {
-    return this.drainOverrideMs ?? this.targets.configuredDrainMs;
+    return this.drainOverrideMs ?? this.targets.configuredDrainMs();
   }
 
   apply(setting: SettingValue): void {

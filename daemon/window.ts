@@ -31,12 +31,18 @@ interface LocalParts {
 }
 
 export class ChangeWindow {
-  private readonly format: Intl.DateTimeFormat;
-  private readonly startMin: number | undefined;
-  private readonly stopMin: number | undefined;
-  private readonly days: ReadonlySet<Weekday>;
+  private format!: Intl.DateTimeFormat;
+  private startMin: number | undefined;
+  private stopMin: number | undefined;
+  private days!: ReadonlySet<Weekday>;
 
-  constructor(private readonly config: WindowConfig) {
+  constructor(private config: WindowConfig) {
+    this.configure(config);
+  }
+
+  /** Take the schedule (start, stop, days, timezone) from `config`, as at construction: a config reload. */
+  configure(config: WindowConfig): void {
+    this.config = config;
     this.format = new Intl.DateTimeFormat('en-GB', {
       timeZone: config.timezone,
       hourCycle: 'h23',

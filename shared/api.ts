@@ -10,6 +10,7 @@ export const ROUTES = {
   stop: '/v1/stop',
   resume: '/v1/resume',
   config: '/v1/config',
+  reload: '/v1/reload',
   plan: '/v1/plan',
   planPoints: '/v1/plan/points',
   preflight: '/v1/preflight',
@@ -596,3 +597,63 @@ export const ResetResponse = z.object({
   message: z.string(),
 });
 export type ResetResponse = z.infer<typeof ResetResponse>;
+
+/** One config key's value as the file writes it (shared/config-view.ts); null when not set. */
+const KeyValue = z.union([
+  z.string(),
+  z.number(),
+  z.boolean(),
+  z.array(z.string()),
+  z.record(z.string(), z.string()),
+  z.null(),
+]);
+
+/** How a changed key reaches the running daemon: `live` on rpctl reload (or SIGHUP), `restart` only by a restart. */
+const KeyApply = z.enum(['live', 'restart']);
+
+/** An rpctl set override that wins over a config key (daemon/settings.ts). */
+const KeyOverride = z.object({ setting: z.string(), value: z.string() });
+
+/** GET /v1/config: the config the daemon runs, key by key, against what its config file says now. */
+export const ConfigResponse = z.object({
+  file: z.string(),
+  pid: z.number().int(),
+  startedAt: z.string(),
+  /** The last reload that applied something; null when the daemon runs the config it started with. */
+  reloadedAt: z.string().nullable(),
+  /** The running config as the daemon reads it (shared/config.ts Config). */
+  config: z.record(z.string(), z.unknown()),
+  keys: z.array(
+    z.object({
+      key: z.string(),
+      /** What the daemon runs. */
+      value: KeyValue,
+      /** What the file gives now (with the daemon's environment and flags); absent when the file does not load. */
+      file: KeyValue.optional(),
+      differs: z.boolean(),
+      apply: KeyApply,
+      overriddenBy: KeyOverride.optional(),
+    }),
+  ),
+  /** Why the file on disk does not load now (file:line: key: reason), or null. */
+  fileError: z.string().nullable(),
+});
+export type ConfigResponse = z.infer<typeof ConfigResponse>;
+
+const KeyChange = z.object({ key: z.string(), from: KeyValue, to: KeyValue });
+
+/** POST /v1/reload: re-read the config file, apply the keys that change live, name those that need a restart. */
+export const ReloadResponse = z.object({
+  file: z.string(),
+  /** `rpctl reload` or `SIGHUP`. */
+  trigger: z.string(),
+  /** Changed keys now in effect; `note` says when one is used (e.g. at the next copy claim). */
+  applied: z.array(KeyChange.extend({ note: z.string() })),
+  /** Changed keys the daemon does not apply while it runs: restart rpcopyd to apply them. */
+  needsRestart: z.array(KeyChange),
+  /** Keys an rpctl set override still wins over (the file's value is kept for when it is lifted). */
+  overridden: z.array(z.object({ key: z.string(), setting: z.string(), value: z.string() })),
+  unchanged: z.array(z.string()),
+  message: z.string(),
+});
+export type ReloadResponse = z.infer<typeof ReloadResponse>;

@@ -198,6 +198,8 @@ function serviceSection(options: {
     `# ${options.timeoutNote}`,
     'KillSignal=SIGTERM',
     `TimeoutStopSec=${stopTimeoutSeconds(options.shutdownTimeoutMs)}`,
+    '# systemctl --user reload: rpcopyd re-reads the config and applies what changes live (as rpctl reload).',
+    'ExecReload=/bin/kill -HUP $MAINPID',
     '# Exit 0 (stopped on request, or done) is final; a crash restarts. Not restarted: usage error (2),',
     '# invalid config (3), another daemon on the state directory (6), the store is not this job’s (7).',
     'Restart=on-failure',

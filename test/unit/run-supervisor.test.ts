@@ -12,6 +12,7 @@ import {
   type SupervisorOutcome,
 } from '../../daemon/run-supervisor.js';
 import { ChangeWindow } from '../../daemon/window.js';
+import type { WindowConfig } from '../../shared/config.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -232,4 +233,42 @@ t.test('shutdown ends a loop waiting for its window', async (t) => {
   await flush();
   t.same(h.outcomes, ['stopped']);
   t.equal(h.calls.length, 0);
+});
+
+t.test('a reloaded schedule: a waiting loop starts at once, a run takes the new close or stops', async (t) => {
+  const clock = new FakeClock(at('2026-11-23T12:00:00Z'));
+  const config: WindowConfig = { start: '22:00', stop: '23:00', timezone: 'UTC' };
+  const window = new ChangeWindow(config);
+  const h = harness(clock, { window });
+  h.supervisor.request('pipeline');
+  await flush();
+  t.equal(h.supervisor.state, 'waiting_for_window');
+
+  // The operator opens the window now (rpctl reload): the waiting loop looks again without waiting a minute.
+  window.configure({ ...config, start: '11:00', stop: '14:00' });
+  h.supervisor.rescheduled();
+  await flush();
+  t.equal(h.calls.length, 1, 'the work starts under the new window');
+  t.equal(iso(h.supervisor.deadline), '2026-11-23T14:00:00.000Z');
+  t.equal(iso(h.supervisor.drainFrom), '2026-11-23T13:59:00.000Z', 'the drain is taken from the new close');
+
+  // A later close: the run goes on past the old one.
+  window.configure({ ...config, start: '11:00', stop: '16:00' });
+  h.supervisor.rescheduled();
+  await clock.advance(at('2026-11-23T15:00:00Z'));
+  t.notOk(h.calls[0]?.context.signal.aborted, 'still running after the old close');
+  t.equal(iso(h.supervisor.deadline), '2026-11-23T16:00:00.000Z');
+  t.ok(h.events.some((e) => e.kind === 'window.rescheduled'));
+
+  // A window that is closed now: the run stops claiming, as at a close, and waits for the next opening.
+  window.configure({ ...config, start: '22:00', stop: '23:00' });
+  h.supervisor.rescheduled();
+  await flush();
+  t.ok(h.calls[0]?.context.signal.aborted, 'the run ends');
+  t.equal(h.supervisor.state, 'waiting_for_window');
+  t.equal(iso(h.supervisor.window().opensAt), '2026-11-23T22:00:00.000Z');
+  await clock.advance(at('2026-11-23T22:00:00Z'));
+  t.equal(h.calls.length, 2, 'and runs again when the new window opens');
+  h.shutdown.abort();
+  await flush();
 });

@@ -221,6 +221,7 @@ t.test('the user unit runs rpcopyd in the foreground with the graceful-stop sett
     ExecStart: [`${NODE} ${DAEMON} --config ${RECORD.config}`],
     KillSignal: ['SIGTERM'],
     TimeoutStopSec: ['60'],
+    ExecReload: ['/bin/kill -HUP $MAINPID'],
     Restart: ['on-failure'],
     RestartSec: ['10'],
     RestartPreventExitStatus: ['2 3 6 7'],
