@@ -58,6 +58,7 @@ export const statusCommand: Command = {
         ...(status.state === 'paused' && status.pauseDetail
           ? ([['why', status.pauseDetail]] as [string, string][])
           : []),
+        ...(status.warnings ?? []).map((w): [string, string] => ['WARNING', w]),
         ['phase', status.phase],
         [
           'points',

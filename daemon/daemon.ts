@@ -25,6 +25,7 @@ import { CopyQueue } from './copy/queue.js';
 import { reconcileReport } from './copy/reconcile.js';
 import { loadPrices } from './cost/prices.js';
 import { costForecast } from './cost/service.js';
+import { csvProblemsPage } from './enrich/gate.js';
 import { EnrichPhase } from './enrich/phase.js';
 import { createJournal, type EventJournal, endRun, startRun } from './events.js';
 import { forecast, JobSamples, remainingWork } from './forecast.js';
@@ -38,6 +39,7 @@ import { Pipeline, type PipelinePhase } from './pipeline.js';
 import { SKIP_REASONS } from './plan/reasons.js';
 import { planReport } from './plan/report.js';
 import { PlanPhase, planPoints } from './plan/service.js';
+import { operatorWarnings, warningsOf } from './plan/warnings.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { runPreflight } from './preflight/service.js';
 import { reportPoints } from './report/points.js';
@@ -255,12 +257,14 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     },
   });
   const pauseForOperator: OperatorPause = async (reason, detail, data) => {
-    if (gate.pause(reason, detail)) {
+    const ours = gate.pause(reason, detail);
+    if (ours) {
       journal.record('error', 'daemon.paused', detail, { reason, ...data });
       void notifier.notify({ event: 'paused', reason, message: detail, ...data });
       if (mode === 'once') void stop('paused for the operator', 'paused');
     }
     await gate.wait(shutdown.signal);
+    return ours;
   };
 
   // Resuming: one function for every trigger (rpctl resume through the API, a changed credentials file, and
@@ -438,6 +442,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
     ...(changeWindow.scheduled || maxRuntimeMs !== undefined
       ? { window: windowStatus(supervisor.window(), supervisor.running ? supervisor.drainFrom : undefined) }
       : {}),
+    ...warningsOf(operatorWarnings(store, config)),
   });
 
   // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
@@ -623,6 +628,7 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
         }
         return planPoints(store, query);
       },
+      csvProblems: (query) => csvProblemsPage(store, query),
       reportPoints: (query) => reportPoints(store, query),
       reportSummary: () => reportSummary(store, { signal: shutdown.signal }),
       watch: () => watchHub.connect(),
