@@ -1,17 +1,40 @@
-import { PlanPointsResponse, PlanResponse, ROUTES } from '../shared/api.js';
+import { CsvProblemsResponse, PlanPointsResponse, PlanResponse, ROUTES } from '../shared/api.js';
 import type { Command } from './command.js';
 import { columns, count } from './format.js';
 
 const PAGE = 5_000;
+/** `--list` of the metadata CSV's problems rather than of points. */
+const CSV_PROBLEMS = 'csv-problems';
+const SHOWN_PROBLEMS = 10;
 
 export const planCommand: Command = {
   name: 'plan',
-  summary: 'the dry run: counts by vault, resource type and skip reason; --list REASON exports points',
-  usage: 'rpctl plan [--json] [--list REASON|copy]',
+  summary:
+    'the dry run: counts by vault, resource type and skip reason; --list REASON exports points, ' +
+    '--list csv-problems every problem of the metadata CSV',
+  usage: 'rpctl plan [--json] [--list REASON|copy|csv-problems]',
   options: { list: { type: 'string' } },
   async run(ctx) {
     const client = ctx.client();
     const reason = ctx.values.list as string | undefined;
+    if (reason === CSV_PROBLEMS) {
+      // Every problem in line order (those without a line last): JSON lines with --json, else CSV.
+      if (!ctx.json) ctx.out('line,kind,resourceArn,detail');
+      let position = '';
+      for (;;) {
+        const page = await client.get(`${ROUTES.csvProblems}?limit=${PAGE}${position}`, CsvProblemsResponse);
+        for (const p of page.problems) {
+          ctx.out(
+            ctx.json
+              ? JSON.stringify(p)
+              : [p.line === null ? '' : String(p.line), p.kind, p.resourceArn ?? '', p.detail].map(csvField).join(','),
+          );
+        }
+        if (page.next === null) break;
+        position = `&afterLine=${page.next.afterLine}&afterId=${page.next.afterId}`;
+      }
+      return 0;
+    }
     if (reason !== undefined) {
       // One point per line (JSON lines with --json, else CSV), fetched page by page.
       if (!ctx.json) ctx.out('arn,vault,resourceType,resourceArn,apmid,state,reason,destinationVault');
@@ -52,6 +75,8 @@ export const planCommand: Command = {
     }
     const skippedTotal = Object.values(plan.skipped).reduce((a, b) => a + b, 0);
     const lines = [
+      ...(plan.warnings ?? []).map((w) => `WARNING: ${w}`),
+      ...(plan.warnings?.length ? [''] : []),
       `${count(plan.points)} recovery points inventoried (${plan.inventory.vaultsDone} of ${plan.inventory.vaultsSelected} selected vaults listed)`,
       `${count(plan.toCopy)} to copy, ${count(skippedTotal)} skipped`,
       '',
@@ -92,9 +117,15 @@ export const planCommand: Command = {
             .map(([k, n]) => [`  ${k}`, count(n)]),
         ),
       );
-      for (const e of plan.metadata.examples.slice(0, 10)) {
+      // In line order; the full list is one command away.
+      const byLine = [...plan.metadata.examples].sort((a, b) => (a.line ?? Infinity) - (b.line ?? Infinity));
+      for (const e of byLine.slice(0, SHOWN_PROBLEMS)) {
         lines.push(`  ${e.line ? `line ${e.line}: ` : ''}${e.kind}: ${e.detail}`);
       }
+      const more = problemTotal - Math.min(SHOWN_PROBLEMS, byLine.length);
+      lines.push(
+        `  ${more > 0 ? `and ${count(more)} more; ` : ''}every problem, by line: rpctl plan --list ${CSV_PROBLEMS}`,
+      );
     }
     ctx.out(lines.join('\n'));
     return 0;

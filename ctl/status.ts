@@ -93,6 +93,7 @@ export const statusCommand: Command = {
           ? ([['why', status.pauseDetail]] as [string, string][])
           : []),
         ...(pauseEffect(status) ? ([['meanwhile', pauseEffect(status)]] as [string, string][]) : []),
+        ...(status.warnings ?? []).map((w): [string, string] => ['WARNING', w]),
         ['phase', status.phase],
         [
           'points',

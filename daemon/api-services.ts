@@ -15,6 +15,7 @@ import { CopyQueue } from './copy/queue.js';
 import { reconcileReport } from './copy/reconcile.js';
 import { loadPrices } from './cost/prices.js';
 import { costForecast } from './cost/service.js';
+import { csvProblemsPage } from './enrich/gate.js';
 import type { EventJournal } from './events.js';
 import { forecast, JobSamples, remainingWork } from './forecast.js';
 import type { PauseGate, Pauser } from './pause.js';
@@ -199,10 +200,10 @@ function stateChanges(parts: ApiServiceParts): Pick<ApiServices, 'set' | 'reset'
   };
 }
 
-/** Reports from the store: the plan, the forecast, the per-point report and rpctl watch's stream. */
+/** Reports from the store: the plan and the CSV's problems, the forecast, the per-point report and rpctl watch's stream. */
 function reports(
   parts: ApiServiceParts,
-): Pick<ApiServices, 'plan' | 'planPoints' | 'forecast' | 'reportPoints' | 'reportSummary' | 'watch'> {
+): Pick<ApiServices, 'plan' | 'planPoints' | 'csvProblems' | 'forecast' | 'reportPoints' | 'reportSummary' | 'watch'> {
   const { config, store, copy, readers, signal, maxRuntimeMs } = parts;
   return {
     plan: () => planReport(store, readers.plan, config),
@@ -215,6 +216,7 @@ function reports(
       }
       return planPoints(store, query);
     },
+    csvProblems: (query) => csvProblemsPage(store, query),
     forecast: async () => {
       const { remaining, heaviestChainPriorSeconds } = remainingWork(store);
       const now = Date.now();

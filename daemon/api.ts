@@ -11,6 +11,7 @@ import { z } from 'zod';
 import type {
   ComplianceResponse,
   ConfigResponse,
+  CsvProblemsResponse,
   ForecastResponse,
   HealthResponse,
   PauseResponse,
@@ -45,6 +46,8 @@ export interface ApiServices {
   /** Scans the whole plan on a read worker (about 2 s at a million points); the main thread stays free. */
   plan(): Promise<PlanResponse>;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
+  /** One page of the metadata CSV's problems in line order (a scan of the load's problems). */
+  csvProblems(query: CsvProblemsQuery): CsvProblemsResponse;
   /** Runs the checks now (read-only AWS calls, a few seconds): not a cheap read, but it never blocks. */
   preflight(): Promise<PreflightResponse>;
   compliance(): Promise<ComplianceResponse>;
@@ -80,6 +83,18 @@ const PlanPointsQuery = z.strictObject({
     .default(1000),
 });
 export type PlanPointsQuery = z.infer<typeof PlanPointsQuery>;
+
+const CsvProblemsQuery = z.strictObject({
+  afterLine: z.coerce.number({ error: 'afterLine: expected a line number' }).int().optional(),
+  afterId: z.coerce.number({ error: 'afterId: expected a problem id' }).int().nonnegative().optional(),
+  limit: z.coerce
+    .number({ error: 'limit: expected a number' })
+    .int()
+    .min(1, 'limit: expected at least 1')
+    .max(10_000, 'limit: expected at most 10000')
+    .default(1000),
+});
+export type CsvProblemsQuery = z.infer<typeof CsvProblemsQuery>;
 
 // The same keyset paging as plan points, without the reason filter.
 const ReportPointsQuery = PlanPointsQuery.omit({ reason: true });
@@ -117,6 +132,11 @@ export function buildApi(services: ApiServices, log: Logger): Hono {
     const query = PlanPointsQuery.safeParse(c.req.query());
     if (!query.success) throw badRequest(query.error);
     return c.json(services.planPoints(query.data));
+  });
+  app.get(ROUTES.csvProblems, (c) => {
+    const query = CsvProblemsQuery.safeParse(c.req.query());
+    if (!query.success) throw badRequest(query.error);
+    return c.json(services.csvProblems(query.data));
   });
   app.post(ROUTES.preflight, async (c) => c.json(await services.preflight()));
   app.get(ROUTES.compliance, async (c) => c.json(await services.compliance()));

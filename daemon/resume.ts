@@ -50,8 +50,9 @@ export class ResumeController {
 
   /** Pause all work for the operator (reason shown by rpctl status); resolves on resume, rejects on stop. */
   readonly operatorPause: OperatorPause = async (reason, detail, data) => {
-    this.options.pause({ reason, detail, data });
+    const ours = this.options.pause({ reason, detail, data });
     await this.options.gate.wait(this.options.signal);
+    return ours;
   };
 
   /**

@@ -8,6 +8,7 @@ import type { Account } from './aws/operations.js';
 import type { CopyPhase } from './copy/phase.js';
 import type { PauseGate } from './pause.js';
 import type { Pipeline } from './pipeline.js';
+import { operatorWarnings, warningsOf } from './plan/warnings.js';
 import type { RunSupervisor } from './run-supervisor.js';
 import type { Store } from './store/store.js';
 import type { WindowState } from './window.js';
@@ -104,6 +105,7 @@ export function statusBuilder(sources: StatusSources): () => StatusResponse {
       ...(sources.showWindow
         ? { window: windowStatus(supervisor.window(), supervisor.running ? supervisor.drainFrom : undefined) }
         : {}),
+      ...warningsOf(operatorWarnings(store, config)),
     };
   };
 }

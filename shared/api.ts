@@ -13,6 +13,7 @@ export const ROUTES = {
   reload: '/v1/reload',
   plan: '/v1/plan',
   planPoints: '/v1/plan/points',
+  csvProblems: '/v1/plan/csv-problems',
   preflight: '/v1/preflight',
   compliance: '/v1/compliance',
   retry: '/v1/copy/retry',
@@ -67,7 +68,7 @@ export type CredentialStatus = z.infer<typeof CredentialStatus>;
 
 export const StatusResponse = z.object({
   state: DaemonState,
-  /** Why the daemon is paused: `credentials`, `preflight`, `operator`. */
+  /** Why the daemon is paused: `credentials`, `preflight`, `metadata_csv`, `operator`. */
   pauseReason: z.string().optional(),
   /** What happened and what the operator should do. */
   pauseDetail: z.string().optional(),
@@ -98,6 +99,8 @@ export const StatusResponse = z.object({
     .optional(),
   /** The copy engine, while the copy phase runs and once the pipeline is done. */
   copy: z.lazy(() => CopyStatus).optional(),
+  /** What the operator should know or decide: a metadata CSV that lost rows, points waiting for consent. */
+  warnings: z.array(z.string()).optional(),
 });
 export type StatusResponse = z.infer<typeof StatusResponse>;
 
@@ -160,13 +163,42 @@ export const PlanResponse = z.object({
         detail: z.string(),
       }),
     ),
+    /** The broken-CSV gate (daemon/enrich/gate.ts): whether copying waits for the operator's word. */
+    gate: z
+      .object({
+        gated: z.boolean(),
+        confirmed: z.boolean(),
+        dataLines: z.number().int(),
+        unusableLines: z.number().int(),
+        share: z.number(),
+        threshold: z.number(),
+        summary: z.string(),
+      })
+      .optional(),
   }),
   inventory: z.object({
     vaultsSelected: z.number().int(),
     vaultsDone: z.number().int(),
   }),
+  /** The same warnings as rpctl status's. */
+  warnings: z.array(z.string()).optional(),
 });
 export type PlanResponse = z.infer<typeof PlanResponse>;
+
+/** GET /v1/plan/csv-problems: the current CSV load's problems in line order (those without a line last). */
+export const CsvProblemsResponse = z.object({
+  problems: z.array(
+    z.object({
+      line: z.number().int().nullable(),
+      kind: z.string(),
+      resourceArn: z.string().nullable(),
+      detail: z.string(),
+    }),
+  ),
+  /** The next page's position, or null on the last page. */
+  next: z.object({ afterLine: z.number().int(), afterId: z.number().int() }).nullable(),
+});
+export type CsvProblemsResponse = z.infer<typeof CsvProblemsResponse>;
 
 const PlanPoint = z.object({
   id: z.number().int(),

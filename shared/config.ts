@@ -89,6 +89,13 @@ const fileSchema = z.strictObject({
       csv: pathField('the metadata CSV file'),
       key_column: z.string().min(1, 'expected a column name').default('resourceArn'),
       apmid_column: z.string().min(1, 'expected a column name').default('APMID'),
+      // Above this share of the CSV's data lines unusable (malformed, or swallowed by a runaway quote), the daemon
+      // asks the operator before it copies on the CSV as loaded (daemon/enrich/gate.ts).
+      max_unusable_share: z
+        .number({ error: 'expected a share of the data lines between 0 and 1, such as 0.05' })
+        .min(0, 'expected a share between 0 and 1, such as 0.05')
+        .max(1, 'expected a share between 0 and 1, such as 0.05')
+        .default(0.05),
     },
     { error: 'expected a [metadata] table' },
   ),
@@ -284,7 +291,8 @@ export interface Config {
     encryptionKeyArn: string;
     vaultNames: Record<string, string>;
   };
-  metadata: { csv: string; keyColumn: string; apmidColumn: string };
+  /** maxUnusableShare: above this share of unusable data lines the daemon pauses for the operator (0..1). */
+  metadata: { csv: string; keyColumn: string; apmidColumn: string; maxUnusableShare: number };
   filter: { allowedApmids?: string[]; allowedApmidsFile?: string };
   /** expiryMarginMs: a point expiring sooner than this after planning is not worth starting a copy for. */
   /**
@@ -505,6 +513,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       csv: toPath(file.metadata.csv),
       keyColumn: file.metadata.key_column,
       apmidColumn: file.metadata.apmid_column,
+      maxUnusableShare: file.metadata.max_unusable_share,
     },
     filter: {
       allowedApmids: file.filter.allowed_apmids,

@@ -13,7 +13,10 @@ import type { Config } from '../../shared/config.js';
 import { MetadataError } from './errors.js';
 import type { Fingerprint, SourceRow } from './repo.js';
 
-export type MetadataConfig = Pick<Config, 'metadata'>;
+/** The [metadata] table; the gate's threshold is optional for callers that only load (its default applies). */
+export type MetadataConfig = {
+  metadata: Omit<Config['metadata'], 'maxUnusableShare'> & Partial<Pick<Config['metadata'], 'maxUnusableShare'>>;
+};
 
 /** sha256 of a file, read as a stream. */
 async function hashFile(file: string): Promise<string> {

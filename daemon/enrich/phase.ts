@@ -26,6 +26,7 @@ import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
+import { gateDetail, metadataVerdict } from './gate.js';
 import { reconcileMetadataWithPoints } from './reconcile.js';
 import { countProblems } from './repo.js';
 import { type LoadResult, loadMetadata } from './service.js';
@@ -83,6 +84,26 @@ export class EnrichPhase implements PipelinePhase {
         problems,
       },
     );
+    const verdict = metadataVerdict(store, config);
+    if (verdict?.gated) {
+      // Loud: the operator's word is needed before copying (the preflight phase waits for it).
+      journal.record(
+        verdict.confirmed ? 'warn' : 'error',
+        'enrich.csv_unusable',
+        verdict.confirmed
+          ? `${verdict.summary}; the operator confirmed this file as loaded`
+          : gateDetail(store, verdict),
+        {
+          file: verdict.file,
+          dataLines: verdict.dataLines,
+          unusableLines: verdict.unusableLines,
+          share: verdict.share,
+          threshold: verdict.threshold,
+          cuts: verdict.cuts,
+          confirmed: verdict.confirmed,
+        },
+      );
+    }
     return 'done';
   }
 }

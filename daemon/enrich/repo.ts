@@ -117,9 +117,12 @@ export function completeSource(
   store: Store,
   id: number,
   done: { fingerprint: Fingerprint; rows: number; loadedAt: number },
+  /** More writes that belong to the switch (the load's statistics), in the same transaction. */
+  alongside?: () => void,
 ): void {
   const { fingerprint: fp } = done;
   store.write(() => {
+    alongside?.();
     const changed = store.sqlite
       .prepare(
         `UPDATE metadata_sources SET state = 'complete', sha256 = ?, size = ?, mtime_ms = ?, key_column = ?,

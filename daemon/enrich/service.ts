@@ -47,6 +47,7 @@ import type { Store } from '../store/store.js';
 import { cleanField, readCsv } from './csv.js';
 import { MetadataError } from './errors.js';
 import { differsFromLoaded, fingerprintOf, type MetadataConfig, sameWithoutHashing, statCsv } from './fingerprint.js';
+import { type LoadStats, saveLoadStats } from './gate.js';
 import {
   completeSource,
   countProblems,
@@ -66,6 +67,8 @@ const DEFAULT_BATCH_SIZE = 1_000;
 const MULTI_ROW = 50;
 /** Bytes read from the CSV at a time: csv-parse parses a chunk in one synchronous call. */
 const READ_CHUNK = 32 * 1024;
+/** Runaway quotes remembered per load (the gate names the first few). */
+const CUTS_KEPT = 10;
 /** Lines and APMIDs listed in one problem's detail before "and N more". */
 const DETAIL_LIMIT = 10;
 
@@ -278,14 +281,16 @@ async function load(store: Store, config: MetadataConfig, options: LoadOptions):
   try {
     const parsed = await parseIntoStaging(store, config, stats, staging, options, progress);
     if (parsed === 'stopped') return result(store, 'stopped');
-    const { sourceId, fingerprint } = parsed;
+    const { sourceId, fingerprint, stats: loadStats } = parsed;
 
     progress.phase = 'copy';
     const copied = await copyFromStaging(store, staging, sourceId, options, progress);
     if (copied === 'stopped') return result(store, 'stopped');
 
     // The switch: one short transaction makes the new load current.
-    completeSource(store, sourceId, { fingerprint, rows: copied.rows, loadedAt: now() });
+    completeSource(store, sourceId, { fingerprint, rows: copied.rows, loadedAt: now() }, () =>
+      saveLoadStats(store, sourceId, loadStats),
+    );
   } finally {
     staging.drop();
   }
@@ -307,6 +312,7 @@ async function load(store: Store, config: MetadataConfig, options: LoadOptions):
 interface Parsed {
   sourceId: number;
   fingerprint: Fingerprint;
+  stats: LoadStats;
 }
 
 /**
@@ -332,11 +338,19 @@ async function parseIntoStaging(
 
   const hash = createHash('sha256');
   let bytes = 0;
+  // The file's physical lines, for the share of them lost: LF and CR counted apart (a CRLF file has as many of
+  // each), plus a last line without a line end.
+  let lf = 0;
+  let cr = 0;
+  let lastByte = -1;
   const input = createReadStream(file, { highWaterMark: READ_CHUNK });
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       hash.update(chunk);
       bytes += chunk.length;
+      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lf++;
+      for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) cr++;
+      if (chunk.length > 0) lastByte = chunk[chunk.length - 1] as number;
       callback(null, chunk);
     },
   });
@@ -353,9 +367,18 @@ async function parseIntoStaging(
   input.pipe(tap);
 
   let header: Header | undefined;
+  let headerLine = 0;
   let sourceId = 0;
+  // Data lines lost: every line of a malformed record, and everything an unclosed quote swallowed (counted at the end).
+  let unusableLines = 0;
+  let unclosedFrom: number | undefined;
+  const cuts: LoadStats['cuts'] = [];
   let pending = 0;
   let problemBatch: ProblemTuple[] = [];
+  const lost = (line: number, endLine: number) => {
+    unusableLines += endLine - line + 1;
+    if (endLine > line) cuts.push({ line, endLine });
+  };
   const problem = (kind: ProblemKind, line: number | null, resourceArn: string | null, detail: string) => {
     problemBatch.push([sourceId, kind, line, resourceArn, detail]);
   };
@@ -384,6 +407,7 @@ async function parseIntoStaging(
           throw new MetadataError(file, item.line, 'cannot read the header line: a quote is opened and never closed');
         }
         header = readHeader(file, item.line, item.fields, config);
+        headerLine = item.line;
         // The load in progress: state 'loading' until the switch (see repo.ts).
         sourceId = startSource(store, {
           path: file,
@@ -396,6 +420,8 @@ async function parseIntoStaging(
         continue;
       }
       if (item.kind === 'broken') {
+        if (item.code === 'CSV_QUOTE_NOT_CLOSED') unclosedFrom ??= item.line;
+        else unusableLines++;
         problem(
           'malformed_row',
           item.line,
@@ -409,6 +435,7 @@ async function parseIntoStaging(
         const rawKey = fields[header.key];
         if (fields.length !== header.names.length) {
           if (!fields.every((f) => f.trim() === '')) {
+            lost(line, endLine);
             const keyGuess = rawKey === undefined ? '' : cleanField(rawKey);
             problem(
               'malformed_row',
@@ -424,8 +451,10 @@ async function parseIntoStaging(
           if (resourceArn === '' && apmid === '' && fields.every((f) => f.trim() === '')) {
             // A line of empty fields: nothing to load, nothing wrong.
           } else if (resourceArn === '') {
+            lost(line, endLine);
             problem('malformed_row', line, null, `the ${config.metadata.keyColumn} field is empty`);
           } else if (hasQuoteOrBreak.test(resourceArn) || hasQuoteOrBreak.test(apmid)) {
+            lost(line, endLine);
             const keyBad = hasQuoteOrBreak.test(resourceArn);
             const which = keyBad ? config.metadata.keyColumn : config.metadata.apmidColumn;
             problem(
@@ -480,7 +509,20 @@ async function parseIntoStaging(
   const fingerprint = { ...fingerprintOf(hash.digest('hex'), stats, config), size: bytes };
   if (changedWhileRead) fingerprint.mtimeMs = -1;
   if (signal?.aborted) return 'stopped';
-  return { sourceId, fingerprint };
+  const totalLines = Math.max(lf, cr) + (lastByte !== 10 && lastByte !== 13 && bytes > 0 ? 1 : 0);
+  if (unclosedFrom !== undefined) {
+    const endLine = Math.max(unclosedFrom, totalLines);
+    unusableLines += endLine - unclosedFrom + 1;
+    if (endLine > unclosedFrom) cuts.push({ line: unclosedFrom, endLine });
+  }
+  cuts.sort((a, b) => a.line - b.line);
+  const lineStats: LoadStats = {
+    dataLines: Math.max(0, totalLines - headerLine),
+    unusableLines,
+    cuts: cuts.slice(0, CUTS_KEPT),
+    cutCount: cuts.length,
+  };
+  return { sourceId, fingerprint, stats: lineStats };
 }
 
 interface GroupEntry {

@@ -19,6 +19,9 @@ export const SKIP_REASONS = {
   aws_managed_key: 'it is encrypted with an AWS-managed KMS key, which cannot be shared with another account',
   lifecycle_outside_lock: 'its retention falls outside the destination vault lock’s minimum/maximum',
   expiring_before_copy: 'it expires before its copy could complete (a copy keeps the source’s retention)',
+  vault_needs_consent:
+    'its destination vault needs the operator’s consent: an air-gapped vault is compliance-locked from its ' +
+    'creation; set vaults.confirm_compliance_lock = true and restart to copy it',
   already_copied: 'a copy already exists in the destination vault',
 } as const;
 

@@ -5,12 +5,14 @@
 
 import type { PlanResponse } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
+import { csvProblemsPage, metadataVerdict } from '../enrich/gate.js';
 import { metadataReport } from '../enrich/queries.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { SKIP_REASONS } from './reasons.js';
 import { planSummary } from './service.js';
 import { destinationVaultName, proposeVaultName } from './vault-names.js';
+import { operatorWarnings, warningsOf } from './warnings.js';
 
 export async function planReport(
   store: Store,
@@ -24,6 +26,9 @@ export async function planReport(
     .all() as { name: string; selected: number; inventoryState: string }[];
   const selected = vaults.filter((v) => v.selected === 1);
   const metadata = metadataReport(store, { limit: exampleLimit });
+  const verdict = metadataVerdict(store, config);
+  // The first problems in line order, whatever their kind; rpctl plan --list csv-problems pages through all.
+  const firstByLine = csvProblemsPage(store, { limit: 10 }).problems;
   return {
     ...summary,
     reasons: { ...SKIP_REASONS },
@@ -33,13 +38,27 @@ export async function planReport(
     }),
     metadata: {
       problems: metadata.counts,
-      examples: Object.values(metadata.problems)
-        .flat()
+      examples: [...firstByLine, ...Object.values(metadata.problems).flat()]
+        .filter((p, i, all) => all.findIndex((q) => q.id === p.id) === i)
         .map((p) => ({ kind: p.kind, line: p.line, resourceArn: p.resourceArn, detail: p.detail })),
+      ...(verdict
+        ? {
+            gate: {
+              gated: verdict.gated,
+              confirmed: verdict.confirmed,
+              dataLines: verdict.dataLines,
+              unusableLines: verdict.unusableLines,
+              share: verdict.share,
+              threshold: verdict.threshold,
+              summary: verdict.summary,
+            },
+          }
+        : {}),
     },
     inventory: {
       vaultsSelected: selected.length,
       vaultsDone: selected.filter((v) => v.inventoryState === 'done').length,
     },
+    ...warningsOf(operatorWarnings(store, config)),
   };
 }

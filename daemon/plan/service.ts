@@ -28,6 +28,7 @@ import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
+import { consentNeeded } from '../vaults/consent.js';
 import { CROSS_ACCOUNT_TYPES, SKIP_REASONS, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
 import { destinationVaultName } from './vault-names.js';
 
@@ -106,14 +107,15 @@ export class PlanPhase implements PipelinePhase {
         DROP TABLE IF EXISTS temp.plan_vaults;
         CREATE TEMP TABLE plan_allowed (apmid TEXT PRIMARY KEY) WITHOUT ROWID;
         CREATE TEMP TABLE plan_vaults (source_name TEXT PRIMARY KEY, destination_name TEXT, selected INTEGER,
-          min_retention_days INTEGER, max_retention_days INTEGER) WITHOUT ROWID;
+          min_retention_days INTEGER, max_retention_days INTEGER, needs_consent INTEGER) WITHOUT ROWID;
       `);
       const allow = sqlite.prepare('INSERT OR IGNORE INTO plan_allowed (apmid) VALUES (?)');
       for (const apmid of allowedApmids(config)) allow.run(apmid);
       const vaults = sqlite
         .prepare(
           `SELECT v.name, v.selected, coalesce(d.min_retention_days, v.min_retention_days) AS minRetentionDays,
-             coalesce(d.max_retention_days, v.max_retention_days) AS maxRetentionDays
+             coalesce(d.max_retention_days, v.max_retention_days) AS maxRetentionDays, v.vault_type AS vaultType,
+             (d.arn IS NOT NULL AND d.state IN ('created', 'existing')) AS destinationExists
            FROM source_vaults v LEFT JOIN destination_vaults d ON d.source_vault_name = v.name`,
         )
         .all() as {
@@ -121,8 +123,10 @@ export class PlanPhase implements PipelinePhase {
         selected: number;
         minRetentionDays: number | null;
         maxRetentionDays: number | null;
+        vaultType: string;
+        destinationExists: number | null;
       }[];
-      const addVault = sqlite.prepare('INSERT INTO plan_vaults VALUES (?, ?, ?, ?, ?)');
+      const addVault = sqlite.prepare('INSERT INTO plan_vaults VALUES (?, ?, ?, ?, ?, ?)');
       for (const v of vaults) {
         addVault.run(
           v.name,
@@ -130,6 +134,7 @@ export class PlanPhase implements PipelinePhase {
           v.selected,
           v.minRetentionDays,
           v.maxRetentionDays,
+          consentNeeded(v, v.destinationExists === 1, config.vaults.confirmComplianceLock) ? 1 : 0,
         );
       }
     });
@@ -172,6 +177,7 @@ export class PlanPhase implements PipelinePhase {
               OR (v.max_retention_days IS NOT NULL AND coalesce(${retentionDays}, 1e18) > v.max_retention_days)
               THEN ${reason('lifecycle_outside_lock')}
             WHEN p.delete_at IS NOT NULL AND p.delete_at < @expiryHorizon THEN ${reason('expiring_before_copy')}
+            WHEN v.needs_consent = 1 THEN ${reason('vault_needs_consent')}
           END AS reason
         FROM recovery_points p
         LEFT JOIN plan_vaults v ON v.source_name = p.vault_name
@@ -188,6 +194,58 @@ export class PlanPhase implements PipelinePhase {
       WHERE copy_items.state IN ('discovered', 'queued')
         OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')})`;
   }
+}
+
+/**
+ * After the vaults phase: the points of a vault whose consent verdict changed since the plan (consent.ts) are
+ * decided again, each in one statement. Skipped `vault_needs_consent` points whose destination vault now exists
+ * (made by the operator) are queued; queued points whose air-gapped destination was not created for want of
+ * consent are skipped with that reason instead of failing in the copy phase.
+ */
+export function settleVaultConsent(
+  store: Store,
+  config: Config,
+  now = Date.now(),
+): { queued: number; skipped: number } {
+  const { sqlite } = store;
+  const usable = `SELECT p.id FROM recovery_points p JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+    WHERE d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
+  const queued = store.write(
+    () =>
+      sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'queued', skip_reason = NULL, updated_at = @now
+           WHERE state = 'skipped' AND skip_reason = 'vault_needs_consent' AND point_id IN (${usable})`,
+        )
+        .run({ now }).changes,
+  );
+  const waiting = (
+    sqlite
+      .prepare(
+        `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
+         JOIN destination_vaults d ON d.source_vault_name = v.name WHERE d.state = 'proposed'`,
+      )
+      .all() as { name: string; vaultType: string }[]
+  ).filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
+  let skipped = 0;
+  const skip = sqlite.prepare(
+    `UPDATE copy_items SET state = 'skipped', skip_reason = 'vault_needs_consent', updated_at = @now
+     WHERE state = 'queued' AND point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)`,
+  );
+  for (const v of waiting) skipped += store.write(() => skip.run({ now, vault: v.name }).changes);
+  return { queued, skipped };
+}
+
+/** Points skipped for want of consent to their destination vault, and those vaults (one pass over them). */
+export function consentWaiting(store: Store): { points: number; vaults: string[] } {
+  const rows = store.sqlite
+    .prepare(
+      `SELECT p.vault_name AS vault, count(*) AS n FROM copy_items i INDEXED BY copy_items_skip_idx
+       JOIN recovery_points p ON p.id = i.point_id WHERE i.skip_reason = 'vault_needs_consent'
+       GROUP BY p.vault_name ORDER BY p.vault_name`,
+    )
+    .all() as { vault: string; n: number }[];
+  return { points: rows.reduce((sum, r) => sum + r.n, 0), vaults: rows.map((r) => r.vault) };
 }
 
 export interface PlanSummary {

@@ -2,6 +2,9 @@
 // writes anything to the destination (the vaults phase) or copies.
 //
 // Guarantees:
+// - First the metadata CSV's gate (enrich/gate.ts): a CSV that lost more
+//   than metadata.max_unusable_share of its lines, or that a runaway quote
+//   cut, pauses with reason `metadata_csv` until the operator confirms it.
 // - Nothing is written to AWS or the store before every check passes (or is
 //   unknown). A failure pauses the daemon with reason `preflight` and tells
 //   the operator what to fix; `rpctl resume` runs the checks again, and the
@@ -11,14 +14,18 @@
 
 import type { Config } from '../../shared/config.js';
 import type { AwsPort } from '../aws/port.js';
+import { metadataGate } from '../enrich/gate.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
 import { type CheckResult, runPreflight } from './service.js';
 
-/** Pause for the operator; resolves when resumed, rejects when the daemon stops first. */
-export type OperatorPause = (reason: string, detail: string, data?: Record<string, unknown>) => Promise<void>;
+/**
+ * Pause for the operator; resolves when resumed (false when another pause held the gate already, so this one was
+ * never shown), rejects when the daemon stops first.
+ */
+export type OperatorPause = (reason: string, detail: string, data?: Record<string, unknown>) => Promise<boolean>;
 
 export interface PreflightPhaseOptions {
   store: Store;
@@ -38,6 +45,12 @@ export class PreflightPhase implements PipelinePhase {
 
   async run(context: PhaseContext): Promise<'done' | 'stopped'> {
     const { store, port, config, journal } = this.options;
+    try {
+      await metadataGate({ store, config, journal, pause: this.options.pause });
+    } catch (err) {
+      if (context.signal.aborted) return 'stopped';
+      throw err;
+    }
     for (;;) {
       if (context.signal.aborted) return 'stopped';
       let checks: CheckResult[];

@@ -16,8 +16,9 @@ import { REQUIRED_ACTIONS, type RequiredAction } from '../../shared/permissions.
 import type { Account, OperationName, Operations } from '../aws/operations.js';
 import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { Store } from '../store/store.js';
+import { consentNeeded } from '../vaults/consent.js';
 import { admission, PolicyParseError, parsePolicy } from '../vaults/policy.js';
-import { destinationVaultRows, vaultTargets } from '../vaults/repo.js';
+import { vaultTargets } from '../vaults/repo.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'unknown';
 
@@ -452,10 +453,13 @@ async function vaultPolicyChecks(
       },
     ];
   }
-  const proposed = new Set(
-    destinationVaultRows(store)
-      .filter((r) => r.state === 'proposed')
-      .map((r) => r.source),
+  const vaultTypes = new Map(
+    (
+      store.sqlite.prepare('SELECT name, vault_type AS vaultType FROM source_vaults').all() as {
+        name: string;
+        vaultType: string;
+      }[]
+    ).map((v) => [v.name, v.vaultType]),
   );
   const lenient = vaultPolicies === 'before-vaults';
   const rows: CheckResult[] = [];
@@ -464,16 +468,23 @@ async function vaultPolicyChecks(
     const vault = await on('destination', 'describeVault', { name: target.destination });
     if (!vault.ok) {
       if (vault.error.failure.kind === 'not_found') {
-        rows.push({
-          check,
-          status: lenient ? 'unknown' : 'fail',
-          detail: proposed.has(target.source)
-            ? `does not exist: its source ${target.source} is logically air-gapped (always compliance-locked) and the operator has not confirmed compliance locks`
-            : `does not exist yet`,
-          fix: proposed.has(target.source)
-            ? 'set vaults.confirm_compliance_lock = true once the lock shown by rpctl compliance is right'
-            : 'rpcopyd creates it (with a policy admitting the source account) in its vaults phase',
-        });
+        // The same verdict as the plan's and the vaults phase's (vaults/consent.ts): its points wait, skipped with
+        // a named reason, so nothing fails for it here either, on demand or before the vaults phase.
+        const consent = consentNeeded(
+          { name: target.source, vaultType: vaultTypes.get(target.source) ?? 'BACKUP_VAULT' },
+          false,
+          config.vaults.confirmComplianceLock,
+        );
+        rows.push(
+          consent
+            ? { check, status: 'unknown', detail: `does not exist: ${consent.detail}`, fix: consent.fix }
+            : {
+                check,
+                status: lenient ? 'unknown' : 'fail',
+                detail: 'does not exist yet',
+                fix: 'rpcopyd creates it (with a policy admitting the source account) in its vaults phase',
+              },
+        );
       } else {
         rows.push({
           check,

@@ -13,14 +13,18 @@ export interface VaultTarget {
   destination: string;
 }
 
-/** Selected source vaults with at least one point the plan copies, and the destination vault for each. */
+/**
+ * Selected source vaults with at least one point the plan copies (or would copy once the operator consents to
+ * its destination vault, see consent.ts), and the destination vault for each.
+ */
 export function vaultTargets(store: Store, config: Config): VaultTarget[] {
   const rows = store.sqlite
     .prepare(
       `SELECT v.name FROM source_vaults v
        WHERE v.selected = 1 AND EXISTS (
          SELECT 1 FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
-         WHERE p.vault_name = v.name AND i.state NOT IN ('skipped', 'discovered'))
+         WHERE p.vault_name = v.name
+           AND (i.state NOT IN ('skipped', 'discovered') OR i.skip_reason = 'vault_needs_consent'))
        ORDER BY v.name`,
     )
     .all() as { name: string }[];

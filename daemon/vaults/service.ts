@@ -26,13 +26,15 @@ import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
+import { consentWaiting, settleVaultConsent } from '../plan/service.js';
 import type { Store } from '../store/store.js';
+import { AIR_GAPPED, CONSENT_FIX, consentNeeded } from './consent.js';
 import { changeableForDays, describeLock, type LockSettings, lockOf, planLock } from './lock.js';
 import { admission, mergePolicy, mirroredDenies, PolicyParseError, parsePolicy } from './policy.js';
 import { recordOutcome, recordSourceSettings, type VaultOutcome, type VaultTarget, vaultTargets } from './repo.js';
 import { creatorRequestId, planNotifications, planTags, replicableTags } from './settings.js';
 
-const LAG = 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT';
+const LAG = AIR_GAPPED;
 /** AWS's lower bound on a logically air-gapped vault's MinRetentionDays. */
 const LAG_MIN_RETENTION = 7;
 
@@ -170,6 +172,20 @@ export class VaultsPhase implements PipelinePhase {
         },
       );
     }
+    // The plan decided with what it knew before this phase looked: settle the points of vaults whose verdict is
+    // known now (an air-gapped destination the operator made by hand, one that needs consent after all).
+    const settled = settleVaultConsent(store, config);
+    const waiting = consentWaiting(store);
+    if (settled.skipped + settled.queued > 0 || waiting.points > 0) {
+      journal.record(
+        waiting.points > 0 ? 'warn' : 'info',
+        'vaults.consent_needed',
+        waiting.points > 0
+          ? `${waiting.points} points of ${waiting.vaults.join(', ')} are skipped as vault_needs_consent: ${CONSENT_FIX}`
+          : 'every destination vault that needed consent is usable now',
+        { ...settled, waiting: waiting.points, vaults: waiting.vaults },
+      );
+    }
     journal.record('info', 'vaults.done', 'destination vaults replicated', counts);
     return 'done';
   }
@@ -207,7 +223,12 @@ export class VaultsPhase implements PipelinePhase {
 
     let dest = await readVault(port, 'destination', target.destination, signal);
     if (!dest) {
-      if (isLag && !config.vaults.confirmComplianceLock) {
+      const consent = consentNeeded(
+        { name: target.source, vaultType: source.detail.vaultType },
+        false,
+        config.vaults.confirmComplianceLock,
+      );
+      if (consent) {
         // An air-gapped vault is compliance-locked from its creation: show what would be made, make nothing.
         outcome.state = 'proposed';
         outcome.pendingCompliance = {
@@ -219,6 +240,7 @@ export class VaultsPhase implements PipelinePhase {
           `not created: the source is a logically air-gapped vault, always compliance-locked ` +
             `(${describeLock(source.lock)}); confirm with vaults.confirm_compliance_lock = true`,
         );
+        outcome.notes.push(consent.detail);
         return outcome;
       }
       const created = await this.create(target.destination, source, tags, crid, signal);

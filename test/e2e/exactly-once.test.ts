@@ -114,27 +114,40 @@ t.test('rpctl retry of a verification failure whose copy exists takes the copy, 
 });
 
 t.test(
-  'rpctl retry while the copy phase runs: points whose vault is unusable fail again, the phase ends',
+  'rpctl retry while the copy phase runs: requeued points are prepared again and settle, the phase ends',
   async (t) => {
-    // Slow jobs, so the copy phase is still running when the operator retries; the air-gapped vault is not created
-    // without consent, so its points fail destination_vault_unavailable before they get a canary combination.
+    // Slow jobs, so the copy phase is still running when the operator retries. The generator's unshared keys make
+    // permanent failures (key_not_accessible, and canary_failed for the rest of their combination) early on. The
+    // air-gapped vault is not created without consent: its points are skipped (vault_needs_consent), not failed.
     const sandbox = await copySandbox(t, 400, {}, 13);
     await sandbox.admin.setKnobs({ timeFactor: 2_000 });
     const daemon = spawnDaemon([], sandbox.env, t);
+    const RETRIED = ['key_not_accessible', 'canary_failed'];
     // Zero until the store exists and has its tables.
-    const unavailable = () => {
+    const failedOf = (reason: string) => {
       try {
-        return readItems(sandbox.stateDir).filter((i) => i.failureReason === 'destination_vault_unavailable').length;
+        return readItems(sandbox.stateDir)
+          .filter((i) => i.failureReason === reason)
+          .map((i) => i.arn);
       } catch {
-        return 0;
+        return [];
       }
     };
-    await waitFor(() => unavailable() > 0, 'points of the unusable vault to fail', 120_000, 200);
-    const before = unavailable();
+    let reason = '';
+    await waitFor(
+      () => {
+        reason = RETRIED.find((r) => failedOf(r).length > 0) ?? '';
+        return reason !== '';
+      },
+      'a permanent failure during the copy phase',
+      120_000,
+      200,
+    );
+    const before = failedOf(reason);
     t.equal(await state(sandbox), 'running', 'the copy phase is still running');
-    const retried = await runCtlAsync(['retry', '--reason', 'destination_vault_unavailable', '--json'], sandbox.env);
+    const retried = await runCtlAsync(['retry', '--reason', reason, '--json'], sandbox.env);
     t.equal(retried.code, 0, retried.stderr);
-    t.equal(JSON.parse(retried.stdout).requeued, before);
+    t.ok(JSON.parse(retried.stdout).requeued >= before.length, `the ${reason} points were requeued`);
     await sandbox.admin.setKnobs({ timeFactor: 100_000 });
     await waitFor(async () => (await state(sandbox)) === 'done', 'the copy phase to finish', 180_000, 200);
     const db = new Database(join(sandbox.stateDir, 'rpcopy.db'), { readonly: true });
@@ -144,9 +157,18 @@ t.test(
        WHERE i.state = 'queued' AND c.id IS NULL`,
       )
       .get() as { n: number };
+    const consent = db
+      .prepare(`SELECT count(*) AS n FROM copy_items WHERE skip_reason = 'vault_needs_consent'`)
+      .get() as { n: number };
     db.close();
     t.equal(stranded.n, 0, 'no queued point without a combination');
-    t.equal(unavailable(), before, 'they failed again, with their reason');
+    const after = new Map(readItems(sandbox.stateDir).map((i) => [i.arn, i]));
+    t.ok(
+      before.every((arn) => ['failed', 'verified', 'skipped'].includes(after.get(arn)?.state ?? '')),
+      'every retried point settled again',
+    );
+    t.ok(consent.n > 0, 'the air-gapped vault’s points wait for consent');
+    t.equal(failedOf('destination_vault_unavailable').length, 0, 'none failed destination_vault_unavailable');
     await runCtlAsync(['stop'], sandbox.env);
     await daemon.exited;
   },

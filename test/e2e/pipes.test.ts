@@ -10,6 +10,7 @@ import { startSandboxProcess } from '../helpers/sandbox.js';
 
 const LISTINGS: { args: string[]; long?: boolean }[] = [
   { args: ['plan', '--list', 'copy'], long: true },
+  { args: ['plan', '--list', 'csv-problems'] },
   { args: ['report', '--format', 'csv'], long: true },
   { args: ['report', '--format', 'json'], long: true },
   { args: ['plan'] },

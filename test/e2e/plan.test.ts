@@ -126,8 +126,9 @@ t.test('plan: every point gets one decision that an independent oracle agrees wi
 
   const vaults = new Map(
     (
-      db.prepare('SELECT name, min_retention_days, max_retention_days FROM source_vaults').all() as {
+      db.prepare('SELECT name, min_retention_days, max_retention_days, vault_type FROM source_vaults').all() as {
         name: string;
+        vault_type: string;
         min_retention_days: number | null;
         max_retention_days: number | null;
       }[]
@@ -162,6 +163,8 @@ t.test('plan: every point gets one decision that an independent oracle agrees wi
       return 'lifecycle_outside_lock';
     }
     if (p.delete_at !== null && p.delete_at < p.planned_at + 2 * DAY) return 'expiring_before_copy';
+    // No consent to compliance locks in this config: an air-gapped vault's destination is not created.
+    if (vault.vault_type === 'LOGICALLY_AIR_GAPPED_BACKUP_VAULT') return 'vault_needs_consent';
     return null;
   };
   const disagreements = points.filter((p) => oracle(p) !== p.skip_reason);
