@@ -92,10 +92,10 @@ const fileSchema = z.strictObject({
       // Above this share of the CSV's data lines unusable (malformed, or swallowed by a runaway quote), the daemon
       // asks the operator before it copies on the CSV as loaded (daemon/enrich/gate.ts).
       max_unusable_share: z
-        .number({ error: 'expected a share of the data lines between 0 and 1, such as 0.05' })
-        .min(0, 'expected a share between 0 and 1, such as 0.05')
-        .max(1, 'expected a share between 0 and 1, such as 0.05')
-        .default(0.05),
+        .number({ error: 'expected a share of the data lines between 0 and 1, such as 0.2' })
+        .min(0, 'expected a share between 0 and 1, such as 0.2')
+        .max(1, 'expected a share between 0 and 1, such as 0.2')
+        .default(0.2),
     },
     { error: 'expected a [metadata] table' },
   ),

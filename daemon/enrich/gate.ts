@@ -10,8 +10,10 @@
 // - Unusable lines are every physical line of a malformed record and every
 //   line an unclosed quote swallowed. The gate closes when they exceed both
 //   metadata.max_unusable_share of the data lines and MIN_UNUSABLE_LINES (a
-//   small file's few bad rows are reported, not a reason to stop), or when one
-//   record swallowed the lines after it (a runaway quote cuts the file).
+//   small file's few bad rows are reported, not a reason to stop), or when a
+//   runaway quote cut the file: an unclosed quote swallowed the rest of it, or
+//   one record swallowed MIN_UNUSABLE_LINES lines or more. A malformed record
+//   over two or three lines is a bad row like any other: it counts in the share.
 // - The daemon pauses (reason `metadata_csv`) before its first write to the
 //   destination; `rpctl resume` confirms the CSV as loaded. The confirmation
 //   names the load's sha256 and columns: a restart does not ask again, a
@@ -35,6 +37,10 @@ export interface LoadStats {
   /** Records that swallowed the lines after them (a runaway or unclosed quote), the first few by line. */
   cuts: { line: number; endLine: number }[];
   cutCount: number;
+  /** An unclosed quote swallowed every line after its own (absent in stats saved before it was kept). */
+  cutsFile?: boolean;
+  /** Lines of the longest record that swallowed the lines after it. */
+  longestCut?: number;
 }
 
 export interface MetadataVerdict {
@@ -66,7 +72,7 @@ export interface CsvProblem {
 const STATS_KEY = 'metadata-load';
 const CONFIRMED_KEY = 'metadata-confirmed';
 /** The default of metadata.max_unusable_share, for callers whose config predates it. */
-const DEFAULT_THRESHOLD = 0.05;
+const DEFAULT_THRESHOLD = 0.2;
 /** Below this many unusable lines the share alone never closes the gate. */
 const MIN_UNUSABLE_LINES = 10;
 /** Problems named in a pause detail or a warning before "and N more". */
@@ -113,7 +119,9 @@ export function metadataVerdict(store: Store, config: MetadataConfig): MetadataV
   }
   const threshold = config.metadata.maxUnusableShare ?? DEFAULT_THRESHOLD;
   const share = stats.dataLines > 0 ? stats.unusableLines / stats.dataLines : 0;
-  const gated = (share > threshold && stats.unusableLines >= MIN_UNUSABLE_LINES) || stats.cutCount > 0;
+  const runaway =
+    stats.cutsFile === undefined ? stats.cutCount > 0 : stats.cutsFile || (stats.longestCut ?? 0) >= MIN_UNUSABLE_LINES;
+  const gated = (share > threshold && stats.unusableLines >= MIN_UNUSABLE_LINES) || runaway;
   const confirmedAs = readSetting<{ sha256: string; keyColumn: string; apmidColumn: string }>(store, CONFIRMED_KEY);
   const fp = source.fingerprint;
   const confirmed =

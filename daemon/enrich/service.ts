@@ -515,11 +515,15 @@ async function parseIntoStaging(
     unusableLines += endLine - unclosedFrom + 1;
     if (endLine > unclosedFrom) cuts.push({ line: unclosedFrom, endLine });
   }
+  const cutsFile = unclosedFrom !== undefined && Math.max(unclosedFrom, totalLines) > unclosedFrom;
+  const longestCut = cuts.reduce((most, c) => Math.max(most, c.endLine - c.line + 1), 0);
   cuts.sort((a, b) => a.line - b.line);
   const lineStats: LoadStats = {
     dataLines: Math.max(0, totalLines - headerLine),
     unusableLines,
     cuts: cuts.slice(0, CUTS_KEPT),
+    cutsFile,
+    longestCut,
     cutCount: cuts.length,
   };
   return { sourceId, fingerprint, stats: lineStats };

@@ -15,7 +15,7 @@ const identity = { sourceAccountId: '111111111111', destinationAccountId: '22222
 const arn = (n: number) => `arn:aws:ec2:eu-west-2:111111111111:volume/vol-${n}`;
 const journal = { record: () => undefined } as unknown as EventJournal;
 
-function setup(t: Test, share = 0.05) {
+function setup(t: Test, share = 0.2) {
   const dir = shortTempDir(t);
   const store = openStore(join(dir, 'rpcopy.db'), identity, { version: 'test' });
   t.teardown(() => store.close());
@@ -43,11 +43,11 @@ t.test('the share of unusable lines, with its floor', async (t) => {
   const few = await verdictOf(store, config, csvText(20, 3), csv);
   t.equal(few?.unusableLines, 3);
   t.equal(few?.gated, false, '3 of 23 lines: above the share but below the 10-line floor');
-  const many = await verdictOf(store, config, csvText(100, 12), csv);
-  t.equal(many?.dataLines, 112);
-  t.equal(many?.gated, true, '12 of 112 lines (10.7%) is above 5%');
-  const diluted = await verdictOf(store, config, csvText(400, 12), csv);
-  t.equal(diluted?.gated, false, '12 of 412 lines (2.9%) is below 5%');
+  const many = await verdictOf(store, config, csvText(100, 30), csv);
+  t.equal(many?.dataLines, 130);
+  t.equal(many?.gated, true, '30 of 130 lines (23%) is above the default 20%');
+  const ordinary = await verdictOf(store, config, csvText(100, 12), csv);
+  t.equal(ordinary?.gated, false, '12 of 112 lines (10.7%): the bad rows of an ordinary export, reported, not asked');
 });
 
 t.test('a quote that swallows the rest of the file closes the gate whatever the share', async (t) => {
@@ -59,6 +59,22 @@ t.test('a quote that swallows the rest of the file closes the gate whatever the 
   t.match(verdict?.summary, 'a quote opened on line 4 swallowed lines 4-6');
   const last = await verdictOf(store, config, csvText(5, 0, `${arn(9)},APM0001001,"team\n`), csv);
   t.equal(last?.gated, false, 'an unclosed quote on the last line loses only that line');
+});
+
+t.test('a malformed record over a few lines is a bad row; one that swallows ten lines cuts the file', async (t) => {
+  const { store, csv, config } = setup(t, 1);
+  const spanning = (lines: number) => {
+    const body = csvText(40, 0).split('\n');
+    // A quote opened in line 5's owner field closes on a later line, leaving a record with too many fields.
+    body[4] = `${body[4]?.replace(',team', ',"team')}`;
+    body[4 + lines - 1] = `${body[4 + lines - 1]}",extra`;
+    return body.join('\n');
+  };
+  const short = await verdictOf(store, config, spanning(3), csv);
+  t.equal(short?.cutCount, 1, 'the record is seen to swallow the lines after it');
+  t.equal(short?.gated, false, 'three lines of 40 lost: reported, not asked');
+  const long = await verdictOf(store, config, spanning(12), csv);
+  t.equal(long?.gated, true, 'twelve lines swallowed by one quote: the file is cut');
 });
 
 t.test('confirmation: kept for the same content, asked again for another', async (t) => {
