@@ -87,7 +87,7 @@ export interface ComboRow {
 }
 
 /** Attempts of one point before a transient failure counts as permanent. */
-export const MAX_ATTEMPTS = 4;
+const MAX_ATTEMPTS = 4;
 // Points whose combination and chain weight are computed per transaction at the start of the copy phase.
 const PREPARE_CHUNK = 5_000;
 // A rough prior of one job's duration (aws-backup.md §1.5: minutes to hours, no SLA): ten minutes plus size at

@@ -17,7 +17,7 @@ import { FINISHED_JOB_STATES, listCopyJobs, liveOrDoneJob } from './jobs.js';
 import type { CopyQueue, UnknownItem } from './queue.js';
 
 /** Every job created before this (local ms) is recorded in the store, or its item is in submitting. */
-export const RECONCILED_THROUGH = 'reconciled_through';
+const RECONCILED_THROUGH = 'reconciled_through';
 // Clock skew and listing delay between this machine and AWS that reconciliation tolerates.
 const MARGIN_MS = 60 * 60_000;
 

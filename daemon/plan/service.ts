@@ -29,7 +29,7 @@ import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { consentNeeded } from '../vaults/consent.js';
-import { CROSS_ACCOUNT_TYPES, SKIP_REASONS, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
+import { CROSS_ACCOUNT_TYPES, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
 import { destinationVaultName } from './vault-names.js';
 
 // Points decided per transaction: small enough that one transaction blocks the event loop (and so
@@ -46,7 +46,7 @@ export interface PlanOptions {
 }
 
 /** The allowed APMIDs from config: the list, or the file (one per line, # comments and blank lines ignored). */
-export function allowedApmids(config: Config): string[] {
+function allowedApmids(config: Config): string[] {
   if (config.filter.allowedApmids) return config.filter.allowedApmids;
   const file = config.filter.allowedApmidsFile;
   if (!file) return [];
@@ -261,7 +261,7 @@ export interface PlanSummary {
  * from the covering skip index (skip_reason is set exactly on skipped items). Cheap at any scale: the plan
  * phase records them when it ends, and `rpctl plan` shows them.
  */
-export function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
+function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
   const { sqlite } = store;
   const counters = sqlite.prepare('SELECT name, n FROM status_counters').all() as { name: string; n: number }[];
   const points = counters.find((c) => c.name === 'points')?.n ?? 0;
@@ -305,10 +305,6 @@ export async function planSummary(store: Store, reader: ReadWorker): Promise<Pla
     reader.all<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
   ]);
   return { ...planTotals(store), byVault, byType };
-}
-
-export function describeReason(reason: string): string {
-  return SKIP_REASONS[reason as SkipReason] ?? reason;
 }
 
 export interface PlanPointRow {
