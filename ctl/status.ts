@@ -52,7 +52,7 @@ function copyRows(status: StatusResponse): [string, string][] {
   const rows: [string, string][] = [
     [
       'copy jobs',
-      `${count(status.counts.inFlight)} in flight of a window of ${copy.window} (max ${copy.maxInFlight}` +
+      `${count(status.counts.inFlight)} in flight of a limit of ${copy.inFlightLimit} (max ${copy.maxInFlight}` +
         `${copy.learnedQuota !== null ? `, account quota seen at ${copy.learnedQuota}` : ''})` +
         `${aws ? `; ${aws}` : ''}`,
     ],

@@ -26,7 +26,7 @@ import type { Store } from './store/store.js';
 
 /** What a reload may call to make a changed key take effect; the daemon provides them. */
 export interface ReloadHooks {
-  /** The copy window's ceiling (absent without a copy phase: dry run, --no-copy). */
+  /** The in-flight limit's ceiling (absent without a copy phase: dry run, --no-copy). */
   setMaxInFlight?(n: number): void;
   /** The drain of the run in progress (later runs read it from the config). */
   setDrain(ms: number): void;

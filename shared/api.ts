@@ -259,7 +259,9 @@ const FailureSummary = z.object({
 });
 
 const CopyStatus = z.object({
-  /** Copy jobs rpcopy lets be in flight now (the AIMD window), at most `maxInFlight`. */
+  /** Copy jobs rpcopy lets be in flight now (additive increase, multiplicative decrease), at most `maxInFlight`. */
+  inFlightLimit: z.number().int(),
+  /** The same as `inFlightLimit`, under its old name; kept for one release for scripts that read it. */
   window: z.number().int(),
   maxInFlight: z.number().int(),
   /** In-flight level at which the account last refused a job (LimitExceededException), if it ever did. */

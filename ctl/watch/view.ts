@@ -155,7 +155,8 @@ export function vaultWaiting(v: WatchVaultProgress, status: StatusResponse): str
   if (w?.canary) reasons.push(`${count(w.canary)} held for their combination's canary copy`);
   if (w?.retry) reasons.push(`${count(w.retry)} waiting to retry`);
   const copy = status.copy;
-  if (copy && status.counts.inFlight >= copy.window) reasons.push(`in-flight limit reached (${copy.window})`);
+  if (copy && status.counts.inFlight >= copy.inFlightLimit)
+    reasons.push(`in-flight limit reached (${copy.inFlightLimit})`);
   return reasons.length > 0 ? `${count(v.queued)} queued: ${reasons.join(', ')}` : '';
 }
 
@@ -273,7 +274,7 @@ export function renderScreen(view: WatchView, options: ScreenOptions): string[] 
   const copy = status.copy;
   if (copy) {
     push(
-      `copy jobs  ${count(status.counts.inFlight)} in flight · window ${copy.window} (max ${copy.maxInFlight})` +
+      `copy jobs  ${count(status.counts.inFlight)} in flight · limit ${copy.inFlightLimit} (max ${copy.maxInFlight})` +
         `${awsInFlightText(status) ? ` · ${awsInFlightText(status)}` : ''}` +
         `${copy.throttled > 0 ? ` · ${count(copy.throttled)} throttled` : ''}`,
     );

@@ -1,16 +1,17 @@
 // How many copy jobs may be in flight: additive increase, multiplicative
 // decrease (architecture.md, Throughput). The account's concurrent-copy quota
 // is not readable through an API and differs by resource type (aws-backup.md
-// §4.1), so the window learns it from AWS's answers:
+// §4.1), so the limit learns it from AWS's answers:
 // - a job started: +1 while below the level where the quota last bit (the
-//   level was fine a moment ago: recover quickly), +1/window above it (probe
+//   level was fine a moment ago: recover quickly), +1/limit above it (probe
 //   gently);
 // - LimitExceededException: the quota is where the jobs in flight are now;
-//   drop to 90 % of that level, so a few completions reopen the window;
+//   drop to 90 % of that level, so a few completions reopen room;
 // - ThrottlingException: a request-rate problem, not a quota one: halve.
 // Never above the configured (or `rpctl set`) maximum, never below 1.
 
-export class CopyWindow {
+/** The copy engine's in-flight limit (not the change window, which decides when work runs at all). */
+export class InFlightLimit {
   private size: number;
   /** Jobs in flight when the quota last refused a job. */
   private ceiling = Number.POSITIVE_INFINITY;

@@ -13,6 +13,7 @@
 //   → sweep sees it finish (completed | queued again | failed) → DescribeRecoveryPoint (verified)
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CopyStatus } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
 import type { CopyJobSummary, Operations } from '../aws/operations.js';
 import { AwsCallError, type AwsPort, CallNotSent, type CallOptions } from '../aws/port.js';
@@ -23,7 +24,7 @@ import type { PauseGate } from '../pause.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import { SKIP_REASONS } from '../plan/reasons.js';
 import type { Store } from '../store/store.js';
-import { CopyWindow } from './concurrency.js';
+import { InFlightLimit } from './concurrency.js';
 import { CrashPoints } from './crash.js';
 import { classifyStartRejection, FAILURE_REASONS, type FailureReason } from './failures.js';
 import { ACTIVE_JOB_STATES, listCopyJobs } from './jobs.js';
@@ -53,25 +54,6 @@ export interface CopyPhaseOptions {
 }
 
 /** What `rpctl status` shows of the copy engine. */
-export interface CopyEngineStatus {
-  window: number;
-  maxInFlight: number;
-  learnedQuota: number | null;
-  /** CREATED + RUNNING copy jobs in the source account at the last sweep (all of them, not only ours). */
-  awsInFlight: number | null;
-  /** Of those, the jobs no item of this store follows (other tools' and plans', or an answer not had yet). */
-  awsInFlightNotFollowed: number | null;
-  lastSweepAt: string | null;
-  startedThisRun: number;
-  finishedThisRun: number;
-  verifiedThisRun: number;
-  quotaRejections: number;
-  throttled: number;
-  canaries: { pending: number; probing: number; open: number; failed: number };
-  meanJobSeconds: number | null;
-  topFailures: { reason: string; kind: string; count: number; example: string; description: string }[];
-  retrying: { reason: string; count: number }[];
-}
 
 // A StartCopyJob call outstanding at most this many at once: the rate limiter queues the rest anyway, and fewer
 // items sit in `submitting` (unknown outcome) if the process dies.
@@ -128,7 +110,7 @@ export class CopyPhase implements PipelinePhase {
   readonly name = 'copy' as const;
   private readonly now: () => number;
   private readonly crash: CrashPoints;
-  private readonly window: CopyWindow;
+  private readonly inFlightLimit: InFlightLimit;
   private queue: CopyQueue | undefined;
   private readonly submitting = new Set<number>();
   private readonly verifying = new Set<number>();
@@ -166,12 +148,12 @@ export class CopyPhase implements PipelinePhase {
   constructor(private readonly options: CopyPhaseOptions) {
     this.now = options.now ?? Date.now;
     this.crash = options.crash ?? new CrashPoints();
-    this.window = new CopyWindow(options.config.copy.maxInFlight);
+    this.inFlightLimit = new InFlightLimit(options.config.copy.maxInFlight);
   }
 
   /** Jobs the forecast may assume in flight: the window, or the quota AWS showed if that is lower. */
   get concurrency(): number {
-    return Math.min(this.window.limit, this.window.learnedQuota ?? Number.POSITIVE_INFINITY);
+    return Math.min(this.inFlightLimit.limit, this.inFlightLimit.learnedQuota ?? Number.POSITIVE_INFINITY);
   }
 
   /** Items were put back in the queue from outside the phase (rpctl retry, rpctl reset failed). */
@@ -182,11 +164,11 @@ export class CopyPhase implements PipelinePhase {
 
   /** `rpctl set max-in-flight N`. */
   setMaxInFlight(n: number): void {
-    this.window.setMax(n);
+    this.inFlightLimit.setMax(n);
     this.poke();
   }
 
-  status(): CopyEngineStatus {
+  status(): CopyStatus {
     const queue = this.queue;
     const canaries = { pending: 0, probing: 0, open: 0, failed: 0 };
     if (queue) {
@@ -197,9 +179,10 @@ export class CopyPhase implements PipelinePhase {
     }
     const q = queue ?? new CopyQueue(this.options.store, this.options.runId);
     return {
-      window: this.window.limit,
-      maxInFlight: this.window.max,
-      learnedQuota: this.window.learnedQuota ?? null,
+      inFlightLimit: this.inFlightLimit.limit,
+      window: this.inFlightLimit.limit,
+      maxInFlight: this.inFlightLimit.max,
+      learnedQuota: this.inFlightLimit.learnedQuota ?? null,
       awsInFlight: this.awsInFlight ?? null,
       awsInFlightNotFollowed: this.awsInFlightNotFollowed ?? null,
       lastSweepAt: this.lastSweepAt ? new Date(this.lastSweepAt).toISOString() : null,
@@ -291,7 +274,7 @@ export class CopyPhase implements PipelinePhase {
       }
       markReconciled(queue, this.now());
       journal.record('info', 'copy.started', 'copy phase started', {
-        maxInFlight: this.window.max,
+        maxInFlight: this.inFlightLimit.max,
         ...this.openSummary(),
       });
 
@@ -418,7 +401,7 @@ export class CopyPhase implements PipelinePhase {
     const queue = this.queue as CopyQueue;
     if (context.signal.aborted || this.options.gate?.paused || this.now() < this.submitPausedUntil) return;
     if (this.options.startAllowed && !this.options.startAllowed()) return;
-    const slots = Math.min(this.window.limit - this.inFlight(), MAX_CONCURRENT_SUBMITS - this.submitting.size);
+    const slots = Math.min(this.inFlightLimit.limit - this.inFlight(), MAX_CONCURRENT_SUBMITS - this.submitting.size);
     if (slots <= 0) return;
     for (const candidate of queue.claimable(slots, this.now())) this.submit(candidate, context);
   }
@@ -463,7 +446,7 @@ export class CopyPhase implements PipelinePhase {
           continue;
         }
         if (item?.state === 'queued') {
-          if (this.inFlight() >= this.window.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
+          if (this.inFlight() >= this.inFlightLimit.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
           const candidate = queue.canaryCandidate(combo.id, now, safeUntil, combo.canaryPointId);
           if (candidate) this.submit(candidate, context);
           continue;
@@ -472,7 +455,7 @@ export class CopyPhase implements PipelinePhase {
         // The canary was re-planned away: choose another.
         queue.setComboState(combo.id, 'pending', null, null, now);
       }
-      if (this.inFlight() >= this.window.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
+      if (this.inFlight() >= this.inFlightLimit.limit || this.submitting.size >= MAX_CONCURRENT_SUBMITS) return;
       const candidate = queue.canaryCandidate(combo.id, now, safeUntil);
       if (!candidate) continue;
       queue.setComboState(combo.id, 'probing', candidate.pointId, null, now);
@@ -601,7 +584,7 @@ export class CopyPhase implements PipelinePhase {
       this.crash.reached('after-start-call');
       queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
       this.crash.reached('after-record-start');
-      this.window.onStarted();
+      this.inFlightLimit.onStarted();
       this.throttleStreak = 0;
       this.startedSinceSweep += 1;
       this.stats.started += 1;
@@ -625,14 +608,16 @@ export class CopyPhase implements PipelinePhase {
       const { failure } = err;
       if (failure.kind === 'quota') {
         this.stats.quotaRejections += 1;
-        this.window.onQuotaExceeded(this.inFlight() - 1);
+        this.inFlightLimit.onQuotaExceeded(this.inFlight() - 1);
         queue.recordDeferred(c.pointId, c.attempt, failure.name, failure.message, now + 2_000, now);
-        log.info('the copy-job quota is full; narrowing the window', { window: this.window.limit });
+        log.info('the copy-job quota is full; lowering the in-flight limit', {
+          inFlightLimit: this.inFlightLimit.limit,
+        });
         return;
       }
       if (failure.kind === 'throttle') {
         this.stats.throttled += 1;
-        this.window.onThrottled();
+        this.inFlightLimit.onThrottled();
         this.throttleStreak += 1;
         const backoff = Math.min(30_000, 500 * 2 ** Math.min(this.throttleStreak, 6)) * (0.5 + Math.random() / 2);
         this.submitPausedUntil = Math.max(this.submitPausedUntil, now + backoff);
@@ -681,7 +666,7 @@ export class CopyPhase implements PipelinePhase {
         this.crash.reached('after-start-call');
         queue.recordStarted(c.pointId, c.attempt, out.copyJobId, out.creationDate ?? this.now(), this.now());
         this.crash.reached('after-record-start');
-        this.window.onStarted();
+        this.inFlightLimit.onStarted();
         this.startedSinceSweep += 1;
         this.stats.started += 1;
         this.options.log.info('StartCopyJob resent with the same token: AWS answered with the job', {

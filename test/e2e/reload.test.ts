@@ -24,7 +24,7 @@ t.test('reload applies live keys, reports restart keys, refuses a broken file; S
     config.keys.find((k) => k.key === name) as Record<string, unknown>;
 
   const daemon = await runUntilDone(t, sandbox);
-  t.equal((await status()).copy.maxInFlight, 100, 'the copy window starts at the file’s max_in_flight');
+  t.equal((await status()).copy.maxInFlight, 100, 'the in-flight limit starts at the file’s max_in_flight');
   const unchanged = await ctl('reload');
   t.equal(unchanged.code, 0, unchanged.stderr);
   t.match(unchanged.stdout, /nothing to apply/);
@@ -60,7 +60,7 @@ t.test('reload applies live keys, reports restart keys, refuses a broken file; S
   t.equal(reload.code, 0, reload.stderr);
   t.match(reload.stdout, /applied:\n\s+copy\.max_in_flight\s+100 → 7/);
   t.match(reload.stdout, /restart rpcopyd to apply:\n\s+copy\.workers\s+2 → 3/);
-  t.equal((await status()).copy.maxInFlight, 7, 'the copy window follows the reloaded key');
+  t.equal((await status()).copy.maxInFlight, 7, 'the in-flight limit follows the reloaded key');
   const after = await shown();
   t.equal(key(after, 'copy.max_in_flight').differs, false);
   t.equal(key(after, 'copy.workers').differs, true, 'the restart key still differs');

@@ -121,7 +121,7 @@ t.test('an rpctl set override is reported where it still wins over a reloaded ke
   const answer = reloader.reload('rpctl reload');
   t.same(answer.overridden, [{ key: 'copy.max_in_flight', setting: 'max-in-flight', value: '9' }]);
   t.equal(config.copy.maxInFlight, 7, 'the file value is kept for when the override goes');
-  t.same(calls, [], 'the copy window keeps the override');
+  t.same(calls, [], 'the in-flight limit keeps the override');
   t.same(reloader.show().keys.find((k) => k.key === 'copy.max_in_flight')?.overriddenBy, {
     setting: 'max-in-flight',
     value: '9',

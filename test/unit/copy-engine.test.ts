@@ -3,13 +3,13 @@
 
 import t from 'tap';
 import { classifyAwsError } from '../../daemon/aws/errors.js';
-import { CopyWindow } from '../../daemon/copy/concurrency.js';
+import { InFlightLimit } from '../../daemon/copy/concurrency.js';
 import { CRASH_STEPS, parseCrashSpec } from '../../daemon/copy/crash.js';
 import { classifyJobFailure, classifyStartRejection } from '../../daemon/copy/failures.js';
 import { idempotencyToken } from '../../daemon/copy/token.js';
 
 t.test('the window starts at the maximum, learns the quota, and recovers to it quickly', async (t) => {
-  const w = new CopyWindow(100);
+  const w = new InFlightLimit(100);
   t.equal(w.limit, 100);
   w.onStarted();
   t.equal(w.limit, 100, 'never above the maximum');

@@ -8,6 +8,7 @@ import { awsInFlightText, pauseEffect } from '../../ctl/status.js';
 import type { StatusResponse } from '../../shared/api.js';
 
 const copy = {
+  inFlightLimit: 10,
   window: 10,
   maxInFlight: 100,
   learnedQuota: null,

@@ -198,6 +198,7 @@ t.test('vaultProgress: states into columns, ungrouped points apart', async (t) =
 t.test('views: the pause banner, lines within the width, plain lines, the rate', async (t) => {
   const view = emptyView();
   const copy = {
+    inFlightLimit: 10,
     window: 10,
     maxInFlight: 100,
     learnedQuota: null,
@@ -263,6 +264,7 @@ t.test('why a vault is not moving: counted on the daemon, said per vault', async
   t.same(c?.waiting, { canary: 0, resource: 0, retry: 3 }, 'waiting for the next attempt');
   const running = fakeStatus({
     copy: {
+      inFlightLimit: 10,
       window: 10,
       maxInFlight: 100,
       learnedQuota: null,
