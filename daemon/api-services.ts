@@ -218,7 +218,7 @@ function reports(
     },
     csvProblems: (query) => csvProblemsPage(store, query),
     forecast: async () => {
-      const { remaining, heaviestChainPriorSeconds } = remainingWork(store);
+      const { remaining, heaviestChainPriorSeconds } = await remainingWork(readers.cost);
       const now = Date.now();
       const f = forecast({
         now,
