@@ -298,8 +298,8 @@ t.test('a copy run watched with --json: per-vault progress adds up to the counts
   const { status: s, vaults } = final!;
   const c = s.counts;
   t.ok(vaults.vaults.length > 3, `${vaults.vaults.length} vaults`);
-  // Points that failed before the copy phase grouped them (the air-gapped vault is not created without the
-  // operator's consent) are attributed to their source vault, as the HTML report does: none is left over.
+  // Points the copy phase has not grouped, or that failed before it grouped them, are attributed to their
+  // source vault, as the HTML report does: none is left over.
   const planned = c.queued + c.inFlight + c.completed + c.failed;
   t.equal(vaults.unassigned, 0, 'every planned point is attributed to a vault');
   t.equal(
@@ -331,10 +331,6 @@ t.test('a copy run watched with --json: per-vault progress adds up to the counts
     vaults.vaults.map((v) => ({ vault: v.vault, toCopy: v.toCopy, failed: v.failed })),
     byVault,
     'the same vaults and counts as the report',
-  );
-  t.ok(
-    byVault.some((v) => v.failed > 0 && v.failed === v.toCopy),
-    'a vault whose points all failed before grouping is among them',
   );
   t.ok(
     vaults.vaults.some((v) => v.destination !== null),
