@@ -36,6 +36,7 @@ const KEY_READERS: Record<string, (c: Config) => KeyValue> = {
   'metadata.csv': (c) => c.metadata.csv,
   'metadata.key_column': (c) => c.metadata.keyColumn,
   'metadata.apmid_column': (c) => c.metadata.apmidColumn,
+  'metadata.max_unusable_share': (c) => c.metadata.maxUnusableShare,
   'filter.allowed_apmids': (c) => opt(c.filter.allowedApmids),
   'filter.allowed_apmids_file': (c) => opt(c.filter.allowedApmidsFile),
   'copy.workers': (c) => c.copy.workers,
