@@ -72,27 +72,25 @@ export interface ApiServices {
   watch(): Response;
 }
 
+/** A page's size in the paged listings (plan points, CSV problems, report points). */
+const PageLimit = z.coerce
+  .number({ error: 'limit: expected a number' })
+  .int()
+  .min(1, 'limit: expected at least 1')
+  .max(10_000, 'limit: expected at most 10000')
+  .default(1000);
+
 const PlanPointsQuery = z.strictObject({
   reason: z.string().min(1).optional(),
   after: z.coerce.number({ error: 'after: expected a point id' }).int().nonnegative().default(0),
-  limit: z.coerce
-    .number({ error: 'limit: expected a number' })
-    .int()
-    .min(1, 'limit: expected at least 1')
-    .max(10_000, 'limit: expected at most 10000')
-    .default(1000),
+  limit: PageLimit,
 });
 export type PlanPointsQuery = z.infer<typeof PlanPointsQuery>;
 
 const CsvProblemsQuery = z.strictObject({
   afterLine: z.coerce.number({ error: 'afterLine: expected a line number' }).int().optional(),
   afterId: z.coerce.number({ error: 'afterId: expected a problem id' }).int().nonnegative().optional(),
-  limit: z.coerce
-    .number({ error: 'limit: expected a number' })
-    .int()
-    .min(1, 'limit: expected at least 1')
-    .max(10_000, 'limit: expected at most 10000')
-    .default(1000),
+  limit: PageLimit,
 });
 export type CsvProblemsQuery = z.infer<typeof CsvProblemsQuery>;
 
