@@ -40,13 +40,25 @@ export function parseSetting(key: string, raw: string): SettingValue {
   );
 }
 
-export function saveSetting(store: Store, setting: SettingValue): void {
+/** One row of the settings table, as JSON: the operator's settings and the daemon's own small records. */
+export function readSettingRow<T>(store: Store, key: string): T | undefined {
+  const row = store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
+    | { value: string }
+    | undefined;
+  return row ? (JSON.parse(row.value) as T) : undefined;
+}
+
+export function writeSettingRow(store: Store, key: string, value: unknown, now = Date.now()): void {
   store.sqlite
     .prepare(
       `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
        ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     )
-    .run(setting.key, JSON.stringify(setting.value), Date.now());
+    .run(key, JSON.stringify(value), now);
+}
+
+export function saveSetting(store: Store, setting: SettingValue): void {
+  writeSettingRow(store, setting.key, setting.value);
 }
 
 export function loadSettings(store: Store): SettingValue[] {
@@ -91,16 +103,9 @@ export class LiveSettings {
 // occurrence across restarts. One row of the settings table, outside SETTING_KEYS: rpctl set cannot change it.
 const WINDOW_RUN_KEY = 'window-run';
 
-function readWindowRun(store: Store): { openedAt?: unknown; startedAt?: unknown } | undefined {
-  const row = store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').get(WINDOW_RUN_KEY) as
-    | { value: string }
-    | undefined;
-  return row ? (JSON.parse(row.value) as { openedAt?: unknown; startedAt?: unknown }) : undefined;
-}
-
 /** When work first started in the window occurrence that opened at `openedAt`, if it did. */
 export function windowRunStart(store: Store, openedAt: number): number | undefined {
-  const recorded = readWindowRun(store);
+  const recorded = readSettingRow<{ openedAt?: unknown; startedAt?: unknown }>(store, WINDOW_RUN_KEY);
   return recorded?.openedAt === openedAt && typeof recorded.startedAt === 'number' ? recorded.startedAt : undefined;
 }
 
@@ -114,12 +119,7 @@ export function claimWindowRunStart(store: Store, openedAt: number, now: number)
     .transaction((): number => {
       const recorded = windowRunStart(store, openedAt);
       if (recorded !== undefined) return recorded;
-      sqlite
-        .prepare(
-          `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-        )
-        .run(WINDOW_RUN_KEY, JSON.stringify({ openedAt, startedAt: now }), now);
+      writeSettingRow(store, WINDOW_RUN_KEY, { openedAt, startedAt: now }, now);
       return now;
     })
     .immediate();

@@ -24,6 +24,7 @@
 
 import type { Config } from '../../shared/config.js';
 import type { EventJournal } from '../events.js';
+import { readSettingRow, writeSettingRow } from '../settings.js';
 import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
 import { countProblems, currentSource, type ProblemKind } from './repo.js';
@@ -78,25 +79,9 @@ const MIN_UNUSABLE_LINES = 10;
 /** Problems named in a pause detail or a warning before "and N more". */
 const SHOWN = 5;
 
-function readSetting<T>(store: Store, key: string): T | undefined {
-  const row = store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
-    | { value: string }
-    | undefined;
-  return row ? (JSON.parse(row.value) as T) : undefined;
-}
-
-function writeSetting(store: Store, key: string, value: unknown, now: number): void {
-  store.sqlite
-    .prepare(
-      `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
-       ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-    )
-    .run(key, JSON.stringify(value), now);
-}
-
 /** Called inside the transaction that makes load `sourceId` current. */
 export function saveLoadStats(store: Store, sourceId: number, stats: LoadStats): void {
-  writeSetting(store, STATS_KEY, { sourceId, ...stats }, Date.now());
+  writeSettingRow(store, STATS_KEY, { sourceId, ...stats }, Date.now());
 }
 
 const percent = (share: number) => `${(share * 100).toFixed(share < 0.01 ? 2 : 1)}%`;
@@ -105,7 +90,7 @@ const percent = (share: number) => `${(share * 100).toFixed(share < 0.01 ? 2 : 1
 export function metadataVerdict(store: Store, config: MetadataConfig): MetadataVerdict | undefined {
   const source = currentSource(store);
   if (!source?.fingerprint) return undefined;
-  let stats = readSetting<LoadStats & { sourceId: number }>(store, STATS_KEY);
+  let stats = readSettingRow<LoadStats & { sourceId: number }>(store, STATS_KEY);
   if (stats?.sourceId !== source.id) {
     // A load by a version that kept no statistics: each malformed row stands for one line.
     const malformed = countProblems(store, source.id).malformed_row;
@@ -122,7 +107,7 @@ export function metadataVerdict(store: Store, config: MetadataConfig): MetadataV
   const runaway =
     stats.cutsFile === undefined ? stats.cutCount > 0 : stats.cutsFile || (stats.longestCut ?? 0) >= MIN_UNUSABLE_LINES;
   const gated = (share > threshold && stats.unusableLines >= MIN_UNUSABLE_LINES) || runaway;
-  const confirmedAs = readSetting<{ sha256: string; keyColumn: string; apmidColumn: string }>(store, CONFIRMED_KEY);
+  const confirmedAs = readSettingRow<{ sha256: string; keyColumn: string; apmidColumn: string }>(store, CONFIRMED_KEY);
   const fp = source.fingerprint;
   const confirmed =
     confirmedAs?.sha256 === fp.sha256 &&
@@ -158,7 +143,7 @@ function confirmMetadata(store: Store, verdict: MetadataVerdict, now = Date.now(
   if (source?.id !== verdict.sourceId || !source.fingerprint) return;
   const { sha256, keyColumn, apmidColumn } = source.fingerprint;
   store.write(() =>
-    writeSetting(store, CONFIRMED_KEY, { sha256, keyColumn, apmidColumn, path: source.path, confirmedAt: now }, now),
+    writeSettingRow(store, CONFIRMED_KEY, { sha256, keyColumn, apmidColumn, path: source.path, confirmedAt: now }, now),
   );
 }
 
