@@ -6,50 +6,20 @@ import t from 'tap';
 import { copyJobsCell } from '../../ctl/reconcile.js';
 import { awsInFlightText, pauseEffect } from '../../ctl/status.js';
 import type { StatusResponse } from '../../shared/api.js';
+import { copyStatus, daemonStatus } from '../helpers/status.js';
 
-const copy = {
-  inFlightLimit: 10,
-  window: 10,
-  maxInFlight: 100,
-  learnedQuota: null,
-  awsInFlight: 3,
-  awsInFlightNotFollowed: 1,
-  lastSweepAt: '2026-01-01T10:00:00.000Z',
-  startedThisRun: 0,
-  finishedThisRun: 0,
-  verifiedThisRun: 0,
-  quotaRejections: 0,
-  throttled: 0,
-  canaries: { pending: 0, probing: 0, open: 0, failed: 0 },
-  meanJobSeconds: null,
-  topFailures: [],
-  retrying: [],
-};
+const copy = copyStatus({ awsInFlight: 3, awsInFlightNotFollowed: 1, lastSweepAt: '2026-01-01T10:00:00.000Z' });
 
 function status(overrides: Partial<StatusResponse> = {}): StatusResponse {
-  return {
-    state: 'running',
-    phase: 'copy',
+  return daemonStatus({
     counts: { discovered: 100, skipped: 20, queued: 40, inFlight: 2, completed: 30, failed: 5 },
-    inventory: { vaultsSelected: 3, vaultsDone: 3, pages: 9 },
-    daemon: {
-      pid: 1,
-      version: '0.1.0',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      uptimeMs: 60_000,
-      configFile: '/c.toml',
-      stateDir: '/s',
-      runId: 1,
-    },
-    source: { accountId: '111111111111', region: 'eu-west-2' },
-    destination: { accountId: '222222222222' },
     credentials: {
       source: { profile: 's', generation: 1, consecutiveFailures: 0, reloads: 0, exhausted: false },
       destination: { profile: 'd', generation: 1, consecutiveFailures: 0, reloads: 0, exhausted: false },
     },
     copy,
     ...overrides,
-  } as StatusResponse;
+  });
 }
 
 t.test('AWS’s running jobs beside rpcopy’s', async (t) => {

@@ -15,30 +15,9 @@ import {
 import type { JournalRecord, SubscribableJournal } from '../../daemon/events.js';
 import { createLogger } from '../../daemon/log.js';
 import { createWatchHub, vaultProgress } from '../../daemon/watch.js';
-import type { StatusResponse } from '../../shared/api.js';
+import { copyStatus, daemonStatus } from '../helpers/status.js';
 
 const log = createLogger({ level: 'error', write: () => {} });
-
-function fakeStatus(overrides: Partial<StatusResponse> = {}): StatusResponse {
-  return {
-    state: 'running',
-    phase: 'copy',
-    counts: { discovered: 100, skipped: 20, queued: 40, inFlight: 5, completed: 30, failed: 5 },
-    inventory: { vaultsSelected: 3, vaultsDone: 3, pages: 9 },
-    daemon: {
-      pid: 1,
-      version: '0.1.0',
-      startedAt: '2026-01-01T00:00:00.000Z',
-      uptimeMs: 60_000,
-      configFile: '/c.toml',
-      stateDir: '/s',
-      runId: 1,
-    },
-    source: { accountId: '111111111111', region: 'eu-west-2' },
-    destination: { accountId: '222222222222' },
-    ...overrides,
-  };
-}
 
 function fakeJournal(): SubscribableJournal & { emit(kind: string): void } {
   const listeners = new Set<(r: JournalRecord) => void>();
@@ -113,7 +92,7 @@ t.test('the hub: one status per tick for every watcher, journal records relayed 
     journal,
     status: () => {
       statusCalls += 1;
-      return fakeStatus();
+      return daemonStatus();
     },
     storeFile: '/nonexistent',
     log,
@@ -159,7 +138,7 @@ t.test('the hub: one status per tick for every watcher, journal records relayed 
 t.test('the hub: a watcher that does not read is dropped; a disconnect removes its watcher', async (t) => {
   const hub = createWatchHub({
     journal: fakeJournal(),
-    status: () => fakeStatus(),
+    status: () => daemonStatus(),
     storeFile: '/nonexistent',
     log,
     statusEveryMs: 5,
@@ -197,32 +176,17 @@ t.test('vaultProgress: states into columns, ungrouped points apart', async (t) =
 
 t.test('views: the pause banner, lines within the width, plain lines, the rate', async (t) => {
   const view = emptyView();
-  const copy = {
-    inFlightLimit: 10,
-    window: 10,
-    maxInFlight: 100,
-    learnedQuota: null,
-    awsInFlight: null,
-    lastSweepAt: null,
-    startedThisRun: 0,
-    finishedThisRun: 0,
-    verifiedThisRun: 0,
-    quotaRejections: 0,
-    throttled: 0,
-    canaries: { pending: 0, probing: 0, open: 0, failed: 0 },
-    meanJobSeconds: null,
-    topFailures: [],
-    retrying: [],
-  };
-  applyStatus(view, fakeStatus({ copy }), null);
+  const copy = copyStatus();
+
+  applyStatus(view, daemonStatus({ copy }), null);
   t.equal(verifiedPerMinute(view.samples), undefined, 'no rate from one sample');
   applyStatus(
     view,
-    fakeStatus({
+    daemonStatus({
       state: 'paused',
       pauseReason: 'credentials',
       pauseDetail: 'source account (profile p): AWS rejected its credentials 3 times in a row (ExpiredToken)',
-      daemon: { ...fakeStatus().daemon, uptimeMs: 120_000 },
+      daemon: { ...daemonStatus().daemon, uptimeMs: 120_000 },
       copy: { ...copy, verifiedThisRun: 30 },
     }),
     null,
@@ -262,24 +226,8 @@ t.test('why a vault is not moving: counted on the daemon, said per vault', async
   t.same(a?.waiting, { canary: 0, resource: 80, retry: 0 }, 'a chain behind the copy in flight');
   t.same(b?.waiting, { canary: 12, resource: 0, retry: 0 }, 'held for the canary');
   t.same(c?.waiting, { canary: 0, resource: 0, retry: 3 }, 'waiting for the next attempt');
-  const running = fakeStatus({
-    copy: {
-      inFlightLimit: 10,
-      window: 10,
-      maxInFlight: 100,
-      learnedQuota: null,
-      awsInFlight: 1,
-      lastSweepAt: null,
-      startedThisRun: 0,
-      finishedThisRun: 0,
-      verifiedThisRun: 0,
-      quotaRejections: 0,
-      throttled: 0,
-      canaries: { pending: 0, probing: 1, open: 1, failed: 0 },
-      meanJobSeconds: null,
-      topFailures: [],
-      retrying: [],
-    },
+  const running = daemonStatus({
+    copy: copyStatus({ awsInFlight: 1, canaries: { pending: 0, probing: 1, open: 1, failed: 0 } }),
   });
   t.equal(vaultWaiting(a!, running), '80 queued: 80 behind a copy of the same resource (one at a time, oldest first)');
   t.equal(vaultWaiting(b!, running), "12 queued: 12 held for their combination's canary copy");
