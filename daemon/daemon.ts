@@ -21,7 +21,14 @@ import { sharedCredentialsFile } from './aws/credentials-watch.js';
 import { AwsPort } from './aws/port.js';
 import { CopyPhase } from './copy/phase.js';
 import { EnrichPhase } from './enrich/phase.js';
-import { createJournal, type EventJournal, endRun, type SubscribableJournal, startRun } from './events.js';
+import {
+  createJournal,
+  type EventJournal,
+  endRun,
+  type SubscribableJournal,
+  startEventCompaction,
+  startRun,
+} from './events.js';
 import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
 import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
@@ -268,6 +275,8 @@ function openState(
   });
   const checkpointer = startCheckpointer(store.file, log);
   closers.add({ name: 'the checkpointer', close: () => checkpointer.stop(), abort: () => void checkpointer.stop() });
+  const stopCompaction = startEventCompaction(store, { retentionMs: config.daemon.eventRetentionMs, log });
+  closers.add({ name: 'the event compaction', close: stopCompaction, abort: stopCompaction });
   return { store, runId, journal };
 }
 

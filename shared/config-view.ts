@@ -63,6 +63,7 @@ const KEY_READERS: Record<string, (c: Config) => KeyValue> = {
   'daemon.state_dir': (c) => c.daemon.stateDir,
   'daemon.shutdown_timeout': (c) => durationText(c.daemon.shutdownTimeoutMs),
   'daemon.progress_interval': (c) => durationText(c.daemon.progressIntervalMs),
+  'daemon.event_retention': (c) => durationText(c.daemon.eventRetentionMs),
   'daemon.log_level': (c) => c.daemon.logLevel,
 };
 

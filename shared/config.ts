@@ -214,6 +214,12 @@ const fileSchema = z.strictObject({
       state_dir: pathField('the state directory').default(DEFAULT_STATE_DIR),
       shutdown_timeout: duration('shutdown_timeout').default('20s'),
       progress_interval: duration('progress_interval').default('30s'),
+      // Routine events older than this are folded into daily counts; the audit trail is kept whole.
+      event_retention: duration('event_retention')
+        .refine((v) => (parseDuration(v) ?? 0) > 0, {
+          error: (issue) => `expected a duration longer than zero such as "90d", got ${JSON.stringify(issue.input)}`,
+        })
+        .default('90d'),
       log_level: z
         .enum(['debug', 'info', 'warn', 'error'], { error: 'expected debug, info, warn or error' })
         .default('info'),
@@ -330,6 +336,8 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** How often the daemon logs a progress line. */
     progressIntervalMs: number;
+    /** daemon.event_retention: routine events older than this are folded into daily counts (event_rollups). */
+    eventRetentionMs: number;
     logLevel: 'debug' | 'info' | 'warn' | 'error';
   };
 }
@@ -551,6 +559,7 @@ function normalise(file: ConfigFile, path: string, overrides: ConfigOverrides, e
       stateDir: toPath(stateDir),
       shutdownTimeoutMs: parseDuration(file.daemon.shutdown_timeout) ?? 20_000,
       progressIntervalMs: parseDuration(file.daemon.progress_interval) ?? 30_000,
+      eventRetentionMs: parseDuration(file.daemon.event_retention) ?? 90 * 86_400_000,
       logLevel: file.daemon.log_level,
     },
   };

@@ -44,6 +44,23 @@ export const events = sqliteTable(
   (t) => [index('events_kind_at_idx').on(t.kind, t.at)],
 );
 
+/**
+ * Routine events older than the retention, folded into one row per UTC day, kind and level (daemon/events.ts
+ * compactEvents), so the history of a months-long run stays bounded while its counts stay readable.
+ */
+export const eventRollups = sqliteTable(
+  'event_rollups',
+  {
+    day: text('day').notNull(),
+    kind: text('kind').notNull(),
+    level: text('level', { enum: ['debug', 'info', 'warn', 'error'] }).notNull(),
+    count: integer('count').notNull(),
+    firstAt: integer('first_at').notNull(),
+    lastAt: integer('last_at').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.day, t.kind, t.level] })],
+);
+
 /** Operator settings changed at run time (rpctl set ...); they outlive restarts. */
 export const settings = sqliteTable('settings', {
   key: text('key').primaryKey(),
