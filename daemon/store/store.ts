@@ -3,15 +3,29 @@
 // Guarantees: a file that is not an rpcopy store, a store of another account
 // pair or region, or a store written by a newer rpcopy is refused before
 // anything writes to it (the checks run on a read-only connection, and WAL
-// mode is only switched on after they pass). A new store records its identity
-// in the same transaction-backed start-up. The main thread is the only writer.
+// mode is only switched on after they pass). A new store is built complete
+// (schema and identity) under a temporary name and renamed into place, so a
+// crash while creating it leaves no half-made store that later starts would
+// refuse. The main thread is the only writer.
 
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
+import { is } from 'drizzle-orm';
 import { type BetterSQLite3Database, drizzle } from 'drizzle-orm/better-sqlite3';
 import { migrate } from 'drizzle-orm/better-sqlite3/migrator';
+import { getTableConfig, SQLiteTable } from 'drizzle-orm/sqlite-core';
 import { RpcopyError } from '../../shared/errors.js';
 import * as schema from './schema.js';
 
@@ -95,6 +109,7 @@ function inspectExisting(file: string, identity: StoreIdentity, journal: Journal
       }[]
     ).map((t) => t.name);
     if (tables.length === 0) return true;
+    if (isInterruptedCreation(probe, tables)) return true;
     if (!tables.includes('store_meta')) {
       const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', ...' : '');
       throw incompatible(file, `is an SQLite database but not an rpcopy store (its tables: ${shown})`);
@@ -138,6 +153,27 @@ function inspectExisting(file: string, identity: StoreIdentity, journal: Journal
   }
 }
 
+/** The tables an rpcopy store may hold: its schema's and drizzle's record of applied migrations. */
+const STORE_TABLES = new Set(['__drizzle_migrations', ...storeTableNames()]);
+
+function storeTableNames(): string[] {
+  return Object.values(schema)
+    .filter((value) => is(value, SQLiteTable))
+    .map((table) => getTableConfig(table).name);
+}
+
+/**
+ * A store an older rpcopy began creating in place and was killed before it wrote its identity: only rpcopy's
+ * own tables, no identity, and no row in any table but the migrations record. Nothing can be lost by making it
+ * again; anything else that lacks an identity is refused as before.
+ */
+function isInterruptedCreation(probe: Database.Database, tables: string[]): boolean {
+  if (!tables.every((name) => STORE_TABLES.has(name))) return false;
+  return tables
+    .filter((name) => name !== '__drizzle_migrations')
+    .every((name) => probe.prepare(`SELECT 1 FROM "${name}" LIMIT 1`).get() === undefined);
+}
+
 export interface OpenStoreOptions {
   migrationsFolder?: string;
   version: string;
@@ -146,8 +182,58 @@ export interface OpenStoreOptions {
 export function openStore(file: string, identity: StoreIdentity, options: OpenStoreOptions): Store {
   const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder();
   const journal = readJournal(migrationsFolder);
-  const isNew = !existsSync(file) || inspectExisting(file, identity, journal);
+  if (!existsSync(file) || inspectExisting(file, identity, journal)) {
+    createStore(file, identity, options.version, migrationsFolder, journal);
+  }
+  return openExisting(file, options.version, migrationsFolder, journal);
+}
 
+/**
+ * Build a complete new store (schema, identity) beside `file`, then rename it into place: a crash before the
+ * rename leaves only the temporary file, which the next creation replaces.
+ */
+function createStore(
+  file: string,
+  identity: StoreIdentity,
+  version: string,
+  migrationsFolder: string,
+  journal: JournalEntry[],
+): void {
+  const building = `${file}.creating`;
+  for (const path of [building, `${building}-journal`, `${building}-wal`, `${building}-shm`])
+    rmSync(path, { force: true });
+  const sqlite = new Database(building);
+  try {
+    sqlite.pragma('foreign_keys = ON');
+    migrate(drizzle(sqlite, { schema }), { migrationsFolder });
+    const upsertMeta = sqlite.prepare('INSERT INTO store_meta (key, value) VALUES (?, ?)');
+    sqlite.transaction(() => {
+      upsertMeta.run('format', STORE_FORMAT);
+      upsertMeta.run('source_account_id', identity.sourceAccountId);
+      upsertMeta.run('destination_account_id', identity.destinationAccountId);
+      upsertMeta.run('region', identity.region);
+      upsertMeta.run('created_at', String(Date.now()));
+      upsertMeta.run('created_by_version', version);
+      upsertMeta.run('schema_migrations', String(journal.length));
+    })();
+  } catch (err) {
+    sqlite.close();
+    rmSync(building, { force: true });
+    throw err;
+  }
+  sqlite.close();
+  // A new store replaces only a file that holds nothing (inspectExisting said so); its old sidecars go with it.
+  for (const path of [`${file}-wal`, `${file}-shm`]) rmSync(path, { force: true });
+  renameSync(building, file);
+  const dir = openSync(dirname(file), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+function openExisting(file: string, version: string, migrationsFolder: string, journal: JournalEntry[]): Store {
   const sqlite = new Database(file);
   try {
     sqlite.pragma('journal_mode = WAL');
@@ -165,16 +251,8 @@ export function openStore(file: string, identity: StoreIdentity, options: OpenSt
     );
     sqlite
       .transaction(() => {
-        if (isNew) {
-          upsertMeta.run('format', STORE_FORMAT);
-          upsertMeta.run('source_account_id', identity.sourceAccountId);
-          upsertMeta.run('destination_account_id', identity.destinationAccountId);
-          upsertMeta.run('region', identity.region);
-          upsertMeta.run('created_at', String(Date.now()));
-          upsertMeta.run('created_by_version', options.version);
-        }
         upsertMeta.run('schema_migrations', String(journal.length));
-        upsertMeta.run('last_opened_by_version', options.version);
+        upsertMeta.run('last_opened_by_version', version);
       })
       .immediate();
     return {

@@ -1,7 +1,7 @@
 // The store refuses what is not its own and touches nothing when it does.
 
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
@@ -102,6 +102,54 @@ t.test('a store left by a crash (WAL and shm present) reopens', async (t) => {
     'committed row kept',
   );
   reopened.close();
+});
+
+t.test('a crash while the store is being created leaves nothing a later start refuses', async (t) => {
+  const dir = shortTempDir(t);
+  const file = join(dir, 'rpcopy.db');
+  // A migration that fails half-way stands in for a SIGKILL during creation: the schema is partly written.
+  const broken = join(dir, 'drizzle');
+  cpSync(join(import.meta.dirname, '../../drizzle'), broken, { recursive: true });
+  const journal = JSON.parse(readFileSync(join(broken, 'meta/_journal.json'), 'utf8')) as {
+    entries: { tag: string }[];
+  };
+  writeFileSync(join(broken, `${journal.entries.at(-1)?.tag}.sql`), 'CREATE TABLE half_made (id INTEGER);\nNOT SQL;');
+  t.throws(() => openStore(file, identity, { ...options, migrationsFolder: broken }), 'the creation fails');
+  t.notOk(existsSync(file), 'no half-made store is left where the store belongs');
+
+  const store = openStore(file, identity, options);
+  t.match(
+    store.sqlite.prepare("SELECT value FROM store_meta WHERE key = 'format'").get(),
+    { value: 'rpcopy-store' },
+    'the next start creates the store',
+  );
+  store.close();
+});
+
+t.test('a store an older rpcopy began creating in place, with no identity and no rows, is made again', async (t) => {
+  for (const made of ['only the migrations record', 'the schema without the identity']) {
+    const file = join(shortTempDir(t), 'rpcopy.db');
+    const db = new Database(file);
+    db.exec('CREATE TABLE __drizzle_migrations (id INTEGER PRIMARY KEY, hash text NOT NULL, created_at numeric)');
+    if (made !== 'only the migrations record')
+      db.exec('CREATE TABLE store_meta (key text PRIMARY KEY, value text NOT NULL)');
+    db.close();
+    const store = openStore(file, identity, options);
+    t.match(
+      store.sqlite.prepare("SELECT value FROM store_meta WHERE key = 'source_account_id'").get(),
+      { value: '111111111111' },
+      `${made}: opened as a new store`,
+    );
+    store.close();
+  }
+  // With any row in it, a store without an identity is not ours to remake.
+  const file = join(shortTempDir(t), 'rpcopy.db');
+  const db = new Database(file);
+  db.exec(
+    "CREATE TABLE store_meta (key text PRIMARY KEY, value text NOT NULL); INSERT INTO store_meta VALUES ('x', 'y');",
+  );
+  db.close();
+  refused(t, file, identity, /has a store_meta table but is not an rpcopy store/);
 });
 
 t.test('status counters follow every insert, state change, gone mark and delete', async (t) => {
