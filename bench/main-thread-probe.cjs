@@ -1,0 +1,33 @@
+// Bench-only preload (`npx tsx bench/inventory.ts ... --node-arg=--require=./bench/main-thread-probe.cjs`): the main
+// thread's event-loop delay and GC pauses, written to /tmp/eld-<pid>.json when the daemon exits.
+const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
+const { isMainThread } = require('node:worker_threads');
+if (isMainThread) {
+  const h = monitorEventLoopDelay({ resolution: 5 });
+  h.enable();
+  const gcs = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) gcs.push([Math.round(e.startTime), e.duration, e.detail?.kind]);
+  }).observe({ entryTypes: ['gc'] });
+  const dump = () => {
+    const ms = (n) => +(n / 1e6).toFixed(1);
+    const d = gcs.map((g) => g[1]).sort((a, b) => a - b);
+    const kinds = {};
+    for (const g of gcs) {
+      const k = g[2];
+      kinds[k] = kinds[k] || { n: 0, total: 0, max: 0 };
+      kinds[k].n++;
+      kinds[k].total += g[1];
+      kinds[k].max = Math.max(kinds[k].max, g[1]);
+    }
+    require('node:fs').writeFileSync(
+      `/tmp/eld-${process.pid}.json`,
+      JSON.stringify({
+        eld: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
+        gc: { count: d.length, p99: d[Math.floor(d.length * 0.99)], max: d.at(-1), kinds },
+        uptimeMs: performance.now(),
+      }),
+    );
+  };
+  process.on('exit', dump);
+}
