@@ -86,7 +86,8 @@ function marksOf(k: Partial<KeyRow>): string[] {
     );
   }
   if (k.overriddenBy) {
-    marks.push(`overridden by rpctl set ${k.overriddenBy.setting} ${k.overriddenBy.value}`);
+    const { setting, value } = k.overriddenBy;
+    marks.push(`overridden by rpctl set ${setting} ${value} (rpctl set ${setting} --clear lifts it)`);
   }
   return marks;
 }
