@@ -99,7 +99,7 @@ export function valueText(value: KeyValue): string {
 }
 
 /** Keys whose value may carry a secret (a webhook token on a command line): printed redacted unless asked. */
-export const SECRET_KEYS: ReadonlySet<string> = new Set(['notify.command']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['notify.command']);
 
 /**
  * A secret key's value with everything after its program hidden ("curl …"); other keys' values unchanged. A
