@@ -15,7 +15,7 @@ export type SettingValue = { key: 'max-in-flight'; value: number } | { key: 'dra
 
 /** A setting's name as the operator gives it; an unknown one names the settings there are. */
 export function parseSettingKey(key: string): SettingKey {
-  if (key in SETTING_KEYS) return key as SettingKey;
+  if (Object.hasOwn(SETTING_KEYS, key)) return key as SettingKey;
   throw new RpcopyError(
     'BAD_REQUEST',
     `key: unknown setting ${JSON.stringify(key)}; expected one of ${Object.keys(SETTING_KEYS).join(', ')}`,
