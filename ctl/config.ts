@@ -7,7 +7,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseToml } from 'smol-toml';
 import { ConfigResponse, ROUTES } from '../shared/api.js';
 import { ConfigError, DEFAULT_STATE_DIR, expandHome } from '../shared/config.js';
-import { configValues, type KeyValue, valueText } from '../shared/config-view.js';
+import { configValues, isRedacted, type KeyValue, redactValue, valueText } from '../shared/config-view.js';
 import { RpcopyError } from '../shared/errors.js';
 import { socketPath } from '../shared/socket.js';
 import { type ApiClient, createClient } from './client.js';
@@ -18,20 +18,25 @@ type KeyRow = ConfigResponse['keys'][number];
 export const configCommand: Command = {
   name: 'config',
   summary: 'config show: the config the running daemon runs, marking where the file on disk differs',
-  usage: 'rpctl config show [--config PATH] [--json]',
+  usage:
+    'rpctl config show [--show-secrets] [--config PATH] [--json]\n' +
+    '  (notify.command is shown redacted, as it may carry a token, unless --show-secrets)',
+  options: { 'show-secrets': { type: 'boolean', default: false } },
   async run(ctx) {
     const [sub, ...extra] = ctx.positionals;
     if (sub !== 'show' || extra.length > 0) {
       process.stderr.write(`rpctl config: expected the subcommand "show"\nusage: ${this.usage}\n`);
       return 2;
     }
+    const reveal = ctx.values['show-secrets'] === true;
     let running: ConfigResponse;
     try {
       running = await daemonClient(ctx).get(ROUTES.config, ConfigResponse);
     } catch (err) {
       if (!(err instanceof RpcopyError && err.code === 'DAEMON_NOT_RUNNING')) throw err;
-      return showFile(ctx, err.message);
+      return showFile(ctx, err.message, reveal);
     }
+    if (!reveal) running = { ...running, config: redactConfig(running.config), keys: redactKeys(running.keys) };
     if (ctx.json) {
       // The running Config's fields stay at the top level, as before; what is new sits beside them.
       const { config, ...rest } = running;
@@ -52,10 +57,12 @@ export const configCommand: Command = {
 };
 
 /** No daemon answered: the file as this client loads it (an invalid file fails with its file:line: key). */
-function showFile(ctx: CommandContext, why: string): number {
-  const config = ctx.config();
-  const values = configValues(config);
-  const keys = Object.entries(values).map(([key, value]) => ({ key, value }));
+function showFile(ctx: CommandContext, why: string, reveal: boolean): number {
+  const loaded = ctx.config();
+  const config = reveal ? loaded : redactConfig(loaded as unknown as Record<string, unknown>);
+  const values = configValues(loaded);
+  const all = Object.entries(values).map(([key, value]) => ({ key, value }));
+  const keys = reveal ? all : redactKeys(all);
   if (ctx.json) {
     ctx.out(JSON.stringify({ ...config, answeredBy: 'file', daemonError: why, keys }, null, 2));
     return 0;
@@ -63,7 +70,7 @@ function showFile(ctx: CommandContext, why: string): number {
   ctx.out(
     [
       `# no daemon answered (${why}): this is the file's effective config`,
-      `# file: ${config.file}`,
+      `# file: ${loaded.file}`,
       ...keyLines(keys),
     ].join('\n'),
   );
@@ -78,15 +85,37 @@ function keyLines(keys: { key: string; value: KeyValue; file?: KeyValue; differs
   });
 }
 
-function marksOf(k: Partial<KeyRow>): string[] {
+/** Secret keys' values (and what the file says) hidden; `redacted: true` marks the rows. */
+function redactKeys<T extends { key: string; value: KeyValue; file?: KeyValue }>(keys: T[]): T[] {
+  return keys.map((k) =>
+    isRedacted(k.key, k.value) || isRedacted(k.key, k.file)
+      ? {
+          ...k,
+          value: redactValue(k.key, k.value),
+          ...(k.file !== undefined ? { file: redactValue(k.key, k.file) } : {}),
+          redacted: true,
+        }
+      : k,
+  );
+}
+
+function redactConfig(config: Record<string, unknown>): Record<string, unknown> {
+  const notify = config.notify as { command?: unknown } | undefined;
+  if (typeof notify?.command !== 'string') return config;
+  return { ...config, notify: { ...notify, command: redactValue('notify.command', notify.command) } };
+}
+
+function marksOf(k: Partial<KeyRow> & { redacted?: boolean }): string[] {
   const marks: string[] = [];
+  if (k.redacted) marks.push('redacted (it may carry a token): rpctl config show --show-secrets prints it');
   if (k.differs && k.file !== undefined) {
     marks.push(
       `the file now says ${valueText(k.file)}: ${k.apply === 'live' ? 'rpctl reload applies it' : 'restart rpcopyd to apply'}`,
     );
   }
   if (k.overriddenBy) {
-    marks.push(`overridden by rpctl set ${k.overriddenBy.setting} ${k.overriddenBy.value}`);
+    const { setting, value } = k.overriddenBy;
+    marks.push(`overridden by rpctl set ${setting} ${value} (rpctl set ${setting} --clear lifts it)`);
   }
   return marks;
 }

@@ -5,7 +5,7 @@
 // flags are asked for on a terminal; elsewhere they are an error naming the flag.
 // Needs neither the daemon nor an existing config.
 
-import { existsSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { BackupClient, paginateListBackupVaults } from '@aws-sdk/client-backup';
@@ -240,6 +240,8 @@ export const initCommand: Command = {
     }
     // Written whole or not at all: a temporary file beside it, then a rename.
     const target = resolve(out);
+    // The default place (~/.config/rpcopy) does not exist on a fresh machine.
+    mkdirSync(dirname(target), { recursive: true });
     const temporary = join(dirname(target), `.${Date.now()}.rpctl-init.tmp`);
     writeFileSync(temporary, text, { mode: 0o644 });
     renameSync(temporary, target);

@@ -1,5 +1,5 @@
 import { ReloadResponse, ROUTES } from '../shared/api.js';
-import { type KeyValue, valueText } from '../shared/config-view.js';
+import { isRedacted, type KeyValue, redactValue, valueText } from '../shared/config-view.js';
 import { RpcopyError } from '../shared/errors.js';
 import type { Command } from './command.js';
 import { daemonClient } from './config.js';
@@ -13,15 +13,27 @@ export const reloadCommand: Command = {
       throw new RpcopyError('BAD_REQUEST', `rpctl reload: unexpected argument ${ctx.positionals[0]}`);
     }
     const answer = await daemonClient(ctx).post(ROUTES.reload, ReloadResponse);
-    ctx.out(ctx.json ? JSON.stringify(answer, null, 2) : reloadText(answer));
+    ctx.out(ctx.json ? JSON.stringify(redactChanges(answer), null, 2) : reloadText(answer));
     return 0;
   },
 };
 
+/** The changes with secret keys' values redacted, as in the text. */
+function redactChanges(a: ReloadResponse): ReloadResponse {
+  const hide = <T extends { key: string; from: KeyValue; to: KeyValue }>(c: T): T => ({
+    ...c,
+    from: redactValue(c.key, c.from),
+    to: redactValue(c.key, c.to),
+  });
+  return { ...a, applied: a.applied.map(hide), needsRestart: a.needsRestart.map(hide) };
+}
+
 function reloadText(a: ReloadResponse): string {
   const width = Math.max(0, ...[...a.applied, ...a.needsRestart].map((c) => c.key.length));
+  // A secret key (notify.command) is printed as rpctl config show prints it: redacted.
   const change = (c: { key: string; from: KeyValue; to: KeyValue }) =>
-    `  ${c.key.padEnd(width)}  ${valueText(c.from)} → ${valueText(c.to)}`;
+    `  ${c.key.padEnd(width)}  ${valueText(redactValue(c.key, c.from))} → ${valueText(redactValue(c.key, c.to))}` +
+    (isRedacted(c.key, c.from) || isRedacted(c.key, c.to) ? ' (redacted: rpctl config show --show-secrets)' : '');
   const lines = [`reloaded ${a.file}`];
   if (a.applied.length === 0 && a.needsRestart.length === 0) {
     lines.push(`the file matches what rpcopyd runs: nothing to apply (${a.unchanged.length} keys unchanged)`);

@@ -5,6 +5,7 @@
 
 import type { DaemonState, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
+import { durationText } from '../shared/config-view.js';
 import { RpcopyError } from '../shared/errors.js';
 import type { ApiServices } from './api.js';
 import type { AwsPort } from './aws/port.js';
@@ -29,7 +30,7 @@ import { reportSummary } from './report/summary.js';
 import { parseResetTarget, resetState } from './reset.js';
 import type { ResumeController } from './resume.js';
 import type { RunSupervisor } from './run-supervisor.js';
-import { type LiveSettings, parseSetting, saveSetting } from './settings.js';
+import { deleteSetting, type LiveSettings, parseSetting, parseSettingKey, saveSetting } from './settings.js';
 import { ReadWorker } from './store/read-worker.js';
 import type { Store } from './store/store.js';
 import type { WatchHub } from './watch.js';
@@ -87,7 +88,7 @@ export interface ApiServiceParts {
   changeWindow: ChangeWindow;
   /** The copy engine (absent in a dry run or with --no-copy). */
   copy: CopyPhase | undefined;
-  settings: Pick<LiveSettings, 'apply'>;
+  settings: Pick<LiveSettings, 'apply' | 'clear'>;
   watchHub: Pick<WatchHub, 'connect'>;
   readers: ReadWorkers;
   /** Aborted at shutdown. */
@@ -133,7 +134,29 @@ function lifecycle(
 function stateChanges(parts: ApiServiceParts): Pick<ApiServices, 'set' | 'reset' | 'retry'> {
   const { store, journal, gate, supervisor, copy, mode, runId } = parts;
   return {
-    set: ({ key, value }) => {
+    set: (request) => {
+      if ('clear' in request) {
+        const key = parseSettingKey(request.key);
+        const had = deleteSetting(store, key);
+        const now = parts.settings.clear(key, parts.config.copy.maxInFlight);
+        const shown = now.key === 'drain' ? durationText(now.value) : String(now.value);
+        const configKey = key === 'drain' ? 'window.drain' : 'copy.max_in_flight';
+        if (had) {
+          journal.record('info', 'settings.cleared', `${key} override lifted: ${configKey} applies (${shown})`, {
+            key,
+            value: now.value,
+          });
+        }
+        return {
+          key,
+          value: now.value,
+          cleared: had,
+          message: had
+            ? `${key} override lifted: ${configKey} applies again (${shown})`
+            : `${key} was not set by rpctl set: ${configKey} applies (${shown})`,
+        };
+      }
+      const { key, value } = request;
       const setting = parseSetting(key, value);
       saveSetting(store, setting);
       parts.settings.apply(setting);

@@ -55,8 +55,8 @@ export interface ApiServices {
   pause(): PauseResponse;
   /** rpctl reset: one transaction, then the pipeline runs again. */
   reset(request: { target: string; vault?: string | undefined }): ResetResponse;
-  /** Live re-tuning: validates, stores and applies one setting. */
-  set(request: { key: string; value: string }): SetResponse;
+  /** Live re-tuning: validates, stores and applies one setting, or lifts it (`clear`). */
+  set(request: { key: string; value: string } | { key: string; clear: true }): SetResponse;
   /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only; its cost
    * section reads on a worker thread. */
   forecast(): Promise<ForecastResponse>;

@@ -109,7 +109,10 @@ export interface PauseRequest {
   byOperator?: boolean;
 }
 
-/** Close the gate and announce it. Returns false when already paused: the first reason stands, nothing is said. */
+/**
+ * Close the gate and announce it. Returns false when already paused: the first reason stands, and only credentials
+ * rejected during the pause are announced (once).
+ */
 export type Pauser = (request: PauseRequest) => boolean;
 
 export interface PauserOptions {
@@ -123,7 +126,22 @@ export interface PauserOptions {
 /** The one way work pauses: close the gate, record `daemon.paused`, notify, then let --once stop. */
 export function createPauser({ gate, journal, notifier, onOperatorNeeded }: PauserOptions): Pauser {
   return ({ reason, detail, data, byOperator = false }) => {
-    if (!gate.pause(reason, detail)) return false;
+    const before = gate.paused;
+    const credentialsKnown = before?.credentials ?? false;
+    if (!gate.pause(reason, detail)) {
+      // Credentials rejected during another pause (the operator's) are news all the same: whoever resumes later
+      // would find them expired without having been told. Said once per pause, as a credentials pause is.
+      if (reason === 'credentials' && before && !credentialsKnown) {
+        const message = `still paused (${before.reason}), and ${detail}`;
+        journal.record('error', 'daemon.credentials_rejected_while_paused', message, {
+          reason,
+          pausedFor: before.reason,
+          ...data,
+        });
+        void notifier.notify({ event: 'paused', reason, message, pausedFor: before.reason, ...data });
+      }
+      return false;
+    }
     journal.record(byOperator ? 'warn' : 'error', 'daemon.paused', detail, { reason, ...data });
     void notifier.notify({ event: 'paused', reason, message: detail, ...data });
     if (!byOperator) onOperatorNeeded();

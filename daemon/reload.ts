@@ -283,7 +283,10 @@ function reloadMessage(a: ReloadResponse): string {
       ? [`not applied (restart rpcopyd to apply): ${a.needsRestart.map((c) => c.key).join(', ')}`]
       : []),
     ...(a.overridden.length > 0
-      ? [`still overridden by rpctl set: ${a.overridden.map((o) => `${o.key} (${o.setting} ${o.value})`).join(', ')}`]
+      ? [
+          `still overridden by rpctl set: ${a.overridden.map((o) => `${o.key} (${o.setting} ${o.value})`).join(', ')}` +
+            ' (rpctl set KEY --clear lifts it)',
+        ]
       : []),
     `${a.unchanged.length} keys unchanged`,
   ];

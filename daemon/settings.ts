@@ -10,10 +10,21 @@ const SETTING_KEYS = {
   drain: 'no new copy job starts this long before the run ends (overrides window.drain), e.g. 45m; 0 turns it off',
 } as const;
 
+export type SettingKey = keyof typeof SETTING_KEYS;
 export type SettingValue = { key: 'max-in-flight'; value: number } | { key: 'drain'; value: number };
 
+/** A setting's name as the operator gives it; an unknown one names the settings there are. */
+export function parseSettingKey(key: string): SettingKey {
+  if (Object.hasOwn(SETTING_KEYS, key)) return key as SettingKey;
+  throw new RpcopyError(
+    'BAD_REQUEST',
+    `key: unknown setting ${JSON.stringify(key)}; expected one of ${Object.keys(SETTING_KEYS).join(', ')}`,
+  );
+}
+
 /** Parse an operator's value; errors name the key and what is expected. */
-export function parseSetting(key: string, raw: string): SettingValue {
+export function parseSetting(name: string, raw: string): SettingValue {
+  const key = parseSettingKey(name);
   if (key === 'max-in-flight') {
     const n = Number(raw);
     if (!/^\d+$/.test(raw.trim()) || !Number.isInteger(n) || n < 1 || n > 10_000) {
@@ -24,20 +35,14 @@ export function parseSetting(key: string, raw: string): SettingValue {
     }
     return { key, value: n };
   }
-  if (key === 'drain') {
-    const ms = raw.trim() === '0' ? 0 : parseDuration(raw.trim());
-    if (ms === undefined || ms < 0) {
-      throw new RpcopyError(
-        'BAD_REQUEST',
-        `drain: expected a duration such as 30m or 1h30m (0 for none), got ${JSON.stringify(raw)}`,
-      );
-    }
-    return { key, value: ms };
+  const ms = raw.trim() === '0' ? 0 : parseDuration(raw.trim());
+  if (ms === undefined || ms < 0) {
+    throw new RpcopyError(
+      'BAD_REQUEST',
+      `drain: expected a duration such as 30m or 1h30m (0 for none), got ${JSON.stringify(raw)}`,
+    );
   }
-  throw new RpcopyError(
-    'BAD_REQUEST',
-    `key: unknown setting ${JSON.stringify(key)}; expected one of ${Object.keys(SETTING_KEYS).join(', ')}`,
-  );
+  return { key, value: ms };
 }
 
 /** One row of the settings table, as JSON: the operator's settings and the daemon's own small records. */
@@ -59,6 +64,11 @@ export function writeSettingRow(store: Store, key: string, value: unknown, now =
 
 export function saveSetting(store: Store, setting: SettingValue): void {
   writeSettingRow(store, setting.key, setting.value);
+}
+
+/** Remove the operator's setting; false when there was none. */
+export function deleteSetting(store: Store, key: SettingKey): boolean {
+  return store.sqlite.prepare('DELETE FROM settings WHERE key = ?').run(key).changes > 0;
 }
 
 export function loadSettings(store: Store): SettingValue[] {
@@ -96,6 +106,18 @@ export class LiveSettings {
       this.drainOverrideMs = setting.value;
       this.targets.setDrain(setting.value);
     }
+  }
+
+  /** Lift the operator's setting: the config's value (`configuredMaxInFlight`, window.drain) applies again. */
+  clear(key: SettingKey, configuredMaxInFlight: number): SettingValue {
+    if (key === 'max-in-flight') {
+      this.targets.copy?.setMaxInFlight(configuredMaxInFlight);
+      return { key, value: configuredMaxInFlight };
+    }
+    this.drainOverrideMs = undefined;
+    const drainMs = this.targets.configuredDrainMs();
+    this.targets.setDrain(drainMs);
+    return { key, value: drainMs };
   }
 }
 

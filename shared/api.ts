@@ -614,9 +614,21 @@ export type WatchSnapshot = z.infer<typeof WatchSnapshot>;
 export const PauseResponse = z.object({ state: DaemonState, paused: z.boolean(), message: z.string() });
 export type PauseResponse = z.infer<typeof PauseResponse>;
 
-/** POST /v1/settings {key, value}: live re-tuning (rpctl set), kept across restarts. */
-export const SetRequest = z.strictObject({ key: z.string().min(1), value: z.string().min(1) });
-export const SetResponse = z.object({ key: z.string(), value: z.number(), message: z.string() });
+/**
+ * POST /v1/settings {key, value}: live re-tuning (rpctl set), kept across restarts; {key, clear: true} lifts the
+ * override, so the config's key applies again.
+ */
+export const SetRequest = z.union([
+  z.strictObject({ key: z.string().min(1), value: z.string().min(1) }),
+  z.strictObject({ key: z.string().min(1), clear: z.literal(true) }),
+]);
+/** `value` is what is in effect now: the operator's, or after a clear the config's (drain in ms). */
+export const SetResponse = z.object({
+  key: z.string(),
+  value: z.number(),
+  cleared: z.boolean().optional(),
+  message: z.string(),
+});
 export type SetResponse = z.infer<typeof SetResponse>;
 
 /** POST /v1/reset {target, vault?}: regenerate part of the state (rpctl reset); nothing of a copy is deleted. */

@@ -98,3 +98,23 @@ export function valueText(value: KeyValue): string {
   }
   return String(value);
 }
+
+/** Keys whose value may carry a secret (a webhook token on a command line): printed redacted unless asked. */
+const SECRET_KEYS: ReadonlySet<string> = new Set(['notify.command']);
+
+/**
+ * A secret key's value with everything after its program hidden ("curl …"); other keys' values unchanged. A
+ * first word that is an assignment or a URL (TOKEN=… cmd, https://…) may be the secret itself: hidden too.
+ */
+export function redactValue(key: string, value: KeyValue): KeyValue {
+  if (!SECRET_KEYS.has(key) || typeof value !== 'string') return value;
+  const words = value.trim().split(/\s+/);
+  const program = /^[\w./+-]+$/.test(words[0] ?? '') ? (words[0] as string) : '';
+  if (words.length === 1 && program !== '') return value;
+  return program === '' ? '…' : `${program} …`;
+}
+
+/** True when printing `value` for `key` would hide part of it. */
+export function isRedacted(key: string, value: KeyValue | undefined): boolean {
+  return value !== undefined && redactValue(key, value) !== value;
+}

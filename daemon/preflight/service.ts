@@ -18,7 +18,7 @@ import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { Store } from '../store/store.js';
 import { consentNeeded } from '../vaults/consent.js';
 import { admission, PolicyParseError, parsePolicy } from '../vaults/policy.js';
-import { vaultTargets } from '../vaults/repo.js';
+import { destinationVaultRows, vaultTargets } from '../vaults/repo.js';
 
 export type CheckStatus = 'pass' | 'fail' | 'unknown';
 
@@ -36,7 +36,8 @@ export interface PreflightOptions {
   signal?: AbortSignal;
   callOptions?: CallOptions;
   /**
-   * `strict` (rpctl preflight): a destination vault that is missing or does not admit the source fails.
+   * `strict` (rpctl preflight): a destination vault that is missing or does not admit the source fails, once the
+   * vaults phase has recorded it (before, it is `unknown` as below).
    * `before-vaults` (the daemon, before its vaults phase): such a vault is `unknown`, since that phase creates it
    * or adds the statement; a statement that denies the source still fails (rpcopy never removes statements).
    */
@@ -461,10 +462,17 @@ async function vaultPolicyChecks(
       }[]
     ).map((v) => [v.name, v.vaultType]),
   );
-  const lenient = vaultPolicies === 'before-vaults';
+  // A vault the vaults phase has not yet created or found is one it will create or admit the source to: rpctl
+  // preflight before the first run gives the daemon's own verdict (not a failure), and strict once it has run.
+  const handled = new Set(
+    destinationVaultRows(store)
+      .filter((v) => v.state !== 'proposed')
+      .map((v) => v.destination),
+  );
   const rows: CheckResult[] = [];
   for (const target of targets) {
     const check = `destination.vault_policy ${target.destination}`;
+    const lenient = vaultPolicies === 'before-vaults' || !handled.has(target.destination);
     const vault = await on('destination', 'describeVault', { name: target.destination });
     if (!vault.ok) {
       if (vault.error.failure.kind === 'not_found') {

@@ -8,7 +8,8 @@ import { CredentialSession } from '../../daemon/aws/credentials.js';
 import { AwsPort, CallNotSent } from '../../daemon/aws/port.js';
 import type { AwsTask, AwsTaskResult, WorkerPool } from '../../daemon/aws/task.js';
 import { createLogger } from '../../daemon/log.js';
-import { PauseGate } from '../../daemon/pause.js';
+import type { OperatorEvent } from '../../daemon/notify.js';
+import { createPauser, PauseGate } from '../../daemon/pause.js';
 
 const settled = async (p: Promise<unknown>): Promise<boolean> => {
   let done = false;
@@ -106,4 +107,46 @@ t.test('through the port: tracking reads go on during an operator pause, StartCo
   t.notOk(await settled(tracking), 'a credentials pause holds tracking reads');
   gate.resume();
   await tracking;
+});
+
+t.test('credentials rejected during an operator pause are announced once', async (t) => {
+  const gate = new PauseGate();
+  const records: { level: string; kind: string; message: string }[] = [];
+  const events: OperatorEvent[] = [];
+  let operatorNeeded = 0;
+  const pause = createPauser({
+    gate,
+    journal: { record: (level, kind, message) => records.push({ level, kind, message }) },
+    notifier: { notify: async (event) => void events.push(event) },
+    onOperatorNeeded: () => operatorNeeded++,
+  });
+  t.equal(pause({ reason: 'operator', detail: 'paused by rpctl pause', byOperator: true }), true);
+  t.same(
+    events.map((e) => e.reason),
+    ['operator'],
+  );
+
+  const detail = 'source account (profile prod): AWS rejected its credentials 3 times in a row (ExpiredToken)';
+  t.equal(pause({ reason: 'credentials', detail, data: { account: 'source' } }), false, 'the operator’s reason stays');
+  t.equal(gate.paused?.reason, 'operator');
+  t.equal(events.length, 2, 'the operator is told although the daemon was paused already');
+  t.match(events[1], {
+    event: 'paused',
+    reason: 'credentials',
+    pausedFor: 'operator',
+    account: 'source',
+    message: /still paused \(operator\), and source account .*ExpiredToken/,
+  });
+  t.match(records.at(-1), { level: 'error', kind: 'daemon.credentials_rejected_while_paused' });
+
+  t.equal(pause({ reason: 'credentials', detail: 'destination account too' }), false);
+  t.equal(pause({ reason: 'preflight', detail: 'another reason' }), false);
+  t.equal(events.length, 2, 'said once per pause; other reasons during a pause stay silent');
+  t.equal(operatorNeeded, 0, 'an operator pause does not end a --once run');
+
+  gate.resume();
+  t.equal(pause({ reason: 'credentials', detail }), true, 'a credentials pause of its own');
+  t.equal(events.length, 3);
+  t.equal(pause({ reason: 'credentials', detail }), false);
+  t.equal(events.length, 3, 'a credentials pause is not announced twice');
 });

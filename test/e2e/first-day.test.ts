@@ -1,0 +1,191 @@
+// A new operator's first day, as the README's first-run checklist says it, against the sandbox: the profiles in
+// ~/.aws, `rpctl init --out ~/.config/rpcopy/config.toml`, the CONFIRM lines edited, `rpcopyd --check-config`,
+// `rpcopyd --dry-run` with `rpctl plan` and `rpctl preflight` beside it (nothing written to the destination), then
+// `rpctl service install` (a stand-in systemctl) and the unit's ExecStart run as systemd would, followed with
+// `rpctl status --json` to done. No --config anywhere: every step finds the config where init put it.
+
+import { spawn } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { assertClean, ledgerVerdict } from '../helpers/copy.js';
+import { trackProcess } from '../helpers/leaks.js';
+import { ROOT, runCtlAsync, spawnDaemon, waitFor, waitForSocket } from '../helpers/process.js';
+import { DESTINATION_WRITES, type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+
+const FAKE_SYSTEMCTL = `#!/bin/sh
+printf '%s\\n' "$*" >> "$FAKE_LOG"
+exit 0
+`;
+
+/** The README's "First run" section: each step this test takes must be the one it documents. */
+function firstRunSection(): string {
+  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+  const start = readme.indexOf('## First run');
+  const end = readme.indexOf('\n## ', start + 1);
+  return readme.slice(start, end);
+}
+
+async function destinationWrites(sandbox: RunningSandbox): Promise<number> {
+  const counters = await sandbox.admin.counters();
+  return [...DESTINATION_WRITES, 'backup:StartCopyJob'].reduce((sum, w) => sum + (counters[w]?.calls ?? 0), 0);
+}
+
+t.test(
+  'the README first-run checklist, from rpctl init to a finished run as a service',
+  // rpctl service install writes a systemd user unit on Linux (a launchd agent elsewhere).
+  { skip: process.platform !== 'linux' && 'the systemd unit is Linux only' },
+  async (t) => {
+    const sandbox = await startSandboxProcess(t, {
+      points: 30,
+      seed: 3,
+      timeFactor: 100_000,
+      extraArgs: ['--no-throttling'],
+    });
+    const readme = firstRunSection();
+    const home = join(sandbox.dir, 'home');
+    // The operator's profiles live in the default shared files; only the sandbox's endpoint is extra.
+    mkdirSync(join(home, '.aws'), { recursive: true });
+    copyFileSync(join(sandbox.dir, 'credentials'), join(home, '.aws', 'credentials'));
+    copyFileSync(join(sandbox.dir, 'aws-config'), join(home, '.aws', 'config'));
+    const env: NodeJS.ProcessEnv = {
+      HOME: home,
+      AWS_ENDPOINT_URL: sandbox.url,
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+      AWS_SHARED_CREDENTIALS_FILE: undefined,
+      AWS_CONFIG_FILE: undefined,
+      AWS_PROFILE: undefined,
+      AWS_REGION: undefined,
+      RPCOPY_CONFIG: undefined,
+      XDG_CONFIG_HOME: undefined,
+      XDG_STATE_HOME: undefined,
+    };
+    const config = join(home, '.config', 'rpcopy', 'config.toml');
+    const stateDir = join(home, '.local', 'state', 'rpcopy');
+    const sandboxConfig = readFileSync(sandbox.config, 'utf8');
+
+    // 1. A config from the profiles, the source vaults and the CSV, into a folder a fresh machine does not have.
+    t.match(readme, 'rpctl init --source-profile prod --destination-profile dr --csv apm.csv --out');
+    t.match(readme, '~/.config/rpcopy/config.toml');
+    const csv = join(sandbox.dir, 'apm.csv');
+    const init = await runCtlAsync(
+      [
+        'init',
+        '--source-profile',
+        'rpcopy-source',
+        '--destination-profile',
+        'rpcopy-dest',
+        '--csv',
+        csv,
+        '--out',
+        config,
+      ],
+      env,
+    );
+    t.equal(init.code, 0, `rpctl init: ${init.stderr}`);
+    let text = readFileSync(config, 'utf8');
+    t.match(text, /account_id = "111111111111"/, 'the source account, from STS');
+    t.match(text, /account_id = "222222222222"/, 'the destination account, from STS');
+
+    // The operator's decisions on the CONFIRM lines: the destination key, the APMIDs (as a file); and, for a quick
+    // run on the sandbox, a faster start rate and shorter waits.
+    const key = /^encryption_key_arn = "(.*)"$/m.exec(sandboxConfig)?.[1] ?? '';
+    text = text
+      .replace(/^encryption_key_arn = ".*REPLACE-WITH-KEY-ID"$/m, `encryption_key_arn = "${key}"`)
+      .replace(/^allowed_apmids = \[\]$/m, `allowed_apmids_file = "${join(sandbox.dir, 'allowed-apmids.txt')}"`)
+      .replace(/^# max_in_flight = 100$/m, 'start_rate = 50\nlisting_lag = "4s"\nresend_window = "2s"');
+    t.notMatch(text, /REPLACE-WITH|allowed_apmids = \[\]|# max_in_flight/, 'every edit found its line');
+    writeFileSync(config, text);
+
+    // 2. The config and what it points at, with nothing written and no AWS call.
+    t.match(readme, 'rpcopyd --check-config');
+    const checked = spawnDaemon(['--check-config'], env, t);
+    const checkedExit = await checked.exited;
+    t.equal(checkedExit.code, 0, `rpcopyd --check-config:\n${checked.output()}`);
+    t.match(checked.output(), `${config}: OK`);
+
+    // 3. The dry run, and rpctl plan beside it.
+    t.match(readme, 'rpcopyd --dry-run');
+    t.match(readme, 'rpctl plan');
+    const dry = spawnDaemon(['--dry-run'], env, t);
+    await waitForSocket(join(stateDir, 'rpcopyd.sock'), dry);
+    await waitFor(
+      async () => {
+        if (dry.child.exitCode !== null) throw new Error(`the dry run exited:\n${dry.output()}`);
+        const s = await runCtlAsync(['status', '--json'], env);
+        return s.code === 0 && (JSON.parse(s.stdout) as { state: string }).state === 'done';
+      },
+      'the dry run to plan',
+      60_000,
+      // Each poll is an rpctl process: polled slowly, so they do not slow the daemon on a busy machine.
+      1000,
+    );
+    const plan = await runCtlAsync(['plan', '--json'], env);
+    t.equal(plan.code, 0, plan.stderr);
+    const planned = JSON.parse(plan.stdout) as { toCopy: number; skipped: Record<string, number> };
+    t.ok(planned.toCopy > 0, `points to copy (${planned.toCopy})`);
+    t.ok(Object.keys(planned.skipped).length > 0, 'and points skipped with named reasons');
+
+    // 4. Preflight against the same daemon: a destination vault rpcopyd will create is no failure.
+    t.match(readme, 'rpctl preflight');
+    const preflight = await runCtlAsync(['preflight'], env);
+    t.equal(preflight.code, 0, 'rpctl preflight before the first run passes');
+    if (preflight.code !== 0) t.comment(preflight.stdout + preflight.stderr);
+    t.match(preflight.stdout, /rpcopyd creates it/, 'and says the vaults phase creates the missing vaults');
+    t.equal(await destinationWrites(sandbox), 0, 'the dry run wrote nothing to the destination');
+    t.equal((await runCtlAsync(['stop'], env)).code, 0);
+    t.equal((await dry.exited).code, 0, 'rpctl stop ends the dry run');
+
+    // 5. The service, installed from a shell whose AWS_ENDPOINT_URL the unit carries; then run as systemd would.
+    t.match(readme, 'rpctl service install');
+    const bin = join(sandbox.dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(join(bin, 'systemctl'), FAKE_SYSTEMCTL);
+    chmodSync(join(bin, 'systemctl'), 0o755);
+    const systemctlLog = join(sandbox.dir, 'systemctl.log');
+    const install = await runCtlAsync(['service', 'install'], { ...env, PATH: bin, FAKE_LOG: systemctlLog });
+    t.equal(install.code, 0, install.stderr);
+    t.match(readFileSync(systemctlLog, 'utf8'), /--user enable --now rpcopyd\.service/);
+    const unit = readFileSync(join(home, '.config', 'systemd', 'user', 'rpcopyd.service'), 'utf8');
+    const [program, ...args] = (/^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '').split(' ');
+    const unitEnv = Object.fromEntries(
+      [...unit.matchAll(/^Environment="([^=]+)=(.*)"$/gm)].map((m) => [m[1] as string, m[2] as string]),
+    );
+    t.same(unitEnv, { AWS_ENDPOINT_URL: sandbox.url }, 'the unit carries the endpoint from the installing shell');
+    // Only what systemd gives a user service: HOME, a PATH, and the unit's Environment= lines.
+    const service = spawn(program as string, args, {
+      env: { HOME: home, PATH: bin, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...unitEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    service.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    service.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const serviceExit = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
+    t.teardown(() => {
+      if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
+    });
+    trackProcess(t, 'rpcopyd as a service', service);
+    await waitFor(
+      async () => {
+        if (service.exitCode !== null) throw new Error(`the service exited:\n${output}`);
+        const s = await runCtlAsync(['status', '--json'], env);
+        return s.code === 0 && (JSON.parse(s.stdout) as { state: string }).state === 'done';
+      },
+      'the run to finish',
+      120_000,
+      1000,
+    );
+    const verdict = await ledgerVerdict(sandbox, stateDir);
+    assertClean(t, verdict, 'the first run');
+    t.equal(verdict.verified, planned.toCopy, 'every point the dry run planned is copied and verified');
+    const after = await runCtlAsync(['preflight'], env);
+    t.equal(after.code, 0, 'rpctl preflight after the run passes');
+    if (after.code !== 0) t.comment(after.stdout);
+    t.notMatch(after.stdout, /rpcopyd creates it/, 'the vaults exist now');
+
+    service.kill('SIGTERM');
+    const code = await serviceExit;
+    t.equal(code, 0, 'SIGTERM stops the service with exit 0');
+    if (code !== 0) t.comment(output.slice(-3000));
+  },
+);
