@@ -10,7 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { BackupClient, paginateListBackupVaults } from '@aws-sdk/client-backup';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { DEFAULT_STATE_DIR } from '../shared/config.js';
+import { DEFAULT_STATE_DIR, INIT_PLACEHOLDER } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
 import { listProfiles, readCsvHeader, sharedFilePaths } from '../shared/local-files.js';
 import type { Command } from './command.js';
@@ -160,7 +160,7 @@ profile = ${q(given.destinationProfile)}
 # From sts:GetCallerIdentity for profile ${given.destinationProfile}.
 account_id = ${q(found.destinationAccount)}
 # CONFIRM: replace with the customer-managed KMS key in the destination account that new vaults use.
-encryption_key_arn = ${q(`arn:aws:kms:${found.region}:${found.destinationAccount}:key/REPLACE-WITH-KEY-ID`)}
+encryption_key_arn = ${q(`arn:aws:kms:${found.region}:${found.destinationAccount}:key/${INIT_PLACEHOLDER}`)}
 
 [metadata]
 csv = ${q(csv)}

@@ -55,6 +55,8 @@ function localProblems(effective: EffectiveConfig, text: string, env: NodeJS.Pro
 export interface CheckResult {
   /** The effective config as TOML, when the config is valid. */
   toml?: string;
+  /** What is valid but probably not meant (a starting config not finished yet). */
+  notes?: string[];
   error?: ConfigError;
 }
 
@@ -73,5 +75,10 @@ export function checkConfig(
   }
   const problems = localProblems(effective, text(), env);
   if (problems.length > 0) return { error: new ConfigError(file, problems) };
-  return { toml: effectiveToml(effective) };
+  const notes: string[] = [];
+  const { allowedApmids, allowedApmidsFile } = effective.config.filter;
+  if (allowedApmids?.length === 0 && allowedApmidsFile === undefined) {
+    notes.push('filter.allowed_apmids is empty: a run copies nothing (a dry run still shows the plan by APMID)');
+  }
+  return { toml: effectiveToml(effective), notes };
 }

@@ -75,7 +75,8 @@ export async function main(argv: string[]): Promise<number> {
       return new RpcopyError('CONFIG_INVALID', checked.error.message).exitCode;
     }
     process.stdout.write(
-      `${checked.toml}\n# ${configPath}: OK (profiles, CSV columns and files checked; nothing written)\n`,
+      `${checked.toml}\n# ${configPath}: OK (profiles, CSV columns and files checked; nothing written)\n` +
+        (checked.notes ?? []).map((note) => `# note: ${note}\n`).join(''),
     );
     return EXIT.ok;
   }

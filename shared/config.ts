@@ -21,6 +21,8 @@ export const DEFAULT_STATE_DIR = '~/.local/state/rpcopy';
 const ACCOUNT_ID = /^\d{12}$/;
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$/;
 const IAM_ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@/-]+\/)?[\w+=,.@-]{1,64}$/;
+/** What rpctl init writes where only the operator can name the key; a config still holding it is refused. */
+export const INIT_PLACEHOLDER = 'REPLACE-WITH-KEY-ID';
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:([a-z0-9-]+):(\d{12}):key\/[\w-]+$/;
 const VAULT_NAME = /^[a-zA-Z0-9\-_]{2,50}$/;
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -75,7 +77,10 @@ const fileSchema = z.strictObject({
         .regex(ACCOUNT_ID, 'expected a 12-digit AWS account id such as "222222222222"'),
       encryption_key_arn: z
         .string({ error: 'expected the ARN of a customer-managed KMS key in the destination account' })
-        .regex(KMS_KEY_ARN, 'expected a KMS key ARN such as "arn:aws:kms:eu-west-2:222222222222:key/ID"'),
+        .regex(KMS_KEY_ARN, 'expected a KMS key ARN such as "arn:aws:kms:eu-west-2:222222222222:key/ID"')
+        .refine((arn) => !arn.includes(INIT_PLACEHOLDER), {
+          error: `still the placeholder rpctl init wrote (${INIT_PLACEHOLDER}): name the customer-managed KMS key new destination vaults use`,
+        }),
       vault_names: z
         .record(z.string(), z.string().regex(VAULT_NAME, 'expected a vault name of 2-50 letters, digits, - or _'), {
           error: 'expected a table mapping source vault names to destination vault names',

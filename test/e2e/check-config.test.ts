@@ -72,3 +72,13 @@ t.test('a missing allowed-APMIDs file and an unknown key are named', async (t) =
   t.equal(again.code, 3);
   t.match(again.stderr, /filter\.allowed_apmids_file: file not found: .*allowed\.txt/);
 });
+
+t.test('an empty list of allowed APMIDs is valid but noted: a run would copy nothing', async (t) => {
+  const dir = shortTempDir(t);
+  const config = writeTestConfig(dir);
+  writeFileSync(config, readFileSync(config, 'utf8').replace('allowed_apmids = ["APM0001234"]', 'allowed_apmids = []'));
+  const result = check(dir, config);
+  t.equal(result.code, 0, result.stderr);
+  t.match(result.stdout, /# note: filter\.allowed_apmids is empty: a run copies nothing/);
+  t.notMatch(check(dir, writeTestConfig(dir)).stdout, /# note:/, 'a finished config has no note');
+});

@@ -5,9 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { parseConfig } from '../../shared/config.js';
+import { type ConfigError, parseConfig } from '../../shared/config.js';
 import { RPCTL, runCtlAsync, waitFor } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
+
+/** The one edit init's config needs before it loads: the destination's KMS key, which only the operator knows. */
+const withKey = (text: string) => text.replace('key/REPLACE-WITH-KEY-ID', 'key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b');
 
 t.test('rpctl init writes a config that loads, with the accounts, vaults and columns it found', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 40 });
@@ -17,7 +20,18 @@ t.test('rpctl init writes a config that loads, with the accounts, vaults and col
 
   const printed = await runCtlAsync(['init', ...flags], env);
   t.equal(printed.code, 0, printed.stderr);
-  const config = parseConfig(printed.stdout, join(sandbox.dir, 'init.toml'));
+  let refusedAsWritten: unknown;
+  try {
+    parseConfig(printed.stdout, join(sandbox.dir, 'init.toml'));
+  } catch (err) {
+    refusedAsWritten = err;
+  }
+  t.same(
+    (refusedAsWritten as ConfigError | undefined)?.problems.map((p) => p.key),
+    ['destination.encryption_key_arn'],
+    'as written, only the KMS key placeholder keeps it from loading',
+  );
+  const config = parseConfig(withKey(printed.stdout), join(sandbox.dir, 'init.toml'));
   t.equal(config.source.accountId, '111111111111', 'source account from STS');
   t.equal(config.destination.accountId, '222222222222', 'destination account from STS');
   t.equal(config.region, 'eu-west-2');
@@ -46,7 +60,7 @@ t.test('rpctl init writes a config that loads, with the accounts, vaults and col
   writeFileSync(other, 'owner,ResourceARN,app_apm_id\n');
   const proposed = await runCtlAsync(['init', ...flags.slice(0, 4), '--csv', other], env);
   t.equal(proposed.code, 0, proposed.stderr);
-  const otherConfig = parseConfig(proposed.stdout, join(sandbox.dir, 'other.toml'));
+  const otherConfig = parseConfig(withKey(proposed.stdout), join(sandbox.dir, 'other.toml'));
   t.equal(otherConfig.metadata.keyColumn, 'ResourceARN');
   t.equal(otherConfig.metadata.apmidColumn, 'app_apm_id');
 });
@@ -97,7 +111,7 @@ t.test(
     tmux('send-keys', '-t', 'init', join(sandbox.dir, 'apm.csv'), 'Enter');
     await waitFor(() => /init-exit=\d+/.test(pane()), 'rpctl init to finish', 60_000, 100);
     t.match(pane(), /init-exit=0/, pane());
-    const config = parseConfig(readFileSync(out, 'utf8'), out);
+    const config = parseConfig(withKey(readFileSync(out, 'utf8')), out);
     t.equal(config.destination.profile, 'rpcopy-dest');
     t.equal(config.destination.accountId, '222222222222');
   },

@@ -107,6 +107,11 @@ const BAD: [string, string, RegExp][] = [
     valid.replace(/encryption_key_arn = .*/, 'encryption_key_arn = "alias/aws/backup"'),
     /destination\.encryption_key_arn: expected a KMS key ARN/,
   ],
+  [
+    'key still the placeholder rpctl init writes',
+    valid.replace(/(encryption_key_arn = "arn:aws:kms:eu-west-2:222222222222:key\/)[^"]*/, '$1REPLACE-WITH-KEY-ID'),
+    /:\d+: destination\.encryption_key_arn: still the placeholder rpctl init wrote/,
+  ],
   ['unknown key', valid.replace('[source]\n', '[source]\nprofiel = "x"\n'), /:4: source\.profiel: unknown key/],
   ['unknown table', `${valid}\n[copyy]\nworkers = 2\n`, /copyy: unknown key/],
   [
