@@ -74,6 +74,24 @@ function copyRows(status: StatusResponse): [string, string][] {
   return rows;
 }
 
+/** A run that stops at the plan (or before copying) says so, so that "done" never reads as "copied". */
+const STOPS_BEFORE_COPY = { dry_run: 'a dry run', no_copy: 'a --no-copy run' } as const;
+
+export function stateText(status: StatusResponse): string {
+  const state = status.state === 'paused' && status.pauseReason ? `paused (${status.pauseReason})` : status.state;
+  const stops = status.runMode && status.runMode !== 'copy' ? STOPS_BEFORE_COPY[status.runMode] : undefined;
+  return stops ? `${state} (${stops}: nothing is copied)` : state;
+}
+
+export function itemsText(status: StatusResponse): string {
+  const c = status.counts;
+  const forLater = status.runMode && status.runMode !== 'copy' ? ' for a copying run' : '';
+  return (
+    `${count(c.skipped)} skipped, ${count(c.queued)} queued${forLater}, ${count(c.inFlight)} in flight, ` +
+    `${count(c.completed)} completed, ${count(c.failed)} failed`
+  );
+}
+
 export const statusCommand: Command = {
   name: 'status',
   summary: 'phase, state, counts per state and the daemon it talks to',
@@ -84,8 +102,7 @@ export const statusCommand: Command = {
       ctx.out(JSON.stringify(status, null, 2));
       return 0;
     }
-    const state = status.state === 'paused' && status.pauseReason ? `paused (${status.pauseReason})` : status.state;
-    const c = status.counts;
+    const state = stateText(status);
     ctx.out(
       columns([
         ['state', state],
@@ -97,13 +114,9 @@ export const statusCommand: Command = {
         ['phase', status.phase],
         [
           'points',
-          `${count(c.discovered)} discovered (${status.inventory.vaultsDone} of ${status.inventory.vaultsSelected} vaults listed)`,
+          `${count(status.counts.discovered)} discovered (${status.inventory.vaultsDone} of ${status.inventory.vaultsSelected} vaults listed)`,
         ],
-        [
-          'items',
-          `${count(c.skipped)} skipped, ${count(c.queued)} queued, ${count(c.inFlight)} in flight, ` +
-            `${count(c.completed)} completed, ${count(c.failed)} failed`,
-        ],
+        ['items', itemsText(status)],
         ...windowRows(status),
         ...copyRows(status),
         ['accounts', `${status.source.accountId} → ${status.destination.accountId} in ${status.source.region}`],

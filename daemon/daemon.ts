@@ -372,7 +372,8 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
       },
     });
     const statusParts = { config, version, startedAt, runId, store, gate, runState, pipeline, sessions, supervisor };
-    const status = statusBuilder({ ...statusParts, copy, showWindow });
+    const runMode = deps.dryRun ? 'dry_run' : deps.noCopy ? 'no_copy' : 'copy';
+    const status = statusBuilder({ ...statusParts, copy, showWindow, runMode });
     // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
     const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
     const api = apiServices({

@@ -71,6 +71,7 @@ export interface StatusSources {
   supervisor: Pick<RunSupervisor, 'window' | 'running' | 'drainFrom'>;
   /** Show the window: a schedule or a max runtime limits when work runs. */
   showWindow: boolean;
+  runMode: 'copy' | 'dry_run' | 'no_copy';
 }
 
 /** rpctl status's answer, from cheap reads only. */
@@ -86,6 +87,7 @@ export function statusBuilder(sources: StatusSources): () => StatusResponse {
             pauseDetail: gate.paused.note ? `${gate.paused.detail}. ${gate.paused.note}` : gate.paused.detail,
           }
         : {}),
+      runMode: sources.runMode,
       phase: pipeline.phase,
       counts: readCounts(store),
       inventory: readInventoryProgress(store),

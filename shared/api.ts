@@ -72,6 +72,8 @@ export const StatusResponse = z.object({
   pauseReason: z.string().optional(),
   /** What happened and what the operator should do. */
   pauseDetail: z.string().optional(),
+  /** What this daemon run does after the plan: copy, or stop there (--dry-run), or also create vaults (--no-copy). */
+  runMode: z.enum(['copy', 'dry_run', 'no_copy']).optional(),
   phase: Phase,
   counts: Counts,
   inventory: InventoryProgress,

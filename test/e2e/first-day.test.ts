@@ -120,6 +120,9 @@ t.test(
       // Each poll is an rpctl process: polled slowly, so they do not slow the daemon on a busy machine.
       1000,
     );
+    const dryStatus = await runCtlAsync(['status'], env);
+    t.match(dryStatus.stdout, /state\s+done \(a dry run: nothing is copied\)/, 'done never reads as copied');
+    t.match(dryStatus.stdout, /\d+ queued for a copying run/);
     const plan = await runCtlAsync(['plan', '--json'], env);
     t.equal(plan.code, 0, plan.stderr);
     const planned = JSON.parse(plan.stdout) as { toCopy: number; skipped: Record<string, number> };

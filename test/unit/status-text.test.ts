@@ -4,7 +4,7 @@
 
 import t from 'tap';
 import { copyJobsCell } from '../../ctl/reconcile.js';
-import { awsInFlightText, pauseEffect } from '../../ctl/status.js';
+import { awsInFlightText, itemsText, pauseEffect, stateText } from '../../ctl/status.js';
 import type { StatusResponse } from '../../shared/api.js';
 import { copyStatus, daemonStatus } from '../helpers/status.js';
 
@@ -62,4 +62,17 @@ t.test('rpctl reconcile: more jobs than points is a retry, and says so', async (
   t.equal(copyJobsCell({ ...v, copyJobs: 371 }), '371', 'one job per point: just the count');
   t.equal(copyJobsCell({ destination: 'v', copyJobs: 5, destinationPoints: 5 }), '5', 'an older daemon');
   t.equal(copyJobsCell({ ...v, copyJobs: 1_200, sourcePoints: 1_150 }), '1,200 for 1,150 points (50 retried)');
+});
+
+t.test('a dry run that is done says nothing is copied, and what its queued points wait for', async (t) => {
+  const dry = status({ state: 'done', phase: 'done', runMode: 'dry_run' });
+  t.equal(stateText(dry), 'done (a dry run: nothing is copied)');
+  t.match(itemsText(dry), /40 queued for a copying run,/);
+  t.equal(stateText(status({ state: 'done', phase: 'done', runMode: 'copy' })), 'done');
+  t.match(itemsText(status({ runMode: 'copy' })), /40 queued, /);
+  t.equal(
+    stateText(status({ state: 'paused', pauseReason: 'operator', runMode: 'no_copy' })),
+    'paused (operator) (a --no-copy run: nothing is copied)',
+  );
+  t.equal(stateText(status({ state: 'done', phase: 'done' })), 'done', 'a daemon that predates the field');
 });
