@@ -1,26 +1,27 @@
 // What `rpctl plan` shows: the plan's counts, the vault name mappings that
 // need the operator, the metadata CSV's problems and inventory progress.
 // Cheap aggregate reads on the main thread; the scans of the whole plan run on
-// a read worker, so it answers while the pipeline runs without holding it.
+// a read worker (read-model.ts, cached until the next commit), so it answers
+// while the pipeline runs without holding it.
 
 import type { PlanResponse } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
 import { csvProblemsPage, metadataVerdict } from '../enrich/gate.js';
 import { metadataReport } from '../enrich/queries.js';
+import { planCounts } from '../read-model.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { SKIP_REASONS } from './reasons.js';
-import { planSummary } from './service.js';
 import { destinationVaultName, proposeVaultName } from './vault-names.js';
 import { operatorWarnings, warningsOf } from './warnings.js';
 
 export async function planReport(
   store: Store,
-  reader: ReadWorker,
+  reader: Pick<ReadWorker, 'cached'>,
   config: Config,
   exampleLimit = 5,
 ): Promise<PlanResponse> {
-  const summary = await planSummary(store, reader);
+  const summary = await planCounts(store, reader);
   const vaults = store.sqlite
     .prepare(`SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`)
     .all() as { name: string; selected: number; inventoryState: string }[];

@@ -1,0 +1,152 @@
+// The read model: the reads that span the inventory, the plan and the copy queue, for `rpctl status`, `rpctl
+// plan`, `rpctl forecast`, `rpctl watch` and the progress log. Nothing here writes.
+//
+// - Constant-time reads (the trigger-kept status_counters, the dozen-row source_vaults, the covering skip
+//   index) run on the caller's thread: `readCounters` is the one reader of the counters.
+// - Plan-wide scans (seconds at a million points) run on a ReadWorker and are asked through its cache
+//   (ReadWorker.cached): asked again before anything was committed, they are answered from memory; after a
+//   commit, from the store. A cached answer is therefore never stale.
+
+import type Database from 'better-sqlite3';
+import type { Counts, InventoryProgress } from '../shared/api.js';
+import { PLAN_BY_TYPE_SQL, PLAN_BY_VAULT_SQL, type PlanSummary } from './plan/service.js';
+import type { ReadWorker } from './store/read-worker.js';
+import type { ItemState } from './store/schema.js';
+import type { Store } from './store/store.js';
+
+/** The status counters: live points, and copy items per state (absent states are 0). */
+export interface Counters {
+  points: number;
+  items: Record<ItemState, number>;
+}
+
+interface CounterRow {
+  name: string;
+  n: number;
+}
+
+const EMPTY_ITEMS: Record<ItemState, number> = {
+  discovered: 0,
+  skipped: 0,
+  queued: 0,
+  submitting: 0,
+  submitted: 0,
+  completed: 0,
+  verified: 0,
+  failed: 0,
+};
+
+/** Statements prepared once per store connection. */
+const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
+
+function prepare(sqlite: Database.Database) {
+  return {
+    counters: sqlite.prepare<[], CounterRow>('SELECT name, n FROM status_counters'),
+    inventory: sqlite.prepare<[], InventoryProgress>(
+      `SELECT count(*) AS vaultsSelected, coalesce(sum(inventory_state = 'done'), 0) AS vaultsDone,
+         coalesce(sum(inventory_pages), 0) AS pages
+       FROM source_vaults WHERE selected = 1`,
+    ),
+    // skip_reason is set exactly on skipped items, so the covering skip index holds every skip.
+    skips: sqlite.prepare<[], { reason: string; n: number }>(
+      `SELECT skip_reason AS reason, count(*) AS n FROM copy_items INDEXED BY copy_items_skip_idx
+       WHERE skip_reason IS NOT NULL GROUP BY skip_reason ORDER BY n DESC`,
+    ),
+  };
+}
+
+function statementsOf(store: Store): ReturnType<typeof prepare> {
+  const known = statements.get(store.sqlite);
+  if (known) return known;
+  const prepared = prepare(store.sqlite);
+  statements.set(store.sqlite, prepared);
+  return prepared;
+}
+
+/**
+ * The counters kept by triggers in the transactions that change the rows (drizzle/0001_status_counters.sql):
+ * constant time at any scale.
+ */
+export function readCounters(store: Store): Counters {
+  const items = { ...EMPTY_ITEMS };
+  let points = 0;
+  for (const { name, n } of statementsOf(store).counters.all()) {
+    if (name === 'points') points = n;
+    else if (name.startsWith('item:')) {
+      const state = name.slice('item:'.length);
+      if (state in items) items[state as ItemState] = n;
+    }
+  }
+  return { points, items };
+}
+
+/** rpctl status's counts, from the counters. */
+export function statusCounts({ points, items }: Counters): Counts {
+  return {
+    discovered: points,
+    skipped: items.skipped,
+    queued: items.queued,
+    inFlight: items.submitting + items.submitted,
+    completed: items.completed + items.verified,
+    failed: items.failed,
+  };
+}
+
+/** Inventory progress: vaults listed of those selected, and pages stored so far (a dozen rows: cheap). */
+export function readInventoryProgress(store: Store): InventoryProgress {
+  return statementsOf(store).inventory.get() ?? { vaultsSelected: 0, vaultsDone: 0, pages: 0 };
+}
+
+/** The plan's totals: live points, items planned to copy (every state but skipped and discovered), skips by reason. */
+function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
+  const counters = readCounters(store);
+  const { discovered: _, skipped: __, ...decided } = counters.items;
+  const skipped: Record<string, number> = {};
+  for (const row of statementsOf(store).skips.all()) skipped[row.reason] = row.n;
+  return {
+    points: counters.points,
+    toCopy: Object.values(decided).reduce((sum, n) => sum + n, 0),
+    skipped,
+  };
+}
+
+/**
+ * Counts for `rpctl plan`: the totals on the caller's thread, the per-vault and per-type breakdowns (scans of the
+ * whole plan joined to the inventory) on `reader`, cached until the next commit. While the pipeline writes, the
+ * two may be a moment apart.
+ */
+export async function planCounts(store: Store, reader: Pick<ReadWorker, 'cached'>): Promise<PlanSummary> {
+  const [byVault, byType] = await Promise.all([
+    reader.cached<PlanSummary['byVault'][number]>(PLAN_BY_VAULT_SQL),
+    reader.cached<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
+  ]);
+  return { ...planTotals(store), byVault, byType };
+}
+
+export interface RemainingByType {
+  resourceType: string;
+  items: number;
+  bytes: number;
+}
+
+const REMAINING_SQL = `
+  SELECT p.resource_type AS resourceType, count(*) AS items, coalesce(sum(p.size_bytes), 0) AS bytes
+  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+  WHERE i.state IN ('queued', 'submitting', 'submitted')
+  GROUP BY p.resource_type ORDER BY p.resource_type`;
+
+const HEAVIEST_CHAIN_SQL = `SELECT max(chain_weight) AS w FROM copy_items INDEXED BY copy_items_claim_idx WHERE state = 'queued'`;
+
+/**
+ * What is left to copy, by resource type, and the heaviest queued chain (the forecast's store side). The first is
+ * a GROUP BY over every unfinished item, seconds at a million points: on `reader`, cached until the next commit.
+ */
+export async function remainingWork(
+  reader: Pick<ReadWorker, 'cached'>,
+): Promise<{ remaining: RemainingByType[]; heaviestChainPriorSeconds: number }> {
+  const [remaining, [chain]] = await Promise.all([
+    reader.cached<RemainingByType>(REMAINING_SQL),
+    reader.cached<{ w: number | null }>(HEAVIEST_CHAIN_SQL),
+  ]);
+  return { remaining, heaviestChainPriorSeconds: chain?.w ?? 0 };
+}
