@@ -11,7 +11,7 @@ import type Database from 'better-sqlite3';
 import type { Counts, InventoryProgress } from '../shared/api.js';
 import { PLAN_BY_TYPE_SQL, PLAN_BY_VAULT_SQL, type PlanSummary } from './plan/service.js';
 import type { ReadWorker } from './store/read-worker.js';
-import type { ItemState } from './store/schema.js';
+import { ITEM_STATES, type ItemState } from './store/schema.js';
 import type { Store } from './store/store.js';
 
 /** The status counters: live points, and copy items per state (absent states are 0). */
@@ -25,16 +25,7 @@ interface CounterRow {
   n: number;
 }
 
-const EMPTY_ITEMS: Record<ItemState, number> = {
-  discovered: 0,
-  skipped: 0,
-  queued: 0,
-  submitting: 0,
-  submitted: 0,
-  completed: 0,
-  verified: 0,
-  failed: 0,
-};
+const isItemState = (state: string): state is ItemState => (ITEM_STATES as readonly string[]).includes(state);
 
 /** Statements prepared once per store connection. */
 const statements = new WeakMap<Database.Database, ReturnType<typeof prepare>>();
@@ -68,13 +59,22 @@ function statementsOf(store: Store): ReturnType<typeof prepare> {
  * constant time at any scale.
  */
 export function readCounters(store: Store): Counters {
-  const items = { ...EMPTY_ITEMS };
+  const items: Record<ItemState, number> = {
+    discovered: 0,
+    skipped: 0,
+    queued: 0,
+    submitting: 0,
+    submitted: 0,
+    completed: 0,
+    verified: 0,
+    failed: 0,
+  };
   let points = 0;
   for (const { name, n } of statementsOf(store).counters.all()) {
     if (name === 'points') points = n;
     else if (name.startsWith('item:')) {
       const state = name.slice('item:'.length);
-      if (state in items) items[state as ItemState] = n;
+      if (isItemState(state)) items[state] = n;
     }
   }
   return { points, items };

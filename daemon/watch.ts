@@ -304,8 +304,8 @@ interface WaitingRow {
 /** The same computation on a connection of the caller's (tests read a store file directly). */
 export function readVaultProgress(db: Database.Database, now: number): Omit<WatchVaults, 'at'> {
   return vaultProgress(
-    db.prepare(VAULTS_SQL).all() as VaultRow[],
-    db.prepare(WAITING_SQL).all({ now }) as WaitingRow[],
+    db.prepare<[], VaultRow>(VAULTS_SQL).all(),
+    db.prepare<{ now: number }, WaitingRow>(WAITING_SQL).all({ now }),
   );
 }
 

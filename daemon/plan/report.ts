@@ -23,8 +23,10 @@ export async function planReport(
 ): Promise<PlanResponse> {
   const summary = await planCounts(store, reader);
   const vaults = store.sqlite
-    .prepare(`SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`)
-    .all() as { name: string; selected: number; inventoryState: string }[];
+    .prepare<[], { name: string; selected: number; inventoryState: string }>(
+      `SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`,
+    )
+    .all();
   const selected = vaults.filter((v) => v.selected === 1);
   const metadata = metadataReport(store, { limit: exampleLimit });
   const verdict = metadataVerdict(store, config);
