@@ -6,6 +6,8 @@
 // - Plan-wide scans (seconds at a million points) run on a ReadWorker and are asked through its cache
 //   (ReadWorker.cached): asked again before anything was committed, they are answered from memory; after a
 //   commit, from the store. A cached answer is therefore never stale.
+// - Reads on the writer's own connection that cost more than a counter (the CSV's problems at a million rows)
+//   are kept by `cachedOnStore` until that connection changes a row or the schema, or another commits.
 
 import type Database from 'better-sqlite3';
 import type { Counts, InventoryProgress } from '../shared/api.js';
@@ -38,6 +40,13 @@ function prepare(sqlite: Database.Database) {
          coalesce(sum(inventory_pages), 0) AS pages
        FROM source_vaults WHERE selected = 1`,
     ),
+    // Rows this connection changed (trigger programs included), other connections' commits, schema changes.
+    version: [
+      'SELECT total_changes()',
+      'PRAGMA data_version',
+      'PRAGMA main.schema_version',
+      'PRAGMA temp.schema_version',
+    ].map((sql) => sqlite.prepare<[], unknown>(sql).pluck()),
     // skip_reason is set exactly on skipped items, so the covering skip index holds every skip.
     skips: sqlite.prepare<[], { reason: string; n: number }>(
       `SELECT skip_reason AS reason, count(*) AS n FROM copy_items INDEXED BY copy_items_skip_idx
@@ -92,6 +101,33 @@ export function statusCounts({ points, items }: Counters): Counts {
   };
 }
 
+interface StoreCache {
+  version: string;
+  entries: Map<string, unknown>;
+}
+
+const caches = new WeakMap<Database.Database, StoreCache>();
+
+/**
+ * `read()`'s answer, computed again only once the store has changed since it was kept: a row changed through
+ * this connection (the only writer), a commit by another, or a schema change. Only for reads whose answer
+ * depends on the store and `key` alone.
+ */
+export function cachedOnStore<T>(store: Store, key: string, read: () => T): T {
+  const version = statementsOf(store)
+    .version.map((statement) => statement.get())
+    .join(':');
+  let cache = caches.get(store.sqlite);
+  if (cache?.version !== version) {
+    cache = { version, entries: new Map() };
+    caches.set(store.sqlite, cache);
+  }
+  if (cache.entries.has(key)) return cache.entries.get(key) as T;
+  const answer = read();
+  cache.entries.set(key, answer);
+  return answer;
+}
+
 /** Inventory progress: vaults listed of those selected, and pages stored so far (a dozen rows: cheap). */
 export function readInventoryProgress(store: Store): InventoryProgress {
   return statementsOf(store).inventory.get() ?? { vaultsSelected: 0, vaultsDone: 0, pages: 0 };
@@ -120,7 +156,7 @@ export async function planCounts(store: Store, reader: Pick<ReadWorker, 'cached'
     reader.cached<PlanSummary['byVault'][number]>(PLAN_BY_VAULT_SQL),
     reader.cached<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
   ]);
-  return { ...planTotals(store), byVault, byType };
+  return { ...cachedOnStore(store, 'plan totals', () => planTotals(store)), byVault, byType };
 }
 
 export interface RemainingByType {

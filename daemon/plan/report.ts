@@ -8,7 +8,7 @@ import type { PlanResponse } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
 import { csvProblemsPage, metadataVerdict } from '../enrich/gate.js';
 import { metadataReport } from '../enrich/queries.js';
-import { planCounts } from '../read-model.js';
+import { cachedOnStore, planCounts } from '../read-model.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { SKIP_REASONS } from './reasons.js';
@@ -28,10 +28,13 @@ export async function planReport(
     )
     .all();
   const selected = vaults.filter((v) => v.selected === 1);
-  const metadata = metadataReport(store, { limit: exampleLimit });
+  // Scans of the CSV's problems (a million rows at most): kept until the store changes.
+  const { metadata, firstByLine } = cachedOnStore(store, `plan report metadata ${exampleLimit}`, () => ({
+    metadata: metadataReport(store, { limit: exampleLimit }),
+    // The first problems in line order, whatever their kind; rpctl plan --list csv-problems pages through all.
+    firstByLine: csvProblemsPage(store, { limit: 10 }).problems,
+  }));
   const verdict = metadataVerdict(store, config);
-  // The first problems in line order, whatever their kind; rpctl plan --list csv-problems pages through all.
-  const firstByLine = csvProblemsPage(store, { limit: 10 }).problems;
   return {
     ...summary,
     reasons: { ...SKIP_REASONS },

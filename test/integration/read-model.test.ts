@@ -2,11 +2,12 @@
 // and a cached answer is re-read after any commit.
 
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import t from 'tap';
 import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
 import { costForecast } from '../../daemon/cost/service.js';
 import { planSummary } from '../../daemon/plan/service.js';
-import { planCounts, readCounters, remainingWork, statusCounts } from '../../daemon/read-model.js';
+import { cachedOnStore, planCounts, readCounters, remainingWork, statusCounts } from '../../daemon/read-model.js';
 import { ReadWorker } from '../../daemon/store/read-worker.js';
 import { openStore, type Store } from '../../daemon/store/store.js';
 import { shortTempDir } from '../helpers/process.js';
@@ -177,4 +178,43 @@ t.test('a cached answer holds until a commit, then the store is read again', asy
   const { remaining } = await remainingWork(reader);
   t.same(remaining, await reader.all(REMAINING_BEFORE), 'remaining work after the commit');
   t.notSame(remaining, remainingBefore);
+});
+
+t.test("a read kept on the writer's connection is read again after any change to the store", async (t) => {
+  const file = join(shortTempDir(t), 'rpcopy.db');
+  const store = openStore(file, identity, { version: 'test' });
+  t.teardown(() => store.close());
+  seed(store);
+  let reads = 0;
+  const queued = () =>
+    cachedOnStore(store, 'queued', () => {
+      reads += 1;
+      return readCounters(store).items.queued;
+    });
+  const first = queued();
+  t.equal(queued(), first);
+  t.equal(reads, 1, 'asked twice over an unchanged store: read once');
+
+  store.write(() => store.sqlite.prepare(`UPDATE copy_items SET state = 'queued' WHERE state = 'failed'`).run());
+  t.ok(queued() > first, 'a row changed by the writer: read again');
+  t.equal(reads, 2);
+  store.write(() => store.sqlite.prepare(`UPDATE copy_items SET state = 'queued' WHERE point_id < 0`).run());
+  queued();
+  t.equal(reads, 2, 'a write that changed no row keeps the answer');
+
+  const other = new Database(file);
+  t.teardown(() => other.close());
+  other.prepare(`UPDATE copy_items SET state = 'queued' WHERE state = 'submitted'`).run();
+  const afterOther = queued();
+  t.equal(reads, 3, 'a commit by another connection: read again');
+  t.same(afterOther, readCounters(store).items.queued);
+
+  store.sqlite.exec('CREATE TEMP TABLE scratch (x)');
+  queued();
+  t.equal(reads, 4, 'a schema change: read again');
+  t.equal(
+    cachedOnStore(store, 'another key', () => 'x'),
+    'x',
+    'keys are kept apart',
+  );
 });
