@@ -9,7 +9,7 @@
 // over the most recent ones); before enough copies of a type are measured, a prior (ten minutes plus size at
 // 100 MB/s, aws-backup.md §1.5) stands in and the forecast says so.
 
-import type { ReadWorker } from './store/read-worker.js';
+import type { RemainingByType } from './read-model.js';
 import type { ChangeWindow } from './window.js';
 
 export interface JobSample {
@@ -69,12 +69,6 @@ function durationModel(samples: readonly JobSample[]): DurationModel {
   const slope = sxx > 0 ? Math.max(0, sxy / sxx) : 0;
   const base = Math.max(0, my - slope * mx);
   return { baseMs: base, msPerByte: slope, samples: n, source: 'measured' };
-}
-
-export interface RemainingByType {
-  resourceType: string;
-  items: number;
-  bytes: number;
 }
 
 export interface ForecastInputs {
@@ -238,24 +232,4 @@ function scheduleWork(
     t = closes;
   }
   return { finishAt: undefined, windowsNeeded: null };
-}
-
-/** The store's side: remaining points per type, and the heaviest chain (one GROUP BY; seconds at a million). */
-/**
- * What is left to copy, by resource type, and the heaviest queued chain. A GROUP BY over every unfinished item:
- * at a million points it takes seconds, so it runs on a read worker, never on the thread that answers status.
- */
-export async function remainingWork(
-  reader: Pick<ReadWorker, 'all'>,
-): Promise<{ remaining: RemainingByType[]; heaviestChainPriorSeconds: number }> {
-  const remaining = await reader.all<RemainingByType>(
-    `SELECT p.resource_type AS resourceType, count(*) AS items, coalesce(sum(p.size_bytes), 0) AS bytes
-     FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
-     WHERE i.state IN ('queued', 'submitting', 'submitted')
-     GROUP BY p.resource_type ORDER BY p.resource_type`,
-  );
-  const [chain] = await reader.all<{ w: number | null }>(
-    `SELECT max(chain_weight) AS w FROM copy_items INDEXED BY copy_items_claim_idx WHERE state = 'queued'`,
-  );
-  return { remaining, heaviestChainPriorSeconds: chain?.w ?? 0 };
 }

@@ -1,7 +1,7 @@
 // `rpctl status`: its answer, built from cheap reads only (counters, a dozen-row table, in-memory state), so
 // status answers promptly at any load.
 
-import type { Counts, DaemonState, InventoryProgress, StatusResponse } from '../shared/api.js';
+import type { Counts, DaemonState, StatusResponse } from '../shared/api.js';
 import type { Config } from '../shared/config.js';
 import type { CredentialSession } from './aws/credentials.js';
 import type { Account } from './aws/operations.js';
@@ -9,38 +9,14 @@ import type { CopyPhase } from './copy/phase.js';
 import type { PauseGate } from './pause.js';
 import type { Pipeline } from './pipeline.js';
 import { operatorWarnings, warningsOf } from './plan/warnings.js';
+import { readCounters, readInventoryProgress, statusCounts } from './read-model.js';
 import type { RunSupervisor } from './run-supervisor.js';
 import type { Store } from './store/store.js';
 import type { WindowState } from './window.js';
 
+/** rpctl status's counts (read-model.ts: the trigger-kept counters, constant time at any scale). */
 export function readCounts(store: Store): Counts {
-  // status_counters is kept by triggers (drizzle/0001_status_counters.sql): constant time at any scale.
-  const counters = new Map(
-    (store.sqlite.prepare('SELECT name, n FROM status_counters').all() as { name: string; n: number }[]).map((r) => [
-      r.name,
-      r.n,
-    ]),
-  );
-  const n = (...states: string[]) => states.reduce((sum, s) => sum + (counters.get(`item:${s}`) ?? 0), 0);
-  return {
-    discovered: counters.get('points') ?? 0,
-    skipped: n('skipped'),
-    queued: n('queued'),
-    inFlight: n('submitting', 'submitted'),
-    completed: n('completed', 'verified'),
-    failed: n('failed'),
-  };
-}
-
-/** Inventory progress: vaults listed of those selected, and points stored so far (a dozen rows: cheap). */
-function readInventoryProgress(store: Store): InventoryProgress {
-  return store.sqlite
-    .prepare(
-      `SELECT count(*) AS vaultsSelected, coalesce(sum(inventory_state = 'done'), 0) AS vaultsDone,
-         coalesce(sum(inventory_pages), 0) AS pages
-       FROM source_vaults WHERE selected = 1`,
-    )
-    .get() as InventoryProgress;
+  return statusCounts(readCounters(store));
 }
 
 /** The state rpctl status shows: `paused` while the gate is closed on running work, else the run's own. */

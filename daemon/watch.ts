@@ -12,17 +12,17 @@
 // - close() ends every stream (the daemon's stop path calls it before the server closes, so no open stream
 //   delays `rpctl stop`) and stops the timers and the worker. Nothing here writes; a crash loses nothing.
 //
-// Per-vault progress: a GROUP BY over the covering index copy_items_combo_idx (combo → source vault, a hundred
+// Per-vault progress (read-model.ts vaultProgressOn): a GROUP BY over the covering index copy_items_combo_idx (combo → source vault, a hundred
 // rows), the cheapest of the forms tried (bench/results/design-notes.md), on a worker thread with its own
 // read-only connection (WAL: beside the writer, without blocking it), at most every VAULTS_EVERY_MS while
 // someone watches, single-flight. Points the copy phase has not grouped into combinations (before it starts,
 // or failed before grouping) are attributed through their recovery point's own vault, as the HTML report does;
 // that join costs in proportion to those points, so a computation that took long is repeated less often.
 
-import type Database from 'better-sqlite3';
-import type { StatusResponse, WatchJournalEvent, WatchVaultProgress, WatchVaults } from '../shared/api.js';
+import type { StatusResponse, WatchJournalEvent, WatchVaults } from '../shared/api.js';
 import type { JournalRecord, SubscribableJournal } from './events.js';
 import type { Logger } from './log.js';
+import { vaultProgressOn } from './read-model.js';
 import { ReadWorker } from './store/read-worker.js';
 
 const STATUS_EVERY_MS = 1_000;
@@ -107,9 +107,7 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
     (() => {
       worker ??= new ReadWorker(options.storeFile, 'the per-vault progress worker');
       const reader = worker;
-      return Promise.all([reader.all<VaultRow>(VAULTS_SQL), reader.all<WaitingRow>(WAITING_SQL, { now: now() })]).then(
-        ([rows, waiting]) => vaultProgress(rows, waiting),
-      );
+      return vaultProgressOn(reader, now());
     });
 
   const drop = (watcher: Watcher, why?: Error) => {
@@ -246,106 +244,4 @@ export function createWatchHub(options: WatchHubOptions): WatchHub {
       if (had > 0) await new Promise((resolve) => setTimeout(resolve, 100));
     },
   };
-}
-
-// The second half reads only ungrouped points that are planned to copy (the IN list keeps the plan's skipped half
-// out, through the index's second column).
-const VAULTS_SQL = `
-  SELECT v.vault, d.name AS destination, v.state, sum(v.n) AS n, sum(v.held) AS held
-  FROM (
-    SELECT c.source_vault_name AS vault, g.state, sum(g.n) AS n,
-      sum(CASE WHEN c.state IS NOT 'open' THEN g.n ELSE 0 END) AS held
-    FROM (SELECT combo_id, state, count(*) AS n FROM copy_items WHERE combo_id IS NOT NULL GROUP BY 1, 2) g
-    LEFT JOIN copy_combos c ON c.id = g.combo_id
-    GROUP BY 1, 2
-    UNION ALL
-    SELECT p.vault_name AS vault, i.state, count(*) AS n, 0 AS held
-    FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
-    WHERE i.combo_id IS NULL AND i.state IN ('queued', 'submitting', 'submitted', 'completed', 'verified', 'failed')
-    GROUP BY 1, 2
-  ) v LEFT JOIN destination_vaults d ON d.source_vault_name = v.vault
-  GROUP BY v.vault, v.state
-  ORDER BY v.vault`;
-
-// Queued points waiting for their next attempt (the state index's range) and queued points of the resources that
-// have a copy in flight (a handful of resources, each looked up through the chain index, whose WHERE term this
-// query carries verbatim): both read only the rows they count. Points of a combination whose canary has not
-// passed are counted as held by it (VAULTS_SQL), not here, so no point is given two reasons.
-const WAITING_SQL = `
-  SELECT c.source_vault_name AS vault, x.kind, sum(x.n) AS n
-  FROM (
-    SELECT combo_id, 'retry' AS kind, count(*) AS n FROM copy_items
-    WHERE state = 'queued' AND next_attempt_at > @now GROUP BY 1
-    UNION ALL
-    SELECT q.combo_id, 'resource' AS kind, count(*) AS n
-    FROM (SELECT DISTINCT resource_arn FROM copy_items WHERE state IN ('submitting', 'submitted')) r
-    JOIN copy_items q ON q.resource_arn = r.resource_arn AND q.state IN ('queued', 'submitting', 'submitted')
-    WHERE q.state = 'queued'
-    GROUP BY 1
-  ) x JOIN copy_combos c ON c.id = x.combo_id
-  WHERE c.state = 'open'
-  GROUP BY 1, 2`;
-
-interface VaultRow {
-  vault: string | null;
-  destination: string | null;
-  state: string;
-  n: number;
-  /** Of n, points of a combination whose canary has not passed. */
-  held?: number | null;
-}
-
-interface WaitingRow {
-  vault: string;
-  kind: 'retry' | 'resource';
-  n: number;
-}
-
-/** The same computation on a connection of the caller's (tests read a store file directly). */
-export function readVaultProgress(db: Database.Database, now: number): Omit<WatchVaults, 'at'> {
-  return vaultProgress(
-    db.prepare(VAULTS_SQL).all() as VaultRow[],
-    db.prepare(WAITING_SQL).all({ now }) as WaitingRow[],
-  );
-}
-
-export function vaultProgress(rows: VaultRow[], waiting: WaitingRow[] = []): Omit<WatchVaults, 'at'> {
-  const byVault = new Map<string, WatchVaultProgress>();
-  let unassigned = 0;
-  for (const row of rows) {
-    if (row.state === 'skipped' || row.state === 'discovered') continue;
-    if (row.vault === null) {
-      unassigned += row.n;
-      continue;
-    }
-    let v = byVault.get(row.vault);
-    if (!v) {
-      v = {
-        vault: row.vault,
-        destination: row.destination,
-        toCopy: 0,
-        queued: 0,
-        inFlight: 0,
-        completed: 0,
-        verified: 0,
-        failed: 0,
-      };
-      byVault.set(row.vault, v);
-    }
-    v.toCopy += row.n;
-    if (row.state === 'queued' && row.held) {
-      v.waiting ??= { canary: 0, resource: 0, retry: 0 };
-      v.waiting.canary += row.held;
-    }
-    if (row.state === 'submitting' || row.state === 'submitted') v.inFlight += row.n;
-    else if (row.state === 'queued' || row.state === 'completed' || row.state === 'verified' || row.state === 'failed')
-      v[row.state] += row.n;
-  }
-  for (const w of waiting) {
-    const v = byVault.get(w.vault);
-    if (!v || w.n <= 0) continue;
-    v.waiting ??= { canary: 0, resource: 0, retry: 0 };
-    v.waiting[w.kind] += w.n;
-  }
-  return { vaults: [...byVault.values()], unassigned };
 }

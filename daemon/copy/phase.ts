@@ -23,6 +23,7 @@ import type { Logger } from '../log.js';
 import type { PauseGate } from '../pause.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import { SKIP_REASONS } from '../plan/reasons.js';
+import { type Counters, readCounters } from '../read-model.js';
 import type { Store } from '../store/store.js';
 import { InFlightLimit } from './concurrency.js';
 import { CrashPoints } from './crash.js';
@@ -202,18 +203,14 @@ export class CopyPhase implements PipelinePhase {
     this.wake?.();
   }
 
-  private counters(): Record<string, number> {
-    const rows = this.options.store.sqlite.prepare('SELECT name, n FROM status_counters').all() as {
-      name: string;
-      n: number;
-    }[];
-    return Object.fromEntries(rows.map((r) => [r.name, r.n]));
+  private counters(): Counters['items'] {
+    return readCounters(this.options.store).items;
   }
 
   /** Jobs in flight, the larger of our own count and AWS's (from the last sweep plus what we started since). */
   private inFlight(): number {
     const c = this.counters();
-    const local = (c['item:submitting'] ?? 0) + (c['item:submitted'] ?? 0);
+    const local = c.submitting + c.submitted;
     const aws = this.awsInFlight === undefined ? 0 : this.awsInFlight + this.startedSinceSweep + this.submitting.size;
     return Math.max(local, aws);
   }
@@ -318,17 +315,13 @@ export class CopyPhase implements PipelinePhase {
         this.fill(context);
         this.verifySome(context);
         const c = this.counters();
-        const open =
-          (c['item:queued'] ?? 0) +
-          (c['item:submitting'] ?? 0) +
-          (c['item:submitted'] ?? 0) +
-          (c['item:completed'] ?? 0);
+        const open = c.queued + c.submitting + c.submitted + c.completed;
         if (open === 0 && this.submitting.size === 0 && this.verifying.size === 0) {
           markReconciled(queue, this.now());
           journal.record('info', 'copy.done', 'every planned point has reached a final state', {
             ...this.stats,
-            failed: c['item:failed'] ?? 0,
-            verified: c['item:verified'] ?? 0,
+            failed: c.failed,
+            verified: c.verified,
           });
           return 'done';
         }
@@ -347,9 +340,9 @@ export class CopyPhase implements PipelinePhase {
   private openSummary(): Record<string, number> {
     const c = this.counters();
     return {
-      queued: c['item:queued'] ?? 0,
-      inFlight: (c['item:submitting'] ?? 0) + (c['item:submitted'] ?? 0),
-      completed: c['item:completed'] ?? 0,
+      queued: c.queued,
+      inFlight: c.submitting + c.submitted,
+      completed: c.completed,
     };
   }
 

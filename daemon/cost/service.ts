@@ -1,7 +1,8 @@
 // The cost forecast: what the plan's copies will store in the destination, month by month, and what it costs.
 //
 // Reads the store on a read worker (two GROUP BYs over the copy items: seconds at a million points, never on the
-// main thread) and hands the groups to storage.ts. Read-only: a crash or a stop at any moment changes nothing.
+// main thread; cached until the next commit) and hands the groups to storage.ts. Read-only: a crash or a stop at
+// any moment changes nothing.
 //
 // Two estimates, because a copy's stored size depends on the type (incremental.ts):
 // - high: every copy stores its full size (BackupSizeInBytes), whatever the type;
@@ -44,11 +45,13 @@ const FIRST_COPIES = `
     CASE WHEN lastDelete >= ${NEVER} THEN NULL ELSE (lastDelete / ${DAY_MS}) * ${DAY_MS} END AS deleteAt, count(*) AS items, sum(size) AS bytes
   FROM (
     SELECT ${COLUMNS},
-      row_number() OVER (PARTITION BY i.resource_arn, i.destination_vault_name ORDER BY i.creation_date, i.point_id) AS rn,
-      max(coalesce(p.creation_date + i.lifecycle_delete_after_days * ${DAY_MS}, p.delete_at, ${NEVER}))
-        OVER (PARTITION BY i.resource_arn, i.destination_vault_name) AS lastDelete
+      row_number() OVER chain AS rn,
+      max(coalesce(p.creation_date + i.lifecycle_delete_after_days * ${DAY_MS}, p.delete_at, ${NEVER})) OVER chain AS lastDelete
     FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
     WHERE i.state IN ${OPEN_STATES} AND p.resource_type IN (${sqlList(INCREMENTAL_TYPES)})
+    -- One window for both, framed over the whole chain, so SQLite sorts the open items once, not twice.
+    WINDOW chain AS (PARTITION BY i.resource_arn, i.destination_vault_name ORDER BY i.creation_date, i.point_id
+      ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
   )
   WHERE rn = 1
   -- By position: by name, SQLite would group by the subquery's deleteAt (the first copy's), not the chain's.
@@ -68,10 +71,10 @@ export interface CostOptions {
   months?: number;
 }
 
-export async function costForecast(reader: ReadWorker, options: CostOptions): Promise<CostForecast> {
+export async function costForecast(reader: Pick<ReadWorker, 'cached'>, options: CostOptions): Promise<CostForecast> {
   const { now, table } = options;
   const notes: string[] = [];
-  const [every, first] = await Promise.all([reader.all<Row>(EVERY_COPY), reader.all<Row>(FIRST_COPIES)]);
+  const [every, first] = await Promise.all([reader.cached<Row>(EVERY_COPY), reader.cached<Row>(FIRST_COPIES)]);
   const groups: StorageGroup[] = [
     ...every.map((r) => ({ ...r, estimate: INCREMENTAL_TYPES.includes(r.resourceType) ? 'high' : 'both' }) as const),
     ...first.map((r) => ({ ...r, estimate: 'low' }) as const),

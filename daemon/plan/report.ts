@@ -1,34 +1,40 @@
 // What `rpctl plan` shows: the plan's counts, the vault name mappings that
 // need the operator, the metadata CSV's problems and inventory progress.
 // Cheap aggregate reads on the main thread; the scans of the whole plan run on
-// a read worker, so it answers while the pipeline runs without holding it.
+// a read worker (read-model.ts, cached until the next commit), so it answers
+// while the pipeline runs without holding it.
 
 import type { PlanResponse } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
 import { csvProblemsPage, metadataVerdict } from '../enrich/gate.js';
 import { metadataReport } from '../enrich/queries.js';
+import { cachedOnStore, planCounts } from '../read-model.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';
 import { SKIP_REASONS } from './reasons.js';
-import { planSummary } from './service.js';
 import { destinationVaultName, proposeVaultName } from './vault-names.js';
 import { operatorWarnings, warningsOf } from './warnings.js';
 
 export async function planReport(
   store: Store,
-  reader: ReadWorker,
+  reader: Pick<ReadWorker, 'cached'>,
   config: Config,
   exampleLimit = 5,
 ): Promise<PlanResponse> {
-  const summary = await planSummary(store, reader);
+  const summary = await planCounts(store, reader);
   const vaults = store.sqlite
-    .prepare(`SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`)
-    .all() as { name: string; selected: number; inventoryState: string }[];
+    .prepare<[], { name: string; selected: number; inventoryState: string }>(
+      `SELECT name, selected, inventory_state AS inventoryState FROM source_vaults ORDER BY name`,
+    )
+    .all();
   const selected = vaults.filter((v) => v.selected === 1);
-  const metadata = metadataReport(store, { limit: exampleLimit });
+  // Scans of the CSV's problems (a million rows at most): kept until the store changes.
+  const { metadata, firstByLine } = cachedOnStore(store, `plan report metadata ${exampleLimit}`, () => ({
+    metadata: metadataReport(store, { limit: exampleLimit }),
+    // The first problems in line order, whatever their kind; rpctl plan --list csv-problems pages through all.
+    firstByLine: csvProblemsPage(store, { limit: 10 }).problems,
+  }));
   const verdict = metadataVerdict(store, config);
-  // The first problems in line order, whatever their kind; rpctl plan --list csv-problems pages through all.
-  const firstByLine = csvProblemsPage(store, { limit: 10 }).problems;
   return {
     ...summary,
     reasons: { ...SKIP_REASONS },

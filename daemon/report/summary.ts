@@ -126,7 +126,7 @@ export function summarize(db: Database.Database, now: number): ReportSummaryResp
   let firstSubmitted: number | null = null;
   let firstVerified: number | null = null;
   let lastVerified: number | null = null;
-  for (const row of db.prepare(GROUPS_SQL).all() as GroupRow[]) {
+  for (const row of db.prepare<[], GroupRow>(GROUPS_SQL).all()) {
     states.set(row.state, (states.get(row.state) ?? 0) + row.n);
     addTo(totals, row);
     const type = byType.get(row.type) ?? { ...emptyTally(), jobMs: 0, jobs: 0, hours: new Set<number>() };
@@ -143,16 +143,16 @@ export function summarize(db: Database.Database, now: number): ReportSummaryResp
     lastVerified = max(lastVerified, row.lastVerified);
   }
   const perMinute = new Map<number, { n: number; bytes: number }>();
-  for (const row of db.prepare(PROGRESS_SQL).all() as { type: string; minute: number; n: number; bytes: number }[]) {
+  for (const row of db.prepare<[], { type: string; minute: number; n: number; bytes: number }>(PROGRESS_SQL).all()) {
     const bucket = perMinute.get(row.minute) ?? { n: 0, bytes: 0 };
     bucket.n += row.n;
     bucket.bytes += row.bytes;
     perMinute.set(row.minute, bucket);
     byType.get(row.type)?.hours.add(Math.floor(row.minute / 60));
   }
-  const skipped = db.prepare(SKIPPED_SQL).all() as { reason: string; n: number }[];
-  const failed = db.prepare(FAILED_SQL).all() as { reason: string; kind: string; n: number; example: string | null }[];
-  const retrying = db.prepare(RETRYING_SQL).all() as { reason: string; n: number }[];
+  const skipped = db.prepare<[], { reason: string; n: number }>(SKIPPED_SQL).all();
+  const failed = db.prepare<[], { reason: string; kind: string; n: number; example: string | null }>(FAILED_SQL).all();
+  const retrying = db.prepare<[], { reason: string; n: number }>(RETRYING_SQL).all();
 
   // From the earlier of the first submission and the first verification: submission times are AWS's clock,
   // verification times the daemon's, and a skewed clock must not drop verifications off the chart.

@@ -5,9 +5,18 @@
 // writes for that long. A ReadWorker runs such queries on a worker thread with
 // its own read-only connection: in WAL mode it reads a consistent snapshot
 // beside the writer and never blocks it. Nothing here writes.
+//
+// `cached` answers a repeated question from the worker's memory while no other
+// connection has committed since it was computed (SQLite's `PRAGMA data_version`,
+// read before the query, so a cached answer is never older than the version it
+// is filed under): a plan or forecast asked again over an unchanged store costs
+// nothing, and any commit makes the next question read the store again.
 
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+
+/** Cached answers kept for one data version; more distinct questions than this start the cache afresh. */
+const CACHE_ENTRIES = 32;
 
 // CommonJS, evaluated in the worker: no file of its own, so it runs the same from sources and from dist/.
 const WORKER_SOURCE = `
@@ -16,11 +25,26 @@ const Database = require(workerData.sqlite);
 const db = new Database(workerData.file, { readonly: true, fileMustExist: true });
 db.pragma('busy_timeout = 5000');
 const statements = new Map();
-parentPort.on('message', ({ id, sql, params }) => {
+const dataVersion = db.prepare('PRAGMA data_version').pluck();
+let cacheVersion;
+const cache = new Map();
+const rowsOf = (sql, params) => {
+  let statement = statements.get(sql);
+  if (!statement) statements.set(sql, (statement = db.prepare(sql)));
+  return statement.all(params ?? {});
+};
+parentPort.on('message', ({ id, sql, params, cached }) => {
   try {
-    let statement = statements.get(sql);
-    if (!statement) statements.set(sql, (statement = db.prepare(sql)));
-    parentPort.postMessage({ id, rows: statement.all(params ?? {}) });
+    if (!cached) return parentPort.postMessage({ id, rows: rowsOf(sql, params) });
+    const version = dataVersion.get();
+    if (version !== cacheVersion || cache.size >= ${CACHE_ENTRIES}) {
+      cache.clear();
+      cacheVersion = version;
+    }
+    const key = JSON.stringify([sql, params ?? {}]);
+    let rows = cache.get(key);
+    if (!rows) cache.set(key, (rows = rowsOf(sql, params)));
+    parentPort.postMessage({ id, rows });
   } catch (err) {
     parentPort.postMessage({ id, error: String((err && err.message) || err) });
   }
@@ -61,11 +85,23 @@ export class ReadWorker {
 
   /** Every row of `sql` with named `params`, read on the worker. */
   all<Row>(sql: string, params?: Record<string, unknown>): Promise<Row[]> {
+    return this.ask<Row>(sql, params, false);
+  }
+
+  /**
+   * The same, answered from the worker's cache while no other connection has committed since the answer was
+   * read. Only for queries whose rows depend on the store alone (no clock, no random).
+   */
+  cached<Row>(sql: string, params?: Record<string, unknown>): Promise<Row[]> {
+    return this.ask<Row>(sql, params, true);
+  }
+
+  private ask<Row>(sql: string, params: Record<string, unknown> | undefined, cached: boolean): Promise<Row[]> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise<Row[]>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (rows: unknown[]) => void, reject });
-      this.worker.postMessage({ id, sql, params });
+      this.worker.postMessage({ id, sql, params, cached });
     });
   }
 

@@ -8,7 +8,7 @@ import { BackupClient, StartCopyJobCommand } from '@aws-sdk/client-backup';
 import { fromIni } from '@aws-sdk/credential-providers';
 import Database from 'better-sqlite3';
 import t from 'tap';
-import { readVaultProgress } from '../../daemon/watch.js';
+import { readVaultProgress } from '../../daemon/read-model.js';
 import { assertClean, copySandbox, ledgerVerdict, readItems } from '../helpers/copy.js';
 import { runCtlAsync, spawnDaemon, waitFor } from '../helpers/process.js';
 

@@ -14,7 +14,8 @@ import {
 } from '../../ctl/watch/view.js';
 import type { JournalRecord, SubscribableJournal } from '../../daemon/events.js';
 import { createLogger } from '../../daemon/log.js';
-import { createWatchHub, vaultProgress } from '../../daemon/watch.js';
+import { vaultProgress } from '../../daemon/read-model.js';
+import { createWatchHub } from '../../daemon/watch.js';
 import { copyStatus, daemonStatus } from '../helpers/status.js';
 
 const log = createLogger({ level: 'error', write: () => {} });
