@@ -143,25 +143,35 @@ export class PlanPhase implements PipelinePhase {
 
   /**
    * Drafts: the points stored so far, in id ranges right behind the inventory, decided like run() does, until
-   * `signal` aborts. Each range is decided once; run() corrects what the rest of the inventory changes.
+   * `signal` aborts or no vault is left to list. Each range is decided once; run() corrects what the rest of the
+   * inventory changes. They only use the time the listing waits on AWS: once it is over they would just compete
+   * with the enrich phase for the main thread, and run() decides what they left.
    */
   private async draft(signal: AbortSignal): Promise<void> {
     const { store, config } = this.options;
     const { sqlite } = store;
     if ((await this.resolve(signal)) === 'stopped') return;
     const lastId = sqlite.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
+    const listing = sqlite
+      .prepare(`SELECT EXISTS (SELECT 1 FROM source_vaults WHERE selected = 1 AND inventory_state != 'done')`)
+      .pluck();
     let decide: ReturnType<typeof sqlite.prepare> | undefined;
     let decidedTo = 0;
+    // The vaults to list are marked when the inventory begins, which may come after the CSV load.
+    let listed = false;
     while (!signal.aborted) {
+      const listingNow = listing.get() === 1;
+      if (listed && !listingNow) return;
+      listed ||= listingNow;
       const maxId = lastId.get() as number;
-      if (maxId > decidedTo) {
+      if (listingNow && maxId > decidedTo) {
         // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
         this.prepareLookups();
         decide ??= sqlite.prepare(this.decisionSql());
-        const now = this.now();
-        const parameters = { now, expiryHorizon: now + config.copy.expiryMarginMs };
+        const at = this.now();
+        const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
         for (let from = decidedTo + 1; from <= maxId; from += PLAN_CHUNK) {
-          if (signal.aborted) return;
+          if (signal.aborted || listing.get() !== 1) return;
           const to = Math.min(from + PLAN_CHUNK - 1, maxId);
           const statement = decide;
           store.write(() => statement.run({ ...parameters, from, to }));
