@@ -14,20 +14,24 @@
 // waits for that load, then loads again (a no-op unless the file changed in
 // the meantime) and reconciles. A load stopped or killed part-way is the same
 // as one stopped inside run(): the next load deletes it and starts over, and
-// the plan waits for run(), so it never sees a partial load.
+// the plan waits for run(), so it never sees a partial load. Once that load
+// is done, the resource ARNs of the points stored so far are gathered for the
+// reconciliation right behind the inventory (collectResourcesAhead); run()
+// stops that first, and the reconciliation adds only the rest.
 //
 // Failure: a CSV that cannot be used (unreadable, empty, a header without the
 // configured columns, a read error part-way) throws MetadataError, whose
 // message names the file and the line; the daemon records it as the pipeline's
 // failure. The previous complete load, if any, stays current.
 
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
 import { gateDetail, metadataVerdict } from './gate.js';
-import { reconcileMetadataWithPoints } from './reconcile.js';
+import { collectResourcesAhead, reconcileMetadataWithPoints } from './reconcile.js';
 import { countProblems } from './repo.js';
 import { type LoadResult, loadMetadata } from './service.js';
 
@@ -39,10 +43,15 @@ export interface EnrichOptions {
   log: Logger;
 }
 
+// How often the resources of newly stored points are gathered while the inventory lists.
+const AHEAD_POLL_MS = 250;
+
 export class EnrichPhase implements PipelinePhase {
   readonly name = 'enrich' as const;
   /** The load started with this pass of the pipeline, while the inventory lists. */
   private early: Promise<LoadResult> | undefined;
+  /** Gathering resource ARNs behind the inventory; run() stops it before it reconciles. */
+  private ahead: { stop: AbortController; done: Promise<void> } | undefined;
 
   constructor(private readonly options: EnrichOptions) {}
 
@@ -52,6 +61,25 @@ export class EnrichPhase implements PipelinePhase {
     // Its failure (a CSV that cannot be used) is the enrich phase's, reported when run() takes the result.
     early.catch(() => undefined);
     this.early = early;
+    this.ahead?.stop.abort();
+    const stop = new AbortController();
+    const signal = AbortSignal.any([context.signal, stop.signal]);
+    const done = context.track(this.collectAhead(early, signal)).catch((err: unknown) => {
+      // Only time is lost: the reconciliation collects what is missing itself.
+      log.warn('gathering resources ahead of the reconciliation failed', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+    this.ahead = { stop, done };
+  }
+
+  private async collectAhead(early: Promise<LoadResult>, signal: AbortSignal): Promise<void> {
+    // After the load: both are on the main thread, and the load is what the plan's drafts wait for.
+    await early.catch(() => undefined);
+    while (!signal.aborted) {
+      await collectResourcesAhead(this.options.store, { signal });
+      await sleep(AHEAD_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   run(context: PhaseContext): Promise<'done' | 'stopped'> {
@@ -63,6 +91,12 @@ export class EnrichPhase implements PipelinePhase {
     const { store, config, journal, log } = this.options;
     const early = this.early;
     this.early = undefined;
+    const ahead = this.ahead;
+    this.ahead = undefined;
+    if (ahead) {
+      ahead.stop.abort();
+      await ahead.done;
+    }
     const first = early ? await early : undefined;
     if (signal.aborted) return 'stopped';
     // Loads again only if the file changed since the early load (or that load was stopped).

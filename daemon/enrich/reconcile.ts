@@ -16,6 +16,15 @@
 // sources underneath). Between the deletion and the last insert a reader sees a
 // partial list; if the process dies or the signal aborts, the list stays
 // partial until the next call, which starts over. Nothing else is touched.
+//
+// Ahead of time: collectResourcesAhead, called while the inventory lists,
+// gathers the resource ARNs of the points stored so far into the temp table
+// the reconciliation reads, and remembers up to which point id. The
+// reconciliation then only adds the points after that id, provided every
+// stored point is live (the live-point counter equals the highest id: no point
+// gone, none deleted); otherwise it collects them all again, as without the
+// head start. The table belongs to the store's connection: a restart starts
+// with nothing collected.
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
@@ -24,6 +33,9 @@ import { currentSource } from './repo.js';
 import { serialized } from './service.js';
 
 const RECONCILE_CHUNK = 5_000;
+
+/** Per store: temp.reconcile_resources holds the resource ARNs of every point with an id up to this one. */
+const collectedUpTo = new WeakMap<Store, number>();
 
 export interface ReconcileOptions {
   signal?: AbortSignal;
@@ -36,6 +48,38 @@ export interface ReconcileResult {
   sourceId: number | null;
   unmatchedRows: number;
   pointsWithoutRow: number;
+}
+
+/**
+ * Gather the resource ARNs of the points stored since the last call into the reconciliation's temp table, until
+ * every stored point is in or `signal` aborts. Serialized with loads and reconciliations.
+ */
+export function collectResourcesAhead(store: Store, options: { signal?: AbortSignal } = {}): Promise<void> {
+  return serialized(store, async () => {
+    const sql = store.sqlite;
+    createResourcesTable(store);
+    let from = collectedUpTo.get(store) ?? 0;
+    if (from === 0) sql.exec('DELETE FROM temp.reconcile_resources');
+    const lastId = sql.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() as number;
+    const collect = sql.prepare(
+      `INSERT OR IGNORE INTO temp.reconcile_resources (resource_arn)
+       SELECT resource_arn FROM recovery_points WHERE id > ? AND id <= ?`,
+    );
+    while (from < lastId) {
+      if (options.signal?.aborted) return;
+      const to = Math.min(from + RECONCILE_CHUNK, lastId);
+      collect.run(from, to);
+      from = to;
+      collectedUpTo.set(store, to);
+      await yieldToEventLoop();
+    }
+  });
+}
+
+function createResourcesTable(store: Store): void {
+  store.sqlite.exec(
+    'CREATE TEMP TABLE IF NOT EXISTS reconcile_resources (resource_arn TEXT PRIMARY KEY) WITHOUT ROWID',
+  );
 }
 
 /** Recompute unmatched_row and point_without_row for the current load against recovery_points. */
@@ -70,17 +114,20 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
 
   // The live points' resource ARNs, as a keyed temp table built in id chunks: recovery_points has no index on
   // resource_arn (it would halve the inventory's write speed), so lookups by resource go through this table.
-  sql.exec(
-    `CREATE TEMP TABLE IF NOT EXISTS reconcile_resources (resource_arn TEXT PRIMARY KEY) WITHOUT ROWID;
-     DELETE FROM temp.reconcile_resources;`,
-  );
+  createResourcesTable(store);
   const collectResources = sql.prepare(
     `INSERT OR IGNORE INTO temp.reconcile_resources (resource_arn)
      SELECT resource_arn FROM recovery_points WHERE id > ? AND id <= ? AND gone_at IS NULL`,
   );
   const lastId = (sql.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() as number) ?? 0;
-  for (let from = 0; from < lastId; from += RECONCILE_CHUNK) {
-    collectResources.run(from, from + RECONCILE_CHUNK);
+  // What was collected ahead counts only if every stored point is live: then "any point" is "any live point".
+  const live = sql.prepare(`SELECT coalesce(max(n), 0) FROM status_counters WHERE name = 'points'`).pluck().get();
+  const ahead = collectedUpTo.get(store) ?? 0;
+  let start = live === lastId && ahead <= lastId ? ahead : 0;
+  collectedUpTo.delete(store);
+  if (start === 0) sql.exec('DELETE FROM temp.reconcile_resources');
+  for (; start < lastId; start += RECONCILE_CHUNK) {
+    collectResources.run(start, start + RECONCILE_CHUNK);
     if (signal?.aborted) return outcome;
     await yieldToEventLoop();
   }

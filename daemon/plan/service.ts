@@ -4,7 +4,7 @@
 // Guarantees:
 // - Deterministic: the same inventory, CSV, config and moment give the same
 //   plan (expiry within copy.expiry_margin and cold storage are judged at the
-//   plan's start).
+//   start of run()).
 // - Every run re-decides, with every reason, each item in discovered, skipped
 //   or queued: the inventory's refreshes (inventory/refresh.ts) bring the
 //   source's changes, so a queued point now gone, DELETING, EXPIRED, cold or
@@ -16,13 +16,22 @@
 //   yield between them, so the control API answers while a million points are
 //   planned. A crash mid-plan leaves some items decided and the rest
 //   undecided; the next run plans them all again (idempotent upsert).
+// - Ahead of time (start): while the inventory lists, the points already
+//   stored are decided in id ranges right behind it, once the metadata CSV is
+//   loaded. These are drafts: run() still decides every point from scratch
+//   with the final inputs (the whole inventory, the KMS keys, the vaults'
+//   locks, its own moment), and its upsert writes only the items whose
+//   decision differs, so the plan after run() is the one a run without drafts
+//   gives, and a crash at any moment leaves items that the next run() decides
+//   again. planned_at is when an item's current decision was first made.
 // The decision is computed in SQL over temporary lookup tables (allowed APMIDs,
 // the enrich module's resolved APMID per resource, vault mapping): one pass, no per-row JS.
 
 import { readFileSync } from 'node:fs';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
 import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/queries.js';
+import { currentSource } from '../enrich/repo.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
@@ -35,6 +44,8 @@ import { destinationVaultName } from './vault-names.js';
 // Points decided per transaction: small enough that one transaction blocks the event loop (and so
 // `rpctl status`) for tens of milliseconds at most, large enough that per-transaction overhead stays small.
 const PLAN_CHUNK = 2_000;
+// How often the drafts look for points the inventory stored since their last round.
+const DRAFT_POLL_MS = 250;
 const DAY_MS = 86_400_000;
 
 export interface PlanOptions {
@@ -61,18 +72,39 @@ const sqlList = (values: readonly string[]) => values.map((v) => `'${v.replace(/
 export class PlanPhase implements PipelinePhase {
   readonly name = 'plan' as const;
   private readonly now: () => number;
+  /** The drafts started with this pass of the pipeline; run() stops them before it decides. */
+  private drafts: { stop: AbortController; done: Promise<void> } | undefined;
+  /** The metadata load the resolved-APMID temp table holds completely; undefined when it holds none whole. */
+  private resolvedSource: number | null | undefined;
 
   constructor(private readonly options: PlanOptions) {
     this.now = options.now ?? Date.now;
   }
 
+  start(context: PhaseContext): void {
+    this.drafts?.stop.abort();
+    const stop = new AbortController();
+    const signal = AbortSignal.any([context.signal, stop.signal]);
+    // A failed draft costs only time: run() decides every point anyway.
+    const done = context.track(this.draft(signal)).catch((err: unknown) => {
+      this.options.log.warn('deciding points ahead of the plan failed; the plan decides them all', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+    this.drafts = { stop, done };
+  }
+
   async run(context: PhaseContext): Promise<'done' | 'stopped'> {
     const { store, journal } = this.options;
     const { sqlite } = store;
+    const drafts = this.drafts;
+    this.drafts = undefined;
+    if (drafts) {
+      drafts.stop.abort();
+      await drafts.done;
+    }
     const started = this.now();
-    // The enrich module resolves one APMID per resource (or why there is none) into a temp table.
-    const resolved = await materializeResolvedApmids(store, { signal: context.signal });
-    if (resolved.outcome === 'stopped') return 'stopped';
+    if ((await this.resolve(context.signal)) === 'stopped') return 'stopped';
     this.prepareLookups();
     const { maxId } = sqlite.prepare('SELECT coalesce(max(id), 0) AS maxId FROM recovery_points').get() as {
       maxId: number;
@@ -95,6 +127,60 @@ export class PlanPhase implements PipelinePhase {
       ms: this.now() - started,
     });
     return 'done';
+  }
+
+  /** The enrich module's resolved APMID per resource, for the current load: kept from the drafts if still current. */
+  private async resolve(signal: AbortSignal): Promise<'done' | 'stopped'> {
+    const { store } = this.options;
+    if (this.resolvedSource !== undefined && this.resolvedSource === (currentSource(store)?.id ?? null)) return 'done';
+    this.resolvedSource = undefined;
+    // Serialized with the metadata loads: this waits for the load under way, so it never reads a partial one.
+    const resolved = await materializeResolvedApmids(store, { signal });
+    if (resolved.outcome === 'stopped') return 'stopped';
+    this.resolvedSource = resolved.sourceId;
+    return 'done';
+  }
+
+  /**
+   * Drafts: the points stored so far, in id ranges right behind the inventory, decided like run() does, until
+   * `signal` aborts or no vault is left to list. Each range is decided once; run() corrects what the rest of the
+   * inventory changes. They only use the time the listing waits on AWS: once it is over they would just compete
+   * with the enrich phase for the main thread, and run() decides what they left.
+   */
+  private async draft(signal: AbortSignal): Promise<void> {
+    const { store, config } = this.options;
+    const { sqlite } = store;
+    if ((await this.resolve(signal)) === 'stopped') return;
+    const lastId = sqlite.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
+    const listing = sqlite
+      .prepare(`SELECT EXISTS (SELECT 1 FROM source_vaults WHERE selected = 1 AND inventory_state != 'done')`)
+      .pluck();
+    let decide: ReturnType<typeof sqlite.prepare> | undefined;
+    let decidedTo = 0;
+    // The vaults to list are marked when the inventory begins, which may come after the CSV load.
+    let listed = false;
+    while (!signal.aborted) {
+      const listingNow = listing.get() === 1;
+      if (listed && !listingNow) return;
+      listed ||= listingNow;
+      const maxId = lastId.get() as number;
+      if (listingNow && maxId > decidedTo) {
+        // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
+        this.prepareLookups();
+        decide ??= sqlite.prepare(this.decisionSql());
+        const at = this.now();
+        const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
+        for (let from = decidedTo + 1; from <= maxId; from += PLAN_CHUNK) {
+          if (signal.aborted || listing.get() !== 1) return;
+          const to = Math.min(from + PLAN_CHUNK - 1, maxId);
+          const statement = decide;
+          store.write(() => statement.run({ ...parameters, from, to }));
+          decidedTo = to;
+          await yieldToEventLoop();
+        }
+      }
+      await sleep(DRAFT_POLL_MS, undefined, { signal }).catch(() => undefined);
+    }
   }
 
   /** Small temporary tables the decision joins against; rebuilt at every plan. */
@@ -191,8 +277,14 @@ export class PlanPhase implements PipelinePhase {
         lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
         lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
         planned_at = excluded.planned_at, updated_at = excluded.updated_at
-      WHERE copy_items.state IN ('discovered', 'queued')
-        OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')})`;
+      WHERE (copy_items.state IN ('discovered', 'queued')
+          OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')}))
+        -- An item whose decision stands is not written again: after the drafts most of them are.
+        AND (copy_items.state IS NOT excluded.state OR copy_items.skip_reason IS NOT excluded.skip_reason
+          OR copy_items.apmid IS NOT excluded.apmid
+          OR copy_items.destination_vault_name IS NOT excluded.destination_vault_name
+          OR copy_items.lifecycle_delete_after_days IS NOT excluded.lifecycle_delete_after_days
+          OR copy_items.lifecycle_cold_after_days IS NOT excluded.lifecycle_cold_after_days)`;
   }
 }
 
