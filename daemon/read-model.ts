@@ -11,7 +11,6 @@
 
 import type Database from 'better-sqlite3';
 import type { Counts, InventoryProgress, WatchVaultProgress, WatchVaults } from '../shared/api.js';
-import { PLAN_BY_TYPE_SQL, PLAN_BY_VAULT_SQL, type PlanSummary } from './plan/service.js';
 import type { ReadWorker } from './store/read-worker.js';
 import { ITEM_STATES, type ItemState } from './store/schema.js';
 import type { Store } from './store/store.js';
@@ -133,8 +132,29 @@ export function readInventoryProgress(store: Store): InventoryProgress {
   return statementsOf(store).inventory.get() ?? { vaultsSelected: 0, vaultsDone: 0, pages: 0 };
 }
 
+export interface PlanSummary {
+  points: number;
+  toCopy: number;
+  skipped: Record<string, number>;
+  byVault: { vault: string; destination: string | null; toCopy: number; skipped: number; started: number }[];
+  byType: { resourceType: string; toCopy: number; skipped: number; started: number }[];
+}
+
+/** Per source vault: what is to copy, skipped, started. A scan of the whole plan (see planCounts). */
+export const PLAN_BY_VAULT_SQL = `
+  SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
+    sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy, sum(i.state = 'skipped') AS skipped,
+    sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.vault_name ORDER BY p.vault_name`;
+
+/** Per resource type, the same counts. */
+export const PLAN_BY_TYPE_SQL = `
+  SELECT p.resource_type AS resourceType, sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy,
+    sum(i.state = 'skipped') AS skipped, sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
+  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`;
+
 /** The plan's totals: live points, items planned to copy (every state but skipped and discovered), skips by reason. */
-function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
+export function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
   const counters = readCounters(store);
   const { discovered: _, skipped: __, ...decided } = counters.items;
   const skipped: Record<string, number> = {};

@@ -35,7 +35,7 @@ import { currentSource } from '../enrich/repo.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
-import type { ReadWorker } from '../store/read-worker.js';
+import { planTotals } from '../read-model.js';
 import type { Store } from '../store/store.js';
 import { consentNeeded } from '../vaults/consent.js';
 import { CROSS_ACCOUNT_TYPES, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
@@ -338,65 +338,6 @@ export function consentWaiting(store: Store): { points: number; vaults: string[]
     )
     .all() as { vault: string; n: number }[];
   return { points: rows.reduce((sum, r) => sum + r.n, 0), vaults: rows.map((r) => r.vault) };
-}
-
-export interface PlanSummary {
-  points: number;
-  toCopy: number;
-  skipped: Record<string, number>;
-  byVault: { vault: string; destination: string | null; toCopy: number; skipped: number; started: number }[];
-  byType: { resourceType: string; toCopy: number; skipped: number; started: number }[];
-}
-
-/**
- * The plan's totals: live points and items per state from the trigger-kept status_counters, skips per reason
- * from the covering skip index (skip_reason is set exactly on skipped items). Cheap at any scale: the plan
- * phase records them when it ends, and `rpctl plan` shows them.
- */
-function planTotals(store: Store): Pick<PlanSummary, 'points' | 'toCopy' | 'skipped'> {
-  const { sqlite } = store;
-  const counters = sqlite.prepare('SELECT name, n FROM status_counters').all() as { name: string; n: number }[];
-  const points = counters.find((c) => c.name === 'points')?.n ?? 0;
-  const toCopy = counters
-    .filter((c) => c.name.startsWith('item:') && c.name !== 'item:skipped' && c.name !== 'item:discovered')
-    .reduce((sum, c) => sum + c.n, 0);
-  const skipped: Record<string, number> = {};
-  for (const row of sqlite
-    .prepare(
-      `SELECT skip_reason AS reason, count(*) AS n FROM copy_items INDEXED BY copy_items_skip_idx
-       WHERE skip_reason IS NOT NULL GROUP BY skip_reason ORDER BY n DESC`,
-    )
-    .all() as { reason: string; n: number }[]) {
-    skipped[row.reason] = row.n;
-  }
-  return { points, toCopy, skipped };
-}
-
-/** Per source vault: what is to copy, skipped, started. A scan of the whole plan (see planSummary). */
-export const PLAN_BY_VAULT_SQL = `
-  SELECT p.vault_name AS vault, max(i.destination_vault_name) AS destination,
-    sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy, sum(i.state = 'skipped') AS skipped,
-    sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
-  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.vault_name ORDER BY p.vault_name`;
-
-/** Per resource type, the same counts. */
-export const PLAN_BY_TYPE_SQL = `
-  SELECT p.resource_type AS resourceType, sum(i.state NOT IN ('skipped', 'discovered')) AS toCopy,
-    sum(i.state = 'skipped') AS skipped, sum(i.state NOT IN ('skipped', 'discovered', 'queued')) AS started
-  FROM copy_items i JOIN recovery_points p ON p.id = i.point_id GROUP BY p.resource_type ORDER BY p.resource_type`;
-
-/**
- * Counts for `rpctl plan`: the totals, and per source vault and resource type. The breakdowns scan the whole
- * plan joined to the inventory (about 2 s at a million points, measured on a benchmark store), so they run on
- * `reader`'s thread; the main thread only reads the totals (about 50 ms there). While the pipeline writes, the
- * two may be a moment apart.
- */
-export async function planSummary(store: Store, reader: ReadWorker): Promise<PlanSummary> {
-  const [byVault, byType] = await Promise.all([
-    reader.all<PlanSummary['byVault'][number]>(PLAN_BY_VAULT_SQL),
-    reader.all<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
-  ]);
-  return { ...planTotals(store), byVault, byType };
 }
 
 export interface PlanPointRow {

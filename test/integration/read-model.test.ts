@@ -6,8 +6,17 @@ import Database from 'better-sqlite3';
 import t from 'tap';
 import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
 import { costForecast } from '../../daemon/cost/service.js';
-import { planSummary } from '../../daemon/plan/service.js';
-import { cachedOnStore, planCounts, readCounters, remainingWork, statusCounts } from '../../daemon/read-model.js';
+import {
+  cachedOnStore,
+  PLAN_BY_TYPE_SQL,
+  PLAN_BY_VAULT_SQL,
+  type PlanSummary,
+  planCounts,
+  planTotals,
+  readCounters,
+  remainingWork,
+  statusCounts,
+} from '../../daemon/read-model.js';
 import { ReadWorker } from '../../daemon/store/read-worker.js';
 import { openStore, type Store } from '../../daemon/store/store.js';
 import { shortTempDir } from '../helpers/process.js';
@@ -92,6 +101,15 @@ const REMAINING_BEFORE = `
   FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
   WHERE i.state IN ('queued', 'submitting', 'submitted')
   GROUP BY p.resource_type ORDER BY p.resource_type`;
+
+/** rpctl plan's answer computed the plain way: the totals and both breakdowns read now, nothing cached. */
+async function planSummary(store: Store, reader: ReadWorker): Promise<PlanSummary> {
+  const [byVault, byType] = await Promise.all([
+    reader.all<PlanSummary['byVault'][number]>(PLAN_BY_VAULT_SQL),
+    reader.all<PlanSummary['byType'][number]>(PLAN_BY_TYPE_SQL),
+  ]);
+  return { ...planTotals(store), byVault, byType };
+}
 
 const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort();
 
