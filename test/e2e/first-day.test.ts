@@ -215,6 +215,8 @@ t.test(
 
     // 6. Before the first real run, the CSV is exported again and comes out broken: a quote opened mid-file and
     // never closed swallows the rows after it. The service pauses on it before anything is written.
+    t.match(readme, 'paused (metadata_csv)');
+    t.match(readme, 'systemctl --user restart rpcopyd');
     const original = readFileSync(csv, 'utf8');
     const rows = original.split('\r\n');
     const brokenAt = Math.floor(rows.length / 2);
@@ -257,6 +259,8 @@ t.test(
     if (after.code !== 0) t.comment(after.stdout);
 
     // The operator consents in the config and applies it with rpctl reload: a restart key, and the reload says so.
+    t.match(readme, 'confirm_compliance_lock = true');
+    t.match(readme, 'rpctl reload');
     const consented = readFileSync(config, 'utf8').replace(
       /^confirm_compliance_lock = false$/m,
       'confirm_compliance_lock = true',
