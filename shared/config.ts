@@ -443,6 +443,17 @@ export function effectiveToml({ keys, config }: EffectiveConfig): string {
   return stringifyToml(withState);
 }
 
+/** The TOML parser's message; for a table written twice (a second `[vaults]` appended), where the first one is. */
+function tomlProblem(text: string, err: TomlError): string {
+  const message = err.message.split('\n')[0] ?? '';
+  const lines = text.split(/\r?\n/);
+  const header = lines[err.line - 1]?.trim() ?? '';
+  if (!/redefine/.test(message) || !/^\[[^[\]]+\]$/.test(header)) return message;
+  const first = lines.findIndex((l) => l.trim() === header);
+  if (first < 0 || first >= err.line - 1) return message;
+  return `${header} is already on line ${first + 1}: put these keys under that one`;
+}
+
 function parseConfigWithKeys(
   text: string,
   file: string,
@@ -454,9 +465,7 @@ function parseConfigWithKeys(
     raw = parseToml(text);
   } catch (err) {
     if (err instanceof TomlError) {
-      throw new ConfigError(file, [
-        { key: '', line: err.line, message: `not valid TOML: ${err.message.split('\n')[0]}` },
-      ]);
+      throw new ConfigError(file, [{ key: '', line: err.line, message: `not valid TOML: ${tomlProblem(text, err)}` }]);
     }
     throw err;
   }

@@ -1,10 +1,14 @@
 // A new operator's first day, as the README's first-run checklist says it, against the sandbox: the profiles in
 // ~/.aws, `rpctl init --out ~/.config/rpcopy/config.toml`, the CONFIRM lines edited, `rpcopyd --check-config`,
 // `rpcopyd --dry-run` with `rpctl plan` and `rpctl preflight` beside it (nothing written to the destination), then
-// `rpctl service install` (a stand-in systemctl) and the unit's ExecStart run as systemd would, followed with
-// `rpctl status --json` to done. No --config anywhere: every step finds the config where init put it.
+// `rpctl service install` (a stand-in systemctl) and the unit's ExecStart run as systemd would. The rest of the
+// day: a re-exported CSV with an unclosed quote pauses the service (metadata_csv) before any write, the operator
+// fixes it and restarts; the run finishes with the air-gapped vault's points waiting (vault_needs_consent); the
+// operator sets vaults.confirm_compliance_lock, `rpctl reload` says it needs a restart, and after the restart
+// those points are copied too. No --config anywhere: every step finds the config where init put it. Installing
+// to a fresh prefix is install.test.ts (npm pack and npm install -g cost more than the rest of this file).
 
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
@@ -26,6 +30,19 @@ function firstRunSection(): string {
   return readme.slice(start, end);
 }
 
+interface Status {
+  state: string;
+  pauseReason?: string;
+  pauseDetail?: string;
+  warnings?: string[];
+}
+
+interface Service {
+  child: ChildProcess;
+  exited: Promise<number | null>;
+  output(): string;
+}
+
 async function destinationWrites(sandbox: RunningSandbox): Promise<number> {
   const counters = await sandbox.admin.counters();
   return [...DESTINATION_WRITES, 'backup:StartCopyJob'].reduce((sum, w) => sum + (counters[w]?.calls ?? 0), 0);
@@ -38,7 +55,8 @@ t.test(
   async (t) => {
     const sandbox = await startSandboxProcess(t, {
       points: 30,
-      seed: 3,
+      // A seed whose air-gapped vault holds a point that is otherwise copyable.
+      seed: 4,
       timeFactor: 100_000,
       extraArgs: ['--no-throttling'],
     });
@@ -156,39 +174,114 @@ t.test(
     );
     t.same(unitEnv, { AWS_ENDPOINT_URL: sandbox.url }, 'the unit carries the endpoint from the installing shell');
     // Only what systemd gives a user service: HOME, a PATH, and the unit's Environment= lines.
-    const service = spawn(program as string, args, {
-      env: { HOME: home, PATH: bin, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...unitEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    service.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    service.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const serviceExit = new Promise<number | null>((resolve) => service.once('exit', (code) => resolve(code)));
-    t.teardown(() => {
-      if (service.exitCode === null && service.signalCode === null) service.kill('SIGKILL');
-    });
-    trackProcess(t, 'rpcopyd as a service', service);
-    await waitFor(
-      async () => {
-        if (service.exitCode !== null) throw new Error(`the service exited:\n${output}`);
-        const s = await runCtlAsync(['status', '--json'], env);
-        return s.code === 0 && (JSON.parse(s.stdout) as { state: string }).state === 'done';
-      },
-      'the run to finish',
-      120_000,
-      1000,
+    const startService = (): Service => {
+      const child = spawn(program as string, args, {
+        env: { HOME: home, PATH: bin, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...unitEnv },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+      t.teardown(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      });
+      trackProcess(t, 'rpcopyd as a service', child);
+      return { child, exited, output: () => output };
+    };
+    // systemctl --user restart: SIGTERM (the unit's KillSignal), then ExecStart again.
+    const restartService = async (running: Service, why: string): Promise<Service> => {
+      running.child.kill('SIGTERM');
+      const code = await running.exited;
+      t.equal(code, 0, `SIGTERM stops the service with exit 0 (${why})`);
+      if (code !== 0) t.comment(running.output().slice(-3000));
+      return startService();
+    };
+    const serviceState = async (running: Service, want: string, what: string, timeoutMs = 120_000) => {
+      let last: Status | undefined;
+      await waitFor(
+        async () => {
+          if (running.child.exitCode !== null) throw new Error(`the service exited:\n${running.output()}`);
+          const s = await runCtlAsync(['status', '--json'], env);
+          last = s.code === 0 ? (JSON.parse(s.stdout) as Status) : undefined;
+          return last?.state === want;
+        },
+        what,
+        timeoutMs,
+        1000,
+      );
+      return last as Status;
+    };
+
+    // 6. Before the first real run, the CSV is exported again and comes out broken: a quote opened mid-file and
+    // never closed swallows the rows after it. The service pauses on it before anything is written.
+    t.match(readme, 'paused (metadata_csv)');
+    t.match(readme, 'systemctl --user restart rpcopyd');
+    const original = readFileSync(csv, 'utf8');
+    const rows = original.split('\r\n');
+    const brokenAt = Math.floor(rows.length / 2);
+    writeFileSync(
+      csv,
+      [
+        ...rows.slice(0, brokenAt),
+        'arn:aws:ec2:eu-west-2:111111111111:volume/vol-0broken,APM0001001,"Billing, unclosed,team@example.com',
+        ...rows.slice(brokenAt).filter((l) => !l.includes('"')),
+      ].join('\r\n'),
     );
-    const verdict = await ledgerVerdict(sandbox, stateDir);
-    assertClean(t, verdict, 'the first run');
-    t.equal(verdict.verified, planned.toCopy, 'every point the dry run planned is copied and verified');
+    let service = startService();
+    const gated = await serviceState(service, 'paused', 'the metadata_csv pause');
+    t.equal(gated.pauseReason, 'metadata_csv', 'the service pauses for the CSV');
+    t.match(gated.pauseDetail, `a quote opened on line ${brokenAt + 1}`, 'naming the line');
+    t.equal(await destinationWrites(sandbox), 0, 'before any copy job or destination write');
+    const gatedStatus = await runCtlAsync(['status'], env);
+    t.match(gatedStatus.stdout, /paused \(metadata_csv\)/, 'rpctl status says why it waits');
+    t.match(gatedStatus.stdout, /WARNING\s+metadata CSV/);
+    t.match(gatedStatus.stdout, /rpctl plan --list csv-problems/, 'and where the full list is');
+    // The operator-guide's way out for a file that can be fixed: fix it and restart the service.
+    writeFileSync(csv, original);
+    service = await restartService(service, 'after the CSV is fixed');
+    await serviceState(service, 'done', 'the run to finish');
+    const first = await ledgerVerdict(sandbox, stateDir);
+    assertClean(t, first, 'the first run');
+    t.equal(first.verified, planned.toCopy, 'every point the dry run planned is copied and verified');
+
+    // 7. The air-gapped source vault: its points wait under a named reason, never a failure.
+    const consent = planned.skipped.vault_needs_consent ?? 0;
+    t.ok(consent > 0, `the dry run showed points that need consent (${consent})`);
+    const waiting = (await runCtlAsync(['status', '--json'], env)).stdout;
+    t.match(
+      (JSON.parse(waiting) as Status).warnings?.join('\n'),
+      `${consent} points are skipped as vault_needs_consent`,
+      'rpctl status says which points wait for the operator',
+    );
     const after = await runCtlAsync(['preflight'], env);
     t.equal(after.code, 0, 'rpctl preflight after the run passes');
     if (after.code !== 0) t.comment(after.stdout);
-    t.notMatch(after.stdout, /rpcopyd creates it/, 'the vaults exist now');
 
-    service.kill('SIGTERM');
-    const code = await serviceExit;
+    // The operator consents in the config and applies it with rpctl reload: a restart key, and the reload says so.
+    t.match(readme, 'confirm_compliance_lock = true');
+    t.match(readme, 'rpctl reload');
+    const consented = readFileSync(config, 'utf8').replace(
+      /^confirm_compliance_lock = false$/m,
+      'confirm_compliance_lock = true',
+    );
+    t.match(consented, /^confirm_compliance_lock = true$/m, 'rpctl init wrote the key to confirm');
+    writeFileSync(config, consented);
+    const reload = await runCtlAsync(['reload'], env);
+    t.equal(reload.code, 0, reload.stderr);
+    t.match(reload.stdout, /restart rpcopyd to apply:\n\s+vaults\.confirm_compliance_lock\s+false → true/);
+    service = await restartService(service, 'for the consent');
+    await serviceState(service, 'done', 'the run after consent');
+    const verdict = await ledgerVerdict(sandbox, stateDir);
+    assertClean(t, verdict, 'the run after consent');
+    t.equal(verdict.verified, planned.toCopy + consent, 'the points that waited are copied and verified too');
+    const replanned = JSON.parse((await runCtlAsync(['plan', '--json'], env)).stdout) as typeof planned;
+    t.equal(replanned.skipped.vault_needs_consent ?? 0, 0, 'none waits for consent now');
+    t.notMatch((await runCtlAsync(['preflight'], env)).stdout, /rpcopyd creates it/, 'the vaults exist now');
+
+    service.child.kill('SIGTERM');
+    const code = await service.exited;
     t.equal(code, 0, 'SIGTERM stops the service with exit 0');
-    if (code !== 0) t.comment(output.slice(-3000));
+    if (code !== 0) t.comment(service.output().slice(-3000));
   },
 );

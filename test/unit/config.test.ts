@@ -168,6 +168,11 @@ const BAD: [string, string, RegExp][] = [
   ],
   ['not TOML', `${valid}\nthis is = = not toml\n`, /:\d+: not valid TOML/],
   [
+    'a table written twice',
+    `${valid}\n[window]\ndrain = "5m"\n\n[window]\nstart = "22:00"\n`,
+    /:\d+: not valid TOML: \[window\] is already on line \d+: put these keys under that one/,
+  ],
+  [
     'bad log level',
     valid.replace(/\[daemon\]\n/, '[daemon]\nlog_level = "loud"\n'),
     /daemon\.log_level: expected debug, info, warn or error/,
