@@ -6,7 +6,7 @@
 export const ERROR_CODES = {
   BAD_REQUEST: { exit: 2, retry: 'fix the request and try again' },
   NOT_FOUND: { exit: 2, retry: 'check the command name; rpctl --help lists them' },
-  CONFIG_INVALID: { exit: 3, retry: 'fix the named key in the config file' },
+  CONFIG_INVALID: { exit: 3, retry: 'fix the config file where the message says' },
   DAEMON_NOT_RUNNING: { exit: 4, retry: 'start it: rpcopyd --config PATH (or rpctl service install)' },
   SOCKET_ACCESS_DENIED: { exit: 5, retry: 'run as the user that runs rpcopyd' },
   DAEMON_ALREADY_RUNNING: { exit: 6, retry: 'stop the running daemon first: rpctl stop' },
