@@ -5,29 +5,14 @@
 
 import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { type DaemonProcess, spawnDaemon, waitFor } from '../helpers/process.js';
 import { type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
+import { countOf, readStore, storedPoints } from '../helpers/store.js';
 
-/** Read the store of a running daemon; undefined while it does not exist yet. */
-function readStore<T>(stateDir: string, read: (db: Database.Database) => T): T | undefined {
-  try {
-    const db = new Database(join(stateDir, 'rpcopy.db'), { readonly: true, fileMustExist: true });
-    try {
-      return read(db);
-    } finally {
-      db.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-const storedPoints = (db: Database.Database) =>
-  (db.prepare('SELECT count(*) AS n FROM recovery_points').get() as { n: number }).n;
 const sourcesIn = (db: Database.Database, state: string) =>
-  (db.prepare('SELECT count(*) AS n FROM metadata_sources WHERE state = ?').get(state) as { n: number }).n;
+  countOf(db, 'SELECT count(*) AS n FROM metadata_sources WHERE state = ?', state);
 
 /** Every decision of the plan and every problem of the current CSV load, in a stable order. */
 function planOf(stateDir: string) {

@@ -7,28 +7,13 @@
 
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { type DaemonProcess, spawnDaemon, waitFor } from '../helpers/process.js';
 import { startSandboxProcess } from '../helpers/sandbox.js';
+import { countOf, readStore, storedPoints } from '../helpers/store.js';
 
-/** Read the store of a running daemon; undefined while it does not exist yet. */
-function readStore<T>(stateDir: string, read: (db: Database.Database) => T): T | undefined {
-  try {
-    const db = new Database(join(stateDir, 'rpcopy.db'), { readonly: true, fileMustExist: true });
-    try {
-      return read(db);
-    } finally {
-      db.close();
-    }
-  } catch {
-    return undefined;
-  }
-}
-
-const count = (db: Database.Database, sql: string) => (db.prepare(sql).get() as { n: number }).n;
-const storedPoints = (db: Database.Database) => count(db, 'SELECT count(*) AS n FROM recovery_points');
-const decidedItems = (db: Database.Database) => count(db, 'SELECT count(*) AS n FROM copy_items');
+const decidedItems = (db: Database.Database) => countOf(db, 'SELECT count(*) AS n FROM copy_items');
 
 /** Every decision of the plan, with what it says about the point, by ARN. */
 function decisionsOf(stateDir: string) {
