@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
 import { costForecast } from '../../daemon/cost/service.js';
 import {
@@ -111,15 +111,21 @@ async function planSummary(store: Store, reader: ReadWorker): Promise<PlanSummar
   return { ...planTotals(store), byVault, byType };
 }
 
-const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort();
-
-t.test('plan, remaining work and cost groups answer as the queries they replace', async (t) => {
+/** A seeded store and a read worker on it, both closed when the test ends. */
+function seededStore(t: Test): { store: Store; reader: ReadWorker } {
   const file = join(shortTempDir(t), 'rpcopy.db');
   const store = openStore(file, identity, { version: 'test' });
   t.teardown(() => store.close());
   seed(store);
   const reader = new ReadWorker(file, 'the test reader');
   t.teardown(() => reader.close());
+  return { store, reader };
+}
+
+const sorted = <T>(rows: T[]) => rows.map((r) => JSON.stringify(r)).sort();
+
+t.test('plan, remaining work and cost groups answer as the queries they replace', async (t) => {
+  const { store, reader } = seededStore(t);
 
   t.same(await planCounts(store, reader), await planSummary(store, reader), 'rpctl plan: totals and breakdowns');
   t.ok((await planCounts(store, reader)).byVault.length >= 7, 'the store has every vault planned');
@@ -169,12 +175,7 @@ t.test('plan, remaining work and cost groups answer as the queries they replace'
 });
 
 t.test('a cached answer holds until a commit, then the store is read again', async (t) => {
-  const file = join(shortTempDir(t), 'rpcopy.db');
-  const store = openStore(file, identity, { version: 'test' });
-  t.teardown(() => store.close());
-  seed(store);
-  const reader = new ReadWorker(file, 'the test reader');
-  t.teardown(() => reader.close());
+  const { store, reader } = seededStore(t);
 
   const random = 'SELECT random() AS r';
   const [first] = await reader.cached<{ r: number }>(random);
