@@ -43,7 +43,7 @@ export interface ApiServices {
   config(): ConfigResponse;
   /** Re-read and validate the config file and apply what changes live (synchronous, a small file read). */
   reload(): ReloadResponse;
-  /** Scans the whole plan on a read worker (about 2 s at a million points); the main thread stays free. */
+  /** Scans the whole plan on a read worker, so the main thread stays free however large the plan. */
   plan(): Promise<PlanResponse>;
   planPoints(query: PlanPointsQuery): PlanPointsResponse;
   /** One page of the metadata CSV's problems in line order (a scan of the load's problems). */
@@ -57,7 +57,7 @@ export interface ApiServices {
   reset(request: { target: string; vault?: string | undefined }): ResetResponse;
   /** Live re-tuning: validates, stores and applies one setting, or lifts it (`clear`). */
   set(request: { key: string; value: string } | { key: string; clear: true }): SetResponse;
-  /** The forecast: one GROUP BY over the open items (about a second at a million points), on demand only; its cost
+  /** The forecast: one GROUP BY over the open items, on demand only and cached until the next commit; its cost
    * section reads on a worker thread. */
   forecast(): Promise<ForecastResponse>;
   /** Requeue the failed points of one failure reason (a short transaction). */
@@ -66,7 +66,7 @@ export interface ApiServices {
   reconcile(): Promise<ReconcileResponse>;
   /** One page of the per-point report (one indexed read). */
   reportPoints(query: ReportPointsQuery): ReportPointsResponse;
-  /** The report's aggregates, computed on a worker thread (seconds at a million points), never blocking. */
+  /** The report's aggregates, computed on a worker thread (a scan of every point), never blocking. */
   reportSummary(): Promise<ReportSummaryResponse>;
   /** A text/event-stream for rpctl watch (daemon/watch.ts): a snapshot, a status every second, journal records. */
   watch(): Response;

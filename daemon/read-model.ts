@@ -3,10 +3,10 @@
 //
 // - Constant-time reads (the trigger-kept status_counters, the dozen-row source_vaults, the covering skip
 //   index) run on the caller's thread: `readCounters` is the one reader of the counters.
-// - Plan-wide scans (seconds at a million points) run on a ReadWorker and are asked through its cache
+// - Plan-wide scans (they grow with the plan) run on a ReadWorker and are asked through its cache
 //   (ReadWorker.cached): asked again before anything was committed, they are answered from memory; after a
 //   commit, from the store. A cached answer is therefore never stale.
-// - Reads on the writer's own connection that cost more than a counter (the CSV's problems at a million rows)
+// - Reads on the writer's own connection that cost more than a counter (the CSV's problems, which grow with the file)
 //   are kept by `cachedOnStore` until that connection changes a row or the schema, or another commits.
 
 import type Database from 'better-sqlite3';
@@ -195,7 +195,7 @@ const HEAVIEST_CHAIN_SQL = `SELECT max(chain_weight) AS w FROM copy_items INDEXE
 
 /**
  * What is left to copy, by resource type, and the heaviest queued chain (the forecast's store side). The first is
- * a GROUP BY over every unfinished item, seconds at a million points: on `reader`, cached until the next commit.
+ * a GROUP BY over every unfinished item, too slow for the main thread at scale: on `reader`, cached until the next commit.
  */
 export async function remainingWork(
   reader: Pick<ReadWorker, 'cached'>,

@@ -2,8 +2,8 @@
 // skip and failure reason, resource type and vault, and verifications over
 // time, with a simple projection of the end.
 //
-// At a million points the aggregation costs seconds of CPU (SQLite sorts every
-// point into its vault, type and state group; the store has no index on the
+// The aggregation grows with the store (SQLite sorts every point into its
+// vault, type and state group; the store has no index on the
 // copy times, and adding one would cost every write), far too long for the
 // main thread, which serves the control API and runs the copy loop. So it
 // runs on a worker thread with its own read-only connection, in one read
@@ -115,7 +115,7 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 const describeFailure = (reason: string) => FAILURE_REASONS[reason as FailureReason] ?? reason;
 
 /**
- * The aggregates, read through `db` (synchronous, seconds at a million points: call it off the main thread, in
+ * The aggregates, read through `db` (synchronous, a scan of every point: call it off the main thread, in
  * a read transaction so that every part comes from one snapshot).
  */
 export function summarize(db: Database.Database, now: number): ReportSummaryResponse {

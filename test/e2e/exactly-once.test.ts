@@ -1,7 +1,7 @@
-// Exactly-once over a service's life: the rare paths where a store older than
-// AWS's records, an operator's retry, or AWS refusing to answer used to copy a
-// point twice, strand it, or keep the run from ever finishing. Each test drives
-// the real daemon against the sandbox and judges by the sandbox's ledger.
+// Exactly-once over a service's life: a store older than AWS's records, an
+// operator's retry, or AWS refusing to answer must never copy a point twice,
+// strand it, or keep the run from ever finishing. Each test drives the real
+// daemon against the sandbox and judges by the sandbox's ledger.
 
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';

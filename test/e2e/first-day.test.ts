@@ -8,19 +8,13 @@
 // those points are copied too. No --config anywhere: every step finds the config where init put it. Installing
 // to a fresh prefix is install.test.ts (npm pack and npm install -g cost more than the rest of this file).
 
-import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { assertClean, ledgerVerdict } from '../helpers/copy.js';
-import { trackProcess } from '../helpers/leaks.js';
 import { ROOT, runCtlAsync, spawnDaemon, waitFor, waitForSocket } from '../helpers/process.js';
 import { DESTINATION_WRITES, type RunningSandbox, startSandboxProcess } from '../helpers/sandbox.js';
-
-const FAKE_SYSTEMCTL = `#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_LOG"
-exit 0
-`;
+import { installFakeSystemctl, type Service, startUnit, unitCommand } from '../helpers/service.js';
 
 /** The README's "First run" section: each step this test takes must be the one it documents. */
 function firstRunSection(): string {
@@ -35,12 +29,6 @@ interface Status {
   pauseReason?: string;
   pauseDetail?: string;
   warnings?: string[];
-}
-
-interface Service {
-  child: ChildProcess;
-  exited: Promise<number | null>;
-  output(): string;
 }
 
 async function destinationWrites(sandbox: RunningSandbox): Promise<number> {
@@ -160,35 +148,18 @@ t.test(
     // 5. The service, installed from a shell whose AWS_ENDPOINT_URL the unit carries; then run as systemd would.
     t.match(readme, 'rpctl service install');
     const bin = join(sandbox.dir, 'bin');
-    mkdirSync(bin);
-    writeFileSync(join(bin, 'systemctl'), FAKE_SYSTEMCTL);
-    chmodSync(join(bin, 'systemctl'), 0o755);
+    installFakeSystemctl(bin);
     const systemctlLog = join(sandbox.dir, 'systemctl.log');
     const install = await runCtlAsync(['service', 'install'], { ...env, PATH: bin, FAKE_LOG: systemctlLog });
     t.equal(install.code, 0, install.stderr);
     t.match(readFileSync(systemctlLog, 'utf8'), /--user enable --now rpcopyd\.service/);
     const unit = readFileSync(join(home, '.config', 'systemd', 'user', 'rpcopyd.service'), 'utf8');
-    const [program, ...args] = (/^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '').split(' ');
-    const unitEnv = Object.fromEntries(
-      [...unit.matchAll(/^Environment="([^=]+)=(.*)"$/gm)].map((m) => [m[1] as string, m[2] as string]),
+    t.same(
+      unitCommand(unit).environment,
+      { AWS_ENDPOINT_URL: sandbox.url },
+      'the unit carries the endpoint from the installing shell',
     );
-    t.same(unitEnv, { AWS_ENDPOINT_URL: sandbox.url }, 'the unit carries the endpoint from the installing shell');
-    // Only what systemd gives a user service: HOME, a PATH, and the unit's Environment= lines.
-    const startService = (): Service => {
-      const child = spawn(program as string, args, {
-        env: { HOME: home, PATH: bin, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', ...unitEnv },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let output = '';
-      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-      const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-      t.teardown(() => {
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-      });
-      trackProcess(t, 'rpcopyd as a service', child);
-      return { child, exited, output: () => output };
-    };
+    const startService = (): Service => startUnit(t, unit, { home, path: bin });
     // systemctl --user restart: SIGTERM (the unit's KillSignal), then ExecStart again.
     const restartService = async (running: Service, why: string): Promise<Service> => {
       running.child.kill('SIGTERM');

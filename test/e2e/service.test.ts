@@ -4,21 +4,13 @@
 // with exit 0 (which Restart=on-failure does not restart). Where systemd-analyze is installed, the unit as
 // installed (this machine's node and rpcopyd) is verified too.
 
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { writeTestConfig } from '../helpers/config.js';
 import { ROOT, RPCTL, runCtl, shortTempDir, waitForSocket } from '../helpers/process.js';
-
-const FAKE_SYSTEMCTL = `#!/bin/sh
-printf '%s\\n' "$*" >> "$FAKE_LOG"
-case "$2" in
-  is-enabled) echo enabled ;;
-  is-active) echo active ;;
-esac
-exit 0
-`;
+import { installFakeSystemctl, startUnit, unitCommand } from '../helpers/service.js';
 
 function hasSystemdAnalyze(): boolean {
   const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
@@ -30,9 +22,7 @@ t.test('rpctl service install writes a unit whose ExecStart runs and stops the d
   const home = join(dir, 'home');
   const bin = join(dir, 'bin');
   const log = join(dir, 'systemctl.log');
-  mkdirSync(bin, { recursive: true });
-  writeFileSync(join(bin, 'systemctl'), FAKE_SYSTEMCTL);
-  chmodSync(join(bin, 'systemctl'), 0o755);
+  installFakeSystemctl(bin);
   const stateDir = join(dir, 'state');
   const written = writeTestConfig(join(dir, 'cfg'), { stateDir, extra: '' });
   const config = join(home, '.config', 'rpcopy', 'config.toml');
@@ -76,25 +66,14 @@ t.test('rpctl service install writes a unit whose ExecStart runs and stops the d
   }
 
   // Run ExecStart as systemd would: its words, no shell (the temporary paths need no quoting).
-  const execStart = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-  t.notMatch(execStart, /["'\\%$]/, 'plain words');
-  const [program, ...args] = execStart.split(' ');
-  const child = spawn(program!, args, { env: { HOME: home, PATH: bin }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  });
+  t.notMatch(unitCommand(unit).execStart, /["'\\%$]/, 'plain words');
+  const service = startUnit(t, unit, { home, path: bin });
   await waitForSocket(join(stateDir, 'rpcopyd.sock'));
   t.equal(runCtl(['status', '--config', config, '--json'], { HOME: home }).code, 0, 'rpctl reaches the service');
 
-  const started = Date.now();
-  child.kill('SIGTERM');
-  const code = await exited;
-  t.equal(code, 0, `SIGTERM: exit 0, which Restart=on-failure leaves stopped\n${output}`);
-  t.ok(Date.now() - started < 20_000, 'stopped within TimeoutStopSec');
+  service.child.kill('SIGTERM');
+  const code = await service.exited;
+  t.equal(code, 0, `SIGTERM: exit 0, which Restart=on-failure leaves stopped\n${service.output()}`);
 
   const status = spawnSync(process.execPath, [RPCTL, 'service', 'status', '--json'], { env, encoding: 'utf8' });
   t.match(JSON.parse(status.stdout), { unit: 'rpcopyd.service', fileExists: true, enabled: 'enabled', config });
