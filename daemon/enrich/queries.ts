@@ -37,7 +37,9 @@ import {
   type Fingerprint,
   hasUnfinishedLoad,
   PROBLEM_KINDS,
+  type ProblemEntry,
   type ProblemKind,
+  problemsOfKind,
 } from './repo.js';
 import { serialized } from './service.js';
 
@@ -126,14 +128,6 @@ export function materializeResolvedApmids(
   });
 }
 
-export interface ProblemEntry {
-  id: number;
-  kind: ProblemKind;
-  line: number | null;
-  resourceArn: string | null;
-  detail: string;
-}
-
 export interface MetadataReport {
   source: {
     id: number;
@@ -156,7 +150,7 @@ export function metadataReport(store: Store, options: { limit?: number } = {}): 
   const source = currentSource(store);
   const counts = countProblems(store, source?.id);
   const problems = {} as Record<ProblemKind, ProblemEntry[]>;
-  for (const kind of PROBLEM_KINDS) problems[kind] = source ? problemPage(store, source.id, kind, 0, limit) : [];
+  for (const kind of PROBLEM_KINDS) problems[kind] = source ? problemsOfKind(store, source.id, kind, 0, limit) : [];
   return {
     source: source
       ? {
@@ -182,15 +176,5 @@ export function listProblems(
 ): ProblemEntry[] {
   const source = currentSource(store);
   if (!source) return [];
-  return problemPage(store, source.id, kind, options.after ?? 0, Math.max(0, options.limit ?? 100));
-}
-
-/** A walk of the (source_id, kind) index from `after`: its entries end with the id, so no sort. */
-function problemPage(store: Store, sourceId: number, kind: ProblemKind, after: number, limit: number): ProblemEntry[] {
-  return store.sqlite
-    .prepare(
-      `SELECT id, kind, line, resource_arn AS resourceArn, detail FROM metadata_problems
-       WHERE source_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`,
-    )
-    .all(sourceId, kind, after, limit) as ProblemEntry[];
+  return problemsOfKind(store, source.id, kind, options.after ?? 0, Math.max(0, options.limit ?? 100));
 }
