@@ -18,7 +18,7 @@
 import type { Statement } from 'better-sqlite3';
 import { and, count, desc, eq, sql } from 'drizzle-orm';
 import { metadataProblems, metadataSources } from '../store/schema.js';
-import type { Store } from '../store/store.js';
+import type { Db, Store } from '../store/store.js';
 import type { StagedRow } from './staging.js';
 
 /** Rows deleted per transaction when clearing an old or abandoned load. */
@@ -87,12 +87,12 @@ const PROBLEM_FIELDS = {
 
 const ROW_INSERT = 'INSERT INTO metadata_rows (source_id, line, resource_arn, apmid, extra) VALUES ';
 
+// update().set() takes SQL, not a bare placeholder.
 const placeholder = (name: string) => sql`${sql.placeholder(name)}`;
 
-function prepareStatements(store: Store) {
-  const { db, sqlite } = store;
+/** The sources' lifecycle: a load starts, completes, is marked for reloading, is deleted. */
+function sourceStatements(db: Db) {
   const s = metadataSources;
-  const p = metadataProblems;
   return {
     currentSource: db.select().from(s).where(eq(s.state, 'complete')).orderBy(desc(s.id)).limit(1).prepare(),
     unfinishedLoad: db.select({ id: s.id }).from(s).where(eq(s.state, 'loading')).limit(1).prepare(),
@@ -136,6 +136,13 @@ function prepareStatements(store: Store) {
       .delete(s)
       .where(eq(s.id, sql.placeholder('id')))
       .prepare(),
+  };
+}
+
+/** The reads of a load's problems, each a walk of the (source_id, kind) index or of the load's problems. */
+function problemReads(db: Db) {
+  const p = metadataProblems;
+  return {
     countProblems: db
       .select({ kind: p.kind, n: count() })
       .from(p)
@@ -176,6 +183,12 @@ function prepareStatements(store: Store) {
       .orderBy(BY_LINE, p.id)
       .limit(sql.placeholder('limit'))
       .prepare(),
+  };
+}
+
+/** The bulk paths, in raw SQL: run once per row or problem, or an index walked by hand. */
+function bulkStatements(sqlite: Store['sqlite']) {
+  return {
     insertProblem: sqlite.prepare(
       'INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail) VALUES (?, ?, ?, ?, ?)',
     ),
@@ -211,6 +224,10 @@ function prepareStatements(store: Store) {
        ORDER BY p.id`,
     ),
   };
+}
+
+function prepareStatements(store: Store) {
+  return { ...sourceStatements(store.db), ...problemReads(store.db), ...bulkStatements(store.sqlite) };
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
