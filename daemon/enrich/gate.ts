@@ -5,7 +5,7 @@
 // Guarantees:
 // - The verdict is a function of the store: the current load's statistics
 //   (saved in the same transaction that makes the load current, see
-//   service.ts), its problems and the operator's confirmation. It reads a few
+//   loader.ts), its problems and the operator's confirmation. It reads a few
 //   index entries and two settings rows, so `rpctl status` can show it.
 // - Unusable lines are every physical line of a malformed record and every
 //   line an unclosed quote swallowed. The gate closes when they exceed both
@@ -29,7 +29,7 @@ import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
 import { countProblems, currentSource, malformedRowsByLine, type ProblemEntry, problemsByLine } from './repo.js';
 
-/** What a load found about its file's lines (saved with the load, see service.ts). */
+/** What a load found about its file's lines (saved with the load, see loader.ts). */
 export interface LoadStats {
   /** Physical lines after the header. */
   dataLines: number;

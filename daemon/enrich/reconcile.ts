@@ -29,6 +29,7 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
+import { serialized } from './loader.js';
 import {
   currentSource,
   deleteReconciledProblemsChunk,
@@ -36,7 +37,6 @@ import {
   recordUnmatchedRows,
   resourceArnAfter,
 } from './repo.js';
-import { serialized } from './service.js';
 
 const RECONCILE_CHUNK = 5_000;
 

@@ -1,6 +1,7 @@
 // The enrichment tables (metadata_sources, metadata_rows, metadata_problems):
-// the only module that writes them, how loads are told apart, and the reads
-// the rest of enrich shares.
+// the only module that writes them, how loads are told apart, and their reads
+// (the current load, its problems, the report for `rpctl plan`). The APMID
+// resolution for the plan is in resolution.ts.
 //
 // Source of truth: metadata_sources. Every metadata_rows and metadata_problems
 // row carries the source_id of the load that wrote it. The current load is the
@@ -433,7 +434,7 @@ export function countProblems(store: Store, sourceId: number | undefined): Recor
 }
 
 /** One page of a load's problems of one kind, after the problem id `after`. */
-export function problemsOfKind(
+function problemsOfKind(
   store: Store,
   sourceId: number,
   kind: ProblemKind,
@@ -462,4 +463,55 @@ export function malformedRowsByLine(
   limit: number,
 ): { line: number | null; detail: string }[] {
   return statements(store).malformedByLine.all({ sourceId, limit });
+}
+
+export interface MetadataReport {
+  source: {
+    id: number;
+    path: string;
+    loadedAt: number;
+    rows: number;
+    fingerprint: Fingerprint | null;
+  } | null;
+  /** An unfinished load left rows behind (running now, stopped, or crashed); the next load removes them. */
+  unfinished: boolean;
+  counts: Record<ProblemKind, number>;
+  total: number;
+  /** The first `limit` problems of each kind, in the order they were found (CSV order for row problems). */
+  problems: Record<ProblemKind, ProblemEntry[]>;
+}
+
+/** Summary for `rpctl plan`: counts by kind and the first `limit` problems of each kind. Cheap (index reads). */
+export function metadataReport(store: Store, options: { limit?: number } = {}): MetadataReport {
+  const limit = Math.max(0, options.limit ?? 20);
+  const source = currentSource(store);
+  const counts = countProblems(store, source?.id);
+  const problems = {} as Record<ProblemKind, ProblemEntry[]>;
+  for (const kind of PROBLEM_KINDS) problems[kind] = source ? problemsOfKind(store, source.id, kind, 0, limit) : [];
+  return {
+    source: source
+      ? {
+          id: source.id,
+          path: source.path,
+          loadedAt: source.loadedAt,
+          rows: source.rows,
+          fingerprint: source.fingerprint ?? null,
+        }
+      : null,
+    unfinished: hasUnfinishedLoad(store),
+    counts,
+    total: Object.values(counts).reduce((a, b) => a + b, 0),
+    problems,
+  };
+}
+
+/** One page of the current load's problems of one kind; pass the last entry's id as `after` for the next page. */
+export function listProblems(
+  store: Store,
+  kind: ProblemKind,
+  options: { after?: number; limit?: number } = {},
+): ProblemEntry[] {
+  const source = currentSource(store);
+  if (!source) return [];
+  return problemsOfKind(store, source.id, kind, options.after ?? 0, Math.max(0, options.limit ?? 100));
 }

@@ -5,15 +5,11 @@ import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { MetadataError } from '../../daemon/enrich/errors.js';
+import { loadMetadata, metadataState } from '../../daemon/enrich/loader.js';
 import { EnrichPhase } from '../../daemon/enrich/phase.js';
-import {
-  listProblems,
-  materializeResolvedApmids,
-  metadataReport,
-  resolvedApmidSql,
-} from '../../daemon/enrich/queries.js';
 import { reconcileMetadataWithPoints } from '../../daemon/enrich/reconcile.js';
-import { loadMetadata, metadataState } from '../../daemon/enrich/service.js';
+import { listProblems, metadataReport } from '../../daemon/enrich/repo.js';
+import { materializeResolvedApmids, resolvedApmidSql } from '../../daemon/enrich/resolution.js';
 import type { EventJournal } from '../../daemon/events.js';
 import { createLogger } from '../../daemon/log.js';
 import { resetState } from '../../daemon/reset.js';
