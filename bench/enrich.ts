@@ -17,9 +17,9 @@ import { createWriteStream, mkdtempSync, rmSync, statSync, writeFileSync } from 
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { materializeResolvedApmids } from '../daemon/enrich/queries.js';
+import { loadMetadata } from '../daemon/enrich/loader.js';
 import { reconcileMetadataWithPoints } from '../daemon/enrich/reconcile.js';
-import { loadMetadata } from '../daemon/enrich/service.js';
+import { materializeResolvedApmids } from '../daemon/enrich/resolution.js';
 import { openStore } from '../daemon/store/store.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -9,6 +9,7 @@
 // Each is one transaction; the daemon then runs the pipeline again (daemon.ts).
 
 import { RpcopyError } from '../shared/errors.js';
+import { markLoadsForReload } from './enrich/repo.js';
 import type { Store } from './store/store.js';
 
 const RESET_TARGETS = ['inventory', 'metadata', 'plan', 'failed', 'all'] as const;
@@ -61,9 +62,7 @@ export function resetState(store: Store, target: ResetTarget, vault: string | nu
       }
       if (all || target === 'metadata') {
         // A fingerprint that matches no file: the next enrich hashes the CSV and loads it again.
-        result.metadataLoads = sqlite
-          .prepare(`UPDATE metadata_sources SET sha256 = 'reset', mtime_ms = -1 WHERE state = 'complete'`)
-          .run().changes;
+        result.metadataLoads = markLoadsForReload(store);
       }
       if (all || target === 'plan') {
         // already_copied is decided from the destination's listing: a new plan needs a new census.

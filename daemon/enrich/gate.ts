@@ -5,7 +5,7 @@
 // Guarantees:
 // - The verdict is a function of the store: the current load's statistics
 //   (saved in the same transaction that makes the load current, see
-//   service.ts), its problems and the operator's confirmation. It reads a few
+//   loader.ts), its problems and the operator's confirmation. It reads a few
 //   index entries and two settings rows, so `rpctl status` can show it.
 // - Unusable lines are every physical line of a malformed record and every
 //   line an unclosed quote swallowed. The gate closes when they exceed both
@@ -27,9 +27,9 @@ import type { EventJournal } from '../events.js';
 import { readSettingRow, writeSettingRow } from '../settings.js';
 import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
-import { countProblems, currentSource, type ProblemKind } from './repo.js';
+import { countProblems, currentSource, malformedRowsByLine, type ProblemEntry, problemsByLine } from './repo.js';
 
-/** What a load found about its file's lines (saved with the load, see service.ts). */
+/** What a load found about its file's lines (saved with the load, see loader.ts). */
 export interface LoadStats {
   /** Physical lines after the header. */
   dataLines: number;
@@ -61,13 +61,6 @@ export interface MetadataVerdict {
   confirmed: boolean;
   /** One line: what is wrong. */
   summary: string;
-}
-
-export interface CsvProblem {
-  line: number | null;
-  kind: ProblemKind;
-  resourceArn: string | null;
-  detail: string;
 }
 
 const STATS_KEY = 'metadata-load';
@@ -147,9 +140,6 @@ function confirmMetadata(store: Store, verdict: MetadataVerdict, now = Date.now(
   );
 }
 
-// Problems in line order; those without a line (points without a row) last.
-const BY_LINE = 'coalesce(line, 9007199254740991)';
-
 /**
  * One page of the current load's problems in line order. `after` is the last
  * entry's position (its line, or none, and its id); scans the load's problems,
@@ -158,18 +148,14 @@ const BY_LINE = 'coalesce(line, 9007199254740991)';
 export function csvProblemsPage(
   store: Store,
   page: { afterLine?: number; afterId?: number; limit: number },
-): { problems: (CsvProblem & { id: number })[]; next: { afterLine: number; afterId: number } | null } {
+): { problems: ProblemEntry[]; next: { afterLine: number; afterId: number } | null } {
   const source = currentSource(store);
   if (!source) return { problems: [], next: null };
-  const afterLine = page.afterLine ?? -1;
-  const afterId = page.afterId ?? 0;
-  const problems = store.sqlite
-    .prepare(
-      `SELECT id, line, kind, resource_arn AS resourceArn, detail FROM metadata_problems
-       WHERE source_id = @source AND (${BY_LINE} > @afterLine OR (${BY_LINE} = @afterLine AND id > @afterId))
-       ORDER BY ${BY_LINE}, id LIMIT @limit`,
-    )
-    .all({ source: source.id, afterLine, afterId, limit: page.limit }) as (CsvProblem & { id: number })[];
+  const problems = problemsByLine(store, source.id, {
+    afterLine: page.afterLine ?? -1,
+    afterId: page.afterId ?? 0,
+    limit: page.limit,
+  });
   const last = problems.at(-1);
   return {
     problems,
@@ -182,12 +168,7 @@ export function csvProblemsPage(
 
 /** The first unusable rows by line, with "and N more" and where the full list is. */
 function unusableRows(store: Store, sourceId: number): string {
-  const rows = store.sqlite
-    .prepare(
-      `SELECT line, detail FROM metadata_problems WHERE source_id = ? AND kind = 'malformed_row'
-       ORDER BY ${BY_LINE}, id LIMIT ${SHOWN}`,
-    )
-    .all(sourceId) as { line: number | null; detail: string }[];
+  const rows = malformedRowsByLine(store, sourceId, SHOWN);
   if (rows.length === 0) return '';
   const total = countProblems(store, sourceId).malformed_row;
   const listed = rows.map((r) => `${r.line !== null ? `line ${r.line}: ` : ''}${r.detail}`).join('; ');

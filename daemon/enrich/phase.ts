@@ -1,7 +1,7 @@
 // The enrich phase of the pipeline (inventory → enrich → plan → ...).
 //
 // Guarantees: every run loads the configured metadata CSV (a no-op when the
-// file matches the current load, see service.ts) and then recomputes the
+// file matches the current load, see loader.ts) and then recomputes the
 // problems that need the inventory (unmatched_row, point_without_row; see
 // reconcile.ts). Reconciliation runs every time, not only after a new load:
 // the inventory may have changed since. Both steps are chunked and stop at
@@ -31,9 +31,9 @@ import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
 import type { MetadataConfig } from './fingerprint.js';
 import { gateDetail, metadataVerdict } from './gate.js';
+import { type LoadResult, loadMetadata } from './loader.js';
 import { collectResourcesAhead, reconcileMetadataWithPoints } from './reconcile.js';
 import { countProblems } from './repo.js';
-import { type LoadResult, loadMetadata } from './service.js';
 
 export interface EnrichOptions {
   store: Store;

@@ -29,8 +29,14 @@
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import { currentSource } from './repo.js';
-import { serialized } from './service.js';
+import { serialized } from './loader.js';
+import {
+  currentSource,
+  deleteReconciledProblemsChunk,
+  recordPointsWithoutRow,
+  recordUnmatchedRows,
+  resourceArnAfter,
+} from './repo.js';
 
 const RECONCILE_CHUNK = 5_000;
 
@@ -100,14 +106,7 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
   }
   outcome.sourceId = source.id;
 
-  const deleteOld = sql.prepare(
-    `DELETE FROM metadata_problems WHERE id IN (
-       SELECT id FROM metadata_problems
-       WHERE source_id = ? AND kind IN ('unmatched_row', 'point_without_row') LIMIT ${RECONCILE_CHUNK})`,
-  );
-  for (;;) {
-    const deleted = store.write(() => deleteOld.run(source.id).changes);
-    if (deleted === 0) break;
+  while (deleteReconciledProblemsChunk(store, source.id, RECONCILE_CHUNK) > 0) {
     if (signal?.aborted) return outcome;
     await yieldToEventLoop();
   }
@@ -134,36 +133,10 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
 
   // The load's rows in (resource ARN, line) order, a chunk of whole resources at a time: the chunk ends at the
   // resource ARN ~RECONCILE_CHUNK index entries further on (a covering walk of the (source_id, resource_arn) index).
-  const boundary = sql
-    .prepare(
-      `SELECT resource_arn FROM metadata_rows INDEXED BY metadata_rows_source_resource_idx
-       WHERE source_id = ? AND resource_arn > ? ORDER BY resource_arn LIMIT 1 OFFSET ${RECONCILE_CHUNK}`,
-    )
-    .pluck();
-  // Two statements, so the upper bound is a range bound of the index walk (an `OR upTo IS NULL` would not be).
-  // ORDER BY (resource_arn, id) is the index order, so no sort; a resource's ids follow its lines, since
-  // the load copies rows in (resource ARN, line) order.
-  const unmatchedSql = (range: string) =>
-    sql.prepare(
-      `INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail)
-       SELECT m.source_id, 'unmatched_row', m.line, m.resource_arn,
-              'no recovery point in the inventory has this resource ARN'
-       FROM metadata_rows m INDEXED BY metadata_rows_source_resource_idx
-       WHERE m.source_id = @source AND ${range}
-         AND NOT EXISTS (SELECT 1 FROM temp.reconcile_resources r WHERE r.resource_arn = m.resource_arn)
-       ORDER BY m.resource_arn, m.id`,
-    );
-  const unmatchedUpTo = unmatchedSql('m.resource_arn > @after AND m.resource_arn <= @upTo');
-  const unmatchedRest = unmatchedSql('m.resource_arn > @after');
   let afterArn = '';
   for (;;) {
-    const upTo = boundary.get(source.id, afterArn) as string | undefined;
-    const inserted = store.write(() =>
-      upTo === undefined
-        ? unmatchedRest.run({ source: source.id, after: afterArn }).changes
-        : unmatchedUpTo.run({ source: source.id, after: afterArn, upTo }).changes,
-    );
-    outcome.unmatchedRows += inserted;
+    const upTo = resourceArnAfter(store, source.id, afterArn, RECONCILE_CHUNK);
+    outcome.unmatchedRows += recordUnmatchedRows(store, source.id, afterArn, upTo);
     if (upTo === undefined) break;
     afterArn = upTo;
     if (signal?.aborted) return outcome;
@@ -173,22 +146,11 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
   const chunkEnd = sql
     .prepare(`SELECT max(id) FROM (SELECT id FROM recovery_points WHERE id > ? ORDER BY id LIMIT ${RECONCILE_CHUNK})`)
     .pluck();
-  const withoutRow = sql.prepare(
-    `INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail)
-     SELECT @source, 'point_without_row', NULL, p.resource_arn,
-            'recovery point ' || p.arn || ' in vault ' || p.vault_name || ' has no row in the metadata CSV'
-     FROM recovery_points p
-     WHERE p.id > @after AND p.id <= @end AND p.gone_at IS NULL
-       AND NOT EXISTS (SELECT 1 FROM metadata_rows m WHERE m.source_id = @source AND m.resource_arn = p.resource_arn)
-       AND NOT EXISTS (SELECT 1 FROM source_vaults v WHERE v.name = p.vault_name AND v.selected = 0)
-     ORDER BY p.id`,
-  );
   let after = 0;
   for (;;) {
     const end = chunkEnd.get(after) as number | null;
     if (end === null) break;
-    const inserted = store.write(() => withoutRow.run({ source: source.id, after, end }).changes);
-    outcome.pointsWithoutRow += inserted;
+    outcome.pointsWithoutRow += recordPointsWithoutRow(store, source.id, after, end);
     after = end;
     if (signal?.aborted) return outcome;
     await yieldToEventLoop();

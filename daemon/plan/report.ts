@@ -7,7 +7,7 @@
 import type { PlanResponse } from '../../shared/api.js';
 import type { Config } from '../../shared/config.js';
 import { csvProblemsPage, metadataVerdict } from '../enrich/gate.js';
-import { metadataReport } from '../enrich/queries.js';
+import { metadataReport } from '../enrich/repo.js';
 import { cachedOnStore, planCounts } from '../read-model.js';
 import type { ReadWorker } from '../store/read-worker.js';
 import type { Store } from '../store/store.js';

@@ -30,8 +30,8 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
-import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/queries.js';
 import { currentSource } from '../enrich/repo.js';
+import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/resolution.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';

@@ -6,7 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { csvProblemsPage, metadataGate, metadataVerdict } from '../../daemon/enrich/gate.js';
-import { loadMetadata } from '../../daemon/enrich/service.js';
+import { loadMetadata } from '../../daemon/enrich/loader.js';
 import type { EventJournal } from '../../daemon/events.js';
 import { openStore, type Store } from '../../daemon/store/store.js';
 import { shortTempDir } from '../helpers/process.js';

@@ -5,17 +5,14 @@ import { utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { MetadataError } from '../../daemon/enrich/errors.js';
+import { loadMetadata, metadataState } from '../../daemon/enrich/loader.js';
 import { EnrichPhase } from '../../daemon/enrich/phase.js';
-import {
-  listProblems,
-  materializeResolvedApmids,
-  metadataReport,
-  resolvedApmidSql,
-} from '../../daemon/enrich/queries.js';
 import { reconcileMetadataWithPoints } from '../../daemon/enrich/reconcile.js';
-import { loadMetadata, metadataState } from '../../daemon/enrich/service.js';
+import { listProblems, metadataReport } from '../../daemon/enrich/repo.js';
+import { materializeResolvedApmids, resolvedApmidSql } from '../../daemon/enrich/resolution.js';
 import type { EventJournal } from '../../daemon/events.js';
 import { createLogger } from '../../daemon/log.js';
+import { resetState } from '../../daemon/reset.js';
 import { openStore, type Store } from '../../daemon/store/store.js';
 import { shortTempDir } from '../helpers/process.js';
 
@@ -341,6 +338,18 @@ t.test(
     t.equal((await metadataState(store, renamed)).stale, true, 'other column names: stale');
   },
 );
+
+t.test('rpctl reset metadata: the next load reads the unchanged file again', async (t) => {
+  const { store, config } = setup(t, ['resourceArn,APMID', `${arn(1)},A`].join('\n'));
+  const first = await loadMetadata(store, config);
+  t.equal(first.outcome, 'loaded');
+  t.match(resetState(store, 'metadata', null), { metadataLoads: 1 });
+  t.equal((await metadataState(store, config)).stale, true, 'the reset fingerprint matches no file');
+  const again = await loadMetadata(store, config);
+  t.equal(again.outcome, 'loaded');
+  t.not(again.sourceId, first.sourceId);
+  t.match(await loadMetadata(store, config), { outcome: 'unchanged', sourceId: again.sourceId });
+});
 
 function bigCsv(n: number, apmid: string): string {
   const lines = ['resourceArn,APMID'];

@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
+import { loadMetadata } from '../../daemon/enrich/loader.js';
 import { collectResourcesAhead, reconcileMetadataWithPoints } from '../../daemon/enrich/reconcile.js';
-import { loadMetadata } from '../../daemon/enrich/service.js';
 import { openStore, type Store } from '../../daemon/store/store.js';
 import { shortTempDir } from '../helpers/process.js';
 

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream';
 import t from 'tap';
 import { type CsvItem, cleanField, readCsv } from '../../daemon/enrich/csv.js';
-import { judgeResource } from '../../daemon/enrich/service.js';
+import { judgeResource } from '../../daemon/enrich/loader.js';
 
 async function items(text: string, chunkSize = 0): Promise<CsvItem[]> {
   const bytes = Buffer.from(text);

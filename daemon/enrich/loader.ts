@@ -38,13 +38,13 @@
 // inventory: see reconcile.ts.
 
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream, type ReadStream, type Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Transform } from 'node:stream';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
-import { cleanField, readCsv } from './csv.js';
+import { type CsvBroken, type CsvItem, type CsvRecord, cleanField, readCsv } from './csv.js';
 import { MetadataError } from './errors.js';
 import { differsFromLoaded, fingerprintOf, type MetadataConfig, sameWithoutHashing, statCsv } from './fingerprint.js';
 import { type LoadStats, saveLoadStats } from './gate.js';
@@ -52,19 +52,22 @@ import {
   completeSource,
   countProblems,
   currentSource,
-  DELETE_CHUNK,
+  deleteProblemsChunk,
+  deleteRowsChunk,
+  deleteSource,
   type Fingerprint,
   hasUnfinishedLoad,
   otherSources,
   type ProblemKind,
+  type ProblemTuple,
+  recordProblems,
+  recordRows,
   startSource,
   updateMtime,
 } from './repo.js';
 import { SortedStaging, type StagedRow } from './staging.js';
 
 const DEFAULT_BATCH_SIZE = 1_000;
-/** Rows per multi-row INSERT into metadata_rows (a prepared statement per row costs twice as much). */
-const MULTI_ROW = 50;
 /** Bytes read from the CSV at a time: csv-parse parses a chunk in one synchronous call. */
 const READ_CHUNK = 32 * 1024;
 /** Runaway quotes remembered per load (the gate names the first few). */
@@ -238,14 +241,6 @@ function readHeader(file: string, line: number, fields: string[], config: Metada
 
 const hasQuoteOrBreak = /["\r\n]/;
 
-type ProblemTuple = [
-  sourceId: number,
-  kind: ProblemKind,
-  line: number | null,
-  resourceArn: string | null,
-  detail: string,
-];
-
 function linesOf(line: number, endLine: number): string {
   return endLine > line ? `lines ${line}-${endLine}` : `line ${line}`;
 }
@@ -315,6 +310,240 @@ interface Parsed {
   stats: LoadStats;
 }
 
+/** The bytes, hash and physical lines of the file as it streams past. */
+class ReadTally {
+  readonly hash = createHash('sha256');
+  bytes = 0;
+  // LF and CR counted apart: a CRLF file has as many of each.
+  private lf = 0;
+  private cr = 0;
+  private lastByte = -1;
+
+  count(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.lf++;
+    for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) this.cr++;
+    if (chunk.length > 0) this.lastByte = chunk[chunk.length - 1] as number;
+  }
+
+  /** The file's physical lines, for the share of them lost (a last line without a line end counts). */
+  get lines(): number {
+    const unterminated = this.lastByte !== 10 && this.lastByte !== 13 && this.bytes > 0;
+    return Math.max(this.lf, this.cr) + (unterminated ? 1 : 0);
+  }
+}
+
+/** The CSV as a stream that feeds `tally`; a read error part-way is a MetadataError naming the last line read. */
+function openTallied(file: string, tally: ReadTally, progress: LoadProgress): { input: ReadStream; tap: Transform } {
+  const input = createReadStream(file, { highWaterMark: READ_CHUNK });
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      tally.count(chunk);
+      callback(null, chunk);
+    },
+  });
+  input.on('error', (err) => {
+    const reason = (err as NodeJS.ErrnoException).code ?? err.message;
+    const read = progress.lines;
+    tap.destroy(
+      read === 0
+        ? new MetadataError(file, undefined, `cannot read the metadata CSV (${reason}); check metadata.csv`)
+        : new MetadataError(file, read, `the metadata CSV could not be read past this line (${reason})`),
+    );
+  });
+  input.pipe(tap);
+  return { input, tap };
+}
+
+/** Data lines lost: every line of a malformed record, and everything an unclosed quote swallowed. */
+class UnusableLines {
+  private count = 0;
+  private unclosedFrom: number | undefined;
+  private readonly cuts: LoadStats['cuts'] = [];
+
+  /** A malformed record over lines line..endLine. */
+  lost(line: number, endLine: number): void {
+    this.count += endLine - line + 1;
+    if (endLine > line) this.cuts.push({ line, endLine });
+  }
+
+  /** A record that cannot be parsed: one line, or (a quote never closed) everything to the end of the file. */
+  broken(line: number, code: string): void {
+    if (code === 'CSV_QUOTE_NOT_CLOSED') this.unclosedFrom ??= line;
+    else this.count++;
+  }
+
+  /** The load's line statistics, once the file's last line is known. */
+  stats(totalLines: number, headerLine: number): LoadStats {
+    const { cuts, unclosedFrom } = this;
+    let unusableLines = this.count;
+    if (unclosedFrom !== undefined) {
+      const endLine = Math.max(unclosedFrom, totalLines);
+      unusableLines += endLine - unclosedFrom + 1;
+      if (endLine > unclosedFrom) cuts.push({ line: unclosedFrom, endLine });
+    }
+    const cutsFile = unclosedFrom !== undefined && Math.max(unclosedFrom, totalLines) > unclosedFrom;
+    const longestCut = cuts.reduce((most, c) => Math.max(most, c.endLine - c.line + 1), 0);
+    cuts.sort((a, b) => a.line - b.line);
+    return {
+      dataLines: Math.max(0, totalLines - headerLine),
+      unusableLines,
+      cuts: cuts.slice(0, CUTS_KEPT),
+      cutsFile,
+      longestCut,
+      cutCount: cuts.length,
+    };
+  }
+}
+
+/** Where pass 1 puts what it reads: staged rows, the problems found, the lines lost. */
+class ParseBatch {
+  /** Rows staged since the last flush. */
+  private pending = 0;
+  private problems: ProblemTuple[] = [];
+  readonly unusable = new UnusableLines();
+
+  constructor(
+    private readonly store: Store,
+    private readonly staging: SortedStaging,
+    readonly sourceId: number,
+  ) {}
+
+  get size(): number {
+    return this.pending + this.problems.length;
+  }
+
+  stage(row: StagedRow): void {
+    this.staging.add(row);
+    this.pending++;
+  }
+
+  problem(kind: ProblemKind, line: number | null, resourceArn: string | null, detail: string): void {
+    this.problems.push([this.sourceId, kind, line, resourceArn, detail]);
+  }
+
+  /** Write the pending problems and rows (a staging run is sorted when full, or at the end). */
+  flush(end: boolean): void {
+    const problems = this.problems;
+    this.problems = [];
+    this.pending = 0;
+    recordProblems(this.store, problems);
+    this.staging.flush(end);
+  }
+}
+
+/** The problem of a record csv-parse could not parse (a quote never closed, or another parse error). */
+function takeBroken(item: CsvBroken, batch: ParseBatch): void {
+  batch.unusable.broken(item.line, item.code);
+  batch.problem(
+    'malformed_row',
+    item.line,
+    null,
+    item.code === 'CSV_QUOTE_NOT_CLOSED'
+      ? `a quote opened on line ${item.line} is never closed: everything from line ${item.line} to the end of the file was ignored`
+      : `the record starting on line ${item.line} cannot be parsed (${item.code}) and was ignored`,
+  );
+}
+
+/** A record with the wrong number of fields: malformed, unless every field is empty (a blank line). */
+function takeMisshapen(item: CsvRecord, header: Header, batch: ParseBatch): void {
+  const { fields, line, endLine } = item;
+  if (fields.every((f) => f.trim() === '')) return;
+  batch.unusable.lost(line, endLine);
+  const rawKey = fields[header.key];
+  const keyGuess = rawKey === undefined ? '' : cleanField(rawKey);
+  batch.problem(
+    'malformed_row',
+    line,
+    keyGuess !== '' && !hasQuoteOrBreak.test(keyGuess) ? keyGuess : null,
+    `expected ${header.names.length} fields (as in the header), found ${fields.length} on ${linesOf(line, endLine)}` +
+      (endLine > line ? ' (an unbalanced quote?)' : ''),
+  );
+}
+
+/** A record as wide as the header: staged as a row, or recorded as malformed (an empty key, a stray quote). */
+function takeRecord(item: CsvRecord, header: Header, config: MetadataConfig, batch: ParseBatch): void {
+  const { fields, line, endLine } = item;
+  if (fields.length !== header.names.length) {
+    takeMisshapen(item, header, batch);
+    return;
+  }
+  const { keyColumn, apmidColumn } = config.metadata;
+  const resourceArn = cleanField(fields[header.key] ?? '');
+  const apmid = cleanField(fields[header.apmid] ?? '');
+  if (resourceArn === '' && apmid === '' && fields.every((f) => f.trim() === '')) {
+    // A line of empty fields: nothing to load, nothing wrong.
+  } else if (resourceArn === '') {
+    batch.unusable.lost(line, endLine);
+    batch.problem('malformed_row', line, null, `the ${keyColumn} field is empty`);
+  } else if (hasQuoteOrBreak.test(resourceArn) || hasQuoteOrBreak.test(apmid)) {
+    batch.unusable.lost(line, endLine);
+    const keyBad = hasQuoteOrBreak.test(resourceArn);
+    const which = keyBad ? keyColumn : apmidColumn;
+    batch.problem(
+      'malformed_row',
+      line,
+      keyBad ? null : resourceArn,
+      endLine > line
+        ? `the ${which} field runs over ${linesOf(line, endLine)} (an unbalanced quote?)`
+        : `the ${which} field holds a stray quote`,
+    );
+  } else {
+    let extra: string | null = null;
+    if (header.extra.length > 0) {
+      const values: Record<string, string> = {};
+      for (const [index, name] of header.extra) values[name] = cleanField(fields[index] ?? '');
+      extra = JSON.stringify(values);
+    }
+    batch.stage([resourceArn, line, apmid, extra]);
+    if (apmid === '') batch.problem('empty_apmid', line, resourceArn, `the ${apmidColumn} field is empty`);
+  }
+}
+
+/** The header: checked against the configured columns, then the load in progress starts (state 'loading'). */
+function startLoad(
+  store: Store,
+  config: MetadataConfig,
+  item: CsvItem,
+  options: LoadOptions,
+): { header: Header; sourceId: number } {
+  const file = config.metadata.csv;
+  if (item.kind === 'broken') {
+    throw new MetadataError(file, item.line, 'cannot read the header line: a quote is opened and never closed');
+  }
+  const header = readHeader(file, item.line, item.fields, config);
+  // The load in progress: state 'loading' until the switch (see repo.ts).
+  const sourceId = startSource(store, {
+    path: file,
+    keyColumn: config.metadata.keyColumn,
+    apmidColumn: config.metadata.apmidColumn,
+    loadedAt: (options.now ?? Date.now)(),
+  });
+  options.log?.debug('metadata header', { file, columns: header.names, sourceId });
+  return { header, sourceId };
+}
+
+/**
+ * The fingerprint of the bytes actually read. A file that changed while it was read gets mtime -1, so the next
+ * check hashes it again (and finds it changed).
+ */
+async function fingerprintOfRead(
+  config: MetadataConfig,
+  stats: Stats,
+  tally: ReadTally,
+  log: Logger | undefined,
+): Promise<Fingerprint> {
+  const file = config.metadata.csv;
+  const after = await stat(file).catch(() => undefined);
+  const changedWhileRead =
+    !after || after.size !== tally.bytes || Math.trunc(after.mtimeMs) !== Math.trunc(stats.mtimeMs);
+  if (changedWhileRead) log?.warn('metadata CSV changed while it was being read', { file });
+  const fingerprint = { ...fingerprintOf(tally.hash.digest('hex'), stats, config), size: tally.bytes };
+  if (changedWhileRead) fingerprint.mtimeMs = -1;
+  return fingerprint;
+}
+
 /**
  * Pass 1: stream the CSV into the staging sort (see staging.ts) and record the
  * row-level problems (malformed_row, empty_apmid) under the new source. The
@@ -330,71 +559,15 @@ async function parseIntoStaging(
 ): Promise<Parsed | 'stopped'> {
   const file = config.metadata.csv;
   const { signal, log, onProgress } = options;
-  const now = options.now ?? Date.now;
   const batchSize = Math.max(1, options.batchSize ?? DEFAULT_BATCH_SIZE);
-  const insertProblem = store.sqlite.prepare(
-    'INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail) VALUES (?, ?, ?, ?, ?)',
-  );
-
-  const hash = createHash('sha256');
-  let bytes = 0;
-  // The file's physical lines, for the share of them lost: LF and CR counted apart (a CRLF file has as many of
-  // each), plus a last line without a line end.
-  let lf = 0;
-  let cr = 0;
-  let lastByte = -1;
-  const input = createReadStream(file, { highWaterMark: READ_CHUNK });
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) lf++;
-      for (let i = chunk.indexOf(13); i !== -1; i = chunk.indexOf(13, i + 1)) cr++;
-      if (chunk.length > 0) lastByte = chunk[chunk.length - 1] as number;
-      callback(null, chunk);
-    },
-  });
-  // A read error part-way (the file vanished, an I/O error) is a MetadataError naming the last line read.
-  input.on('error', (err) => {
-    const reason = (err as NodeJS.ErrnoException).code ?? err.message;
-    const read = progress.lines;
-    tap.destroy(
-      read === 0
-        ? new MetadataError(file, undefined, `cannot read the metadata CSV (${reason}); check metadata.csv`)
-        : new MetadataError(file, read, `the metadata CSV could not be read past this line (${reason})`),
-    );
-  });
-  input.pipe(tap);
-
-  let header: Header | undefined;
+  const tally = new ReadTally();
+  const { input, tap } = openTallied(file, tally, progress);
   let headerLine = 0;
-  let sourceId = 0;
-  // Data lines lost: every line of a malformed record, and everything an unclosed quote swallowed (counted at the end).
-  let unusableLines = 0;
-  let unclosedFrom: number | undefined;
-  const cuts: LoadStats['cuts'] = [];
-  let pending = 0;
-  let problemBatch: ProblemTuple[] = [];
-  const lost = (line: number, endLine: number) => {
-    unusableLines += endLine - line + 1;
-    if (endLine > line) cuts.push({ line, endLine });
-  };
-  const problem = (kind: ProblemKind, line: number | null, resourceArn: string | null, detail: string) => {
-    problemBatch.push([sourceId, kind, line, resourceArn, detail]);
-  };
-  /** Write the pending problems and rows (a staging run is sorted when full, or at the end). */
-  const flush = (end: boolean): 'done' | 'stopped' => {
-    const problems = problemBatch;
-    problemBatch = [];
-    pending = 0;
-    if (problems.length > 0) {
-      store.write(() => {
-        for (const p of problems) insertProblem.run(p);
-      });
-    }
-    staging.flush(end);
+  let started: { header: Header; batch: ParseBatch } | undefined;
+  const flush = (batch: ParseBatch, end: boolean): 'done' | 'stopped' => {
+    batch.flush(end);
     progress.rows = staging.size;
-    progress.bytes = bytes;
+    progress.bytes = tally.bytes;
     onProgress?.({ ...progress });
     return signal?.aborted ? 'stopped' : 'done';
   };
@@ -402,131 +575,40 @@ async function parseIntoStaging(
   try {
     for await (const item of readCsv(tap)) {
       progress.lines = item.kind === 'record' ? item.endLine : item.line;
-      if (header === undefined) {
-        if (item.kind === 'broken') {
-          throw new MetadataError(file, item.line, 'cannot read the header line: a quote is opened and never closed');
-        }
-        header = readHeader(file, item.line, item.fields, config);
+      if (started === undefined) {
+        const { header, sourceId } = startLoad(store, config, item, options);
+        started = { header, batch: new ParseBatch(store, staging, sourceId) };
         headerLine = item.line;
-        // The load in progress: state 'loading' until the switch (see repo.ts).
-        sourceId = startSource(store, {
-          path: file,
-          keyColumn: config.metadata.keyColumn,
-          apmidColumn: config.metadata.apmidColumn,
-          loadedAt: now(),
-        });
         progress.phase = 'parse';
-        log?.debug('metadata header', { file, columns: header.names, sourceId });
         continue;
       }
-      if (item.kind === 'broken') {
-        if (item.code === 'CSV_QUOTE_NOT_CLOSED') unclosedFrom ??= item.line;
-        else unusableLines++;
-        problem(
-          'malformed_row',
-          item.line,
-          null,
-          item.code === 'CSV_QUOTE_NOT_CLOSED'
-            ? `a quote opened on line ${item.line} is never closed: everything from line ${item.line} to the end of the file was ignored`
-            : `the record starting on line ${item.line} cannot be parsed (${item.code}) and was ignored`,
-        );
-      } else {
-        const { fields, line, endLine } = item;
-        const rawKey = fields[header.key];
-        if (fields.length !== header.names.length) {
-          if (!fields.every((f) => f.trim() === '')) {
-            lost(line, endLine);
-            const keyGuess = rawKey === undefined ? '' : cleanField(rawKey);
-            problem(
-              'malformed_row',
-              line,
-              keyGuess !== '' && !hasQuoteOrBreak.test(keyGuess) ? keyGuess : null,
-              `expected ${header.names.length} fields (as in the header), found ${fields.length} on ${linesOf(line, endLine)}` +
-                (endLine > line ? ' (an unbalanced quote?)' : ''),
-            );
-          }
-        } else {
-          const resourceArn = cleanField(rawKey ?? '');
-          const apmid = cleanField(fields[header.apmid] ?? '');
-          if (resourceArn === '' && apmid === '' && fields.every((f) => f.trim() === '')) {
-            // A line of empty fields: nothing to load, nothing wrong.
-          } else if (resourceArn === '') {
-            lost(line, endLine);
-            problem('malformed_row', line, null, `the ${config.metadata.keyColumn} field is empty`);
-          } else if (hasQuoteOrBreak.test(resourceArn) || hasQuoteOrBreak.test(apmid)) {
-            lost(line, endLine);
-            const keyBad = hasQuoteOrBreak.test(resourceArn);
-            const which = keyBad ? config.metadata.keyColumn : config.metadata.apmidColumn;
-            problem(
-              'malformed_row',
-              line,
-              keyBad ? null : resourceArn,
-              endLine > line
-                ? `the ${which} field runs over ${linesOf(line, endLine)} (an unbalanced quote?)`
-                : `the ${which} field holds a stray quote`,
-            );
-          } else {
-            let extra: string | null = null;
-            if (header.extra.length > 0) {
-              const values: Record<string, string> = {};
-              for (const [index, name] of header.extra) values[name] = cleanField(fields[index] ?? '');
-              extra = JSON.stringify(values);
-            }
-            staging.add([resourceArn, line, apmid, extra]);
-            pending++;
-            if (apmid === '') {
-              problem('empty_apmid', line, resourceArn, `the ${config.metadata.apmidColumn} field is empty`);
-            }
-          }
-        }
-      }
-
-      if (pending + problemBatch.length >= batchSize) {
-        if (flush(false) === 'stopped') {
-          log?.info('metadata load stopped', { file, sourceId, lines: progress.lines });
+      const { header, batch } = started;
+      if (item.kind === 'broken') takeBroken(item, batch);
+      else takeRecord(item, header, config, batch);
+      if (batch.size >= batchSize) {
+        if (flush(batch, false) === 'stopped') {
+          log?.info('metadata load stopped', { file, sourceId: batch.sourceId, lines: progress.lines });
           return 'stopped';
         }
         await yieldToEventLoop();
       }
     }
-    if (header === undefined) {
+    if (started === undefined) {
       throw new MetadataError(
         file,
         1,
         `the file is empty: expected a header line naming the columns ${JSON.stringify(config.metadata.keyColumn)} and ${JSON.stringify(config.metadata.apmidColumn)}`,
       );
     }
-    if (flush(true) === 'stopped') return 'stopped';
+    if (flush(started.batch, true) === 'stopped') return 'stopped';
   } finally {
     input.destroy();
   }
 
-  // The fingerprint describes the bytes actually read. A file that changed while it was read gets mtime -1,
-  // so the next check hashes it again (and finds it changed).
-  const after = await stat(file).catch(() => undefined);
-  const changedWhileRead = !after || after.size !== bytes || Math.trunc(after.mtimeMs) !== Math.trunc(stats.mtimeMs);
-  if (changedWhileRead) log?.warn('metadata CSV changed while it was being read', { file });
-  const fingerprint = { ...fingerprintOf(hash.digest('hex'), stats, config), size: bytes };
-  if (changedWhileRead) fingerprint.mtimeMs = -1;
+  const fingerprint = await fingerprintOfRead(config, stats, tally, log);
   if (signal?.aborted) return 'stopped';
-  const totalLines = Math.max(lf, cr) + (lastByte !== 10 && lastByte !== 13 && bytes > 0 ? 1 : 0);
-  if (unclosedFrom !== undefined) {
-    const endLine = Math.max(unclosedFrom, totalLines);
-    unusableLines += endLine - unclosedFrom + 1;
-    if (endLine > unclosedFrom) cuts.push({ line: unclosedFrom, endLine });
-  }
-  const cutsFile = unclosedFrom !== undefined && Math.max(unclosedFrom, totalLines) > unclosedFrom;
-  const longestCut = cuts.reduce((most, c) => Math.max(most, c.endLine - c.line + 1), 0);
-  cuts.sort((a, b) => a.line - b.line);
-  const lineStats: LoadStats = {
-    dataLines: Math.max(0, totalLines - headerLine),
-    unusableLines,
-    cuts: cuts.slice(0, CUTS_KEPT),
-    cutsFile,
-    longestCut,
-    cutCount: cuts.length,
-  };
-  return { sourceId, fingerprint, stats: lineStats };
+  const { batch } = started;
+  return { sourceId: batch.sourceId, fingerprint, stats: batch.unusable.stats(tally.lines, headerLine) };
 }
 
 interface GroupEntry {
@@ -585,12 +667,6 @@ async function copyFromStaging(
   options: LoadOptions,
   progress: LoadProgress,
 ): Promise<{ rows: number } | 'stopped'> {
-  const insert = 'INSERT INTO metadata_rows (source_id, line, resource_arn, apmid, extra) VALUES ';
-  const insertMany = store.sqlite.prepare(insert + Array(MULTI_ROW).fill('(?, ?, ?, ?, ?)').join(', '));
-  const insertRow = store.sqlite.prepare(`${insert}(?, ?, ?, ?, ?)`);
-  const insertProblem = store.sqlite.prepare(
-    'INSERT INTO metadata_problems (source_id, kind, line, resource_arn, detail) VALUES (?, ?, ?, ?, ?)',
-  );
   let rows = 0;
   let groupArn: string | undefined;
   let group: GroupEntry[] = [];
@@ -618,22 +694,7 @@ async function copyFromStaging(
       await yieldToEventLoop();
       continue;
     }
-    store.write(() => {
-      let i = 0;
-      for (; i + MULTI_ROW <= batch.length; i += MULTI_ROW) {
-        const args: unknown[] = [];
-        for (let j = i; j < i + MULTI_ROW; j++) {
-          const [arn, line, apmid, extra] = batch[j] as StagedRow;
-          args.push(sourceId, line, arn, apmid, extra);
-        }
-        insertMany.run(args);
-      }
-      for (; i < batch.length; i++) {
-        const [arn, line, apmid, extra] = batch[i] as StagedRow;
-        insertRow.run(sourceId, line, arn, apmid, extra);
-      }
-      for (const p of problems) insertProblem.run(p);
-    });
+    recordRows(store, sourceId, batch, problems);
     rows += batch.length;
     progress.rows = rows;
     options.onProgress?.({ ...progress });
@@ -641,12 +702,7 @@ async function copyFromStaging(
     await yieldToEventLoop();
   }
   closeGroup();
-  if (found.length > 0) {
-    const problems = found;
-    store.write(() => {
-      for (const p of problems) insertProblem.run(p);
-    });
-  }
+  recordProblems(store, found);
   return { rows };
 }
 
@@ -663,28 +719,15 @@ async function deleteOtherSources(
   options: LoadOptions,
   progress: LoadProgress,
 ): Promise<'done' | 'stopped'> {
-  const sql = store.sqlite;
-  const deleteChunk = {
-    metadata_rows: sql.prepare(
-      `DELETE FROM metadata_rows WHERE id IN (SELECT id FROM metadata_rows WHERE source_id = ? LIMIT ${DELETE_CHUNK})`,
-    ),
-    metadata_problems: sql.prepare(
-      `DELETE FROM metadata_problems WHERE id IN
-         (SELECT id FROM metadata_problems WHERE source_id = ? LIMIT ${DELETE_CHUNK})`,
-    ),
-  };
-  const deleteSource = sql.prepare('DELETE FROM metadata_sources WHERE id = ?');
   for (const id of otherSources(store, keep)) {
-    for (const stmt of [deleteChunk.metadata_rows, deleteChunk.metadata_problems]) {
-      for (;;) {
-        const deleted = store.write(() => stmt.run(id).changes);
-        if (deleted === 0) break;
+    for (const deleteChunk of [deleteRowsChunk, deleteProblemsChunk]) {
+      while (deleteChunk(store, id) > 0) {
         options.onProgress?.({ ...progress });
         if (options.signal?.aborted) return 'stopped';
         await yieldToEventLoop();
       }
     }
-    store.write(() => deleteSource.run(id));
+    deleteSource(store, id);
   }
   return 'done';
 }

@@ -1,4 +1,4 @@
-// Read side of enrichment, for the plan phase and `rpctl plan`.
+// The APMID resolution of the current load, for the plan phase.
 //
 // Resolution rule (one per resource ARN, over the current complete load only):
 //   exactly one distinct non-empty APMID among its rows  → that APMID
@@ -31,15 +31,8 @@
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Store } from '../store/store.js';
-import {
-  countProblems,
-  currentSource,
-  type Fingerprint,
-  hasUnfinishedLoad,
-  PROBLEM_KINDS,
-  type ProblemKind,
-} from './repo.js';
-import { serialized } from './service.js';
+import { serialized } from './loader.js';
+import { currentSource, resourceArnAfter } from './repo.js';
 
 export const RESOLVED_APMIDS_TABLE = 'temp.metadata_resolved_apmids';
 const RESOLVE_CHUNK = 20_000;
@@ -92,13 +85,6 @@ export function materializeResolvedApmids(
       result.outcome = 'done';
       return result;
     }
-    // The chunk boundary: the resource ARN ~RESOLVE_CHUNK index entries further on (a covering index walk).
-    const boundary = sql
-      .prepare(
-        `SELECT resource_arn FROM metadata_rows INDEXED BY metadata_rows_source_resource_idx
-         WHERE source_id = ? AND resource_arn > ? ORDER BY resource_arn LIMIT 1 OFFSET ${RESOLVE_CHUNK}`,
-      )
-      .pluck();
     const fillUpTo = sql.prepare(
       `INSERT INTO temp.metadata_resolved_apmids SELECT ${AGGREGATE}
        FROM metadata_rows INDEXED BY metadata_rows_source_resource_idx
@@ -111,7 +97,8 @@ export function materializeResolvedApmids(
     );
     let after = '';
     for (;;) {
-      const next = boundary.get(source.id, after) as string | undefined;
+      // The chunk boundary: the resource ARN ~RESOLVE_CHUNK index entries further on (a covering index walk).
+      const next = resourceArnAfter(store, source.id, after, RESOLVE_CHUNK);
       if (next === undefined) {
         result.resources += fillRest.run(source.id, after).changes;
         break;
@@ -124,73 +111,4 @@ export function materializeResolvedApmids(
     result.outcome = 'done';
     return result;
   });
-}
-
-export interface ProblemEntry {
-  id: number;
-  kind: ProblemKind;
-  line: number | null;
-  resourceArn: string | null;
-  detail: string;
-}
-
-export interface MetadataReport {
-  source: {
-    id: number;
-    path: string;
-    loadedAt: number;
-    rows: number;
-    fingerprint: Fingerprint | null;
-  } | null;
-  /** An unfinished load left rows behind (running now, stopped, or crashed); the next load removes them. */
-  unfinished: boolean;
-  counts: Record<ProblemKind, number>;
-  total: number;
-  /** The first `limit` problems of each kind, in the order they were found (CSV order for row problems). */
-  problems: Record<ProblemKind, ProblemEntry[]>;
-}
-
-/** Summary for `rpctl plan`: counts by kind and the first `limit` problems of each kind. Cheap (index reads). */
-export function metadataReport(store: Store, options: { limit?: number } = {}): MetadataReport {
-  const limit = Math.max(0, options.limit ?? 20);
-  const source = currentSource(store);
-  const counts = countProblems(store, source?.id);
-  const problems = {} as Record<ProblemKind, ProblemEntry[]>;
-  for (const kind of PROBLEM_KINDS) problems[kind] = source ? problemPage(store, source.id, kind, 0, limit) : [];
-  return {
-    source: source
-      ? {
-          id: source.id,
-          path: source.path,
-          loadedAt: source.loadedAt,
-          rows: source.rows,
-          fingerprint: source.fingerprint ?? null,
-        }
-      : null,
-    unfinished: hasUnfinishedLoad(store),
-    counts,
-    total: Object.values(counts).reduce((a, b) => a + b, 0),
-    problems,
-  };
-}
-
-/** One page of the current load's problems of one kind; pass the last entry's id as `after` for the next page. */
-export function listProblems(
-  store: Store,
-  kind: ProblemKind,
-  options: { after?: number; limit?: number } = {},
-): ProblemEntry[] {
-  const source = currentSource(store);
-  if (!source) return [];
-  return problemPage(store, source.id, kind, options.after ?? 0, Math.max(0, options.limit ?? 100));
-}
-
-/** A walk of the (source_id, kind) index from `after`: its entries end with the id, so no sort. */
-function problemPage(store: Store, sourceId: number, kind: ProblemKind, after: number, limit: number): ProblemEntry[] {
-  return store.sqlite
-    .prepare(
-      `SELECT id, kind, line, resource_arn AS resourceArn, detail FROM metadata_problems
-       WHERE source_id = ? AND kind = ? AND id > ? ORDER BY id LIMIT ?`,
-    )
-    .all(sourceId, kind, after, limit) as ProblemEntry[];
 }
