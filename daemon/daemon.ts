@@ -29,8 +29,8 @@ import {
   startEventCompaction,
   startRun,
 } from './events.js';
+import { InventoryPhase } from './inventory/phase.js';
 import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
-import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
 import { createNotifier } from './notify.js';
