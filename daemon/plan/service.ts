@@ -26,10 +26,12 @@
 //   again. planned_at is when an item's current decision was first made.
 // The decision is computed in SQL over temporary lookup tables (allowed APMIDs,
 // the enrich module's resolved APMID per resource, vault mapping): one pass, no per-row JS.
+// copy/repo.ts records the decisions in copy_items, and the consent settlement's requeues and skips.
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
+import { planDecisionRecorder, queueConsentedPoints, skipPointsAwaitingConsent } from '../copy/repo.js';
 import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/queries.js';
 import { currentSource } from '../enrich/repo.js';
 import type { EventJournal } from '../events.js';
@@ -109,14 +111,14 @@ export class PlanPhase implements PipelinePhase {
     const { maxId } = sqlite.prepare('SELECT coalesce(max(id), 0) AS maxId FROM recovery_points').get() as {
       maxId: number;
     };
-    const decide = sqlite.prepare(this.decisionSql());
+    const decide = planDecisionRecorder(store, this.decisionSql());
     const parameters = {
       now: started,
       expiryHorizon: started + this.options.config.copy.expiryMarginMs,
     };
     for (let from = 1; from <= maxId; from += PLAN_CHUNK) {
       if (context.signal.aborted) return 'stopped';
-      store.write(() => decide.run({ ...parameters, from, to: from + PLAN_CHUNK - 1 }));
+      decide({ ...parameters, from, to: from + PLAN_CHUNK - 1 });
       await yieldToEventLoop();
     }
     const summary = planTotals(store);
@@ -155,7 +157,7 @@ export class PlanPhase implements PipelinePhase {
     const listing = sqlite
       .prepare(`SELECT EXISTS (SELECT 1 FROM source_vaults WHERE selected = 1 AND inventory_state != 'done')`)
       .pluck();
-    let decide: ReturnType<typeof sqlite.prepare> | undefined;
+    let decide: ReturnType<typeof planDecisionRecorder> | undefined;
     let decidedTo = 0;
     // The vaults to list are marked when the inventory begins, which may come after the CSV load.
     let listed = false;
@@ -167,14 +169,13 @@ export class PlanPhase implements PipelinePhase {
       if (listingNow && maxId > decidedTo) {
         // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
         this.prepareLookups();
-        decide ??= sqlite.prepare(this.decisionSql());
+        decide ??= planDecisionRecorder(store, this.decisionSql());
         const at = this.now();
         const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
         for (let from = decidedTo + 1; from <= maxId; from += PLAN_CHUNK) {
           if (signal.aborted || listing.get() !== 1) return;
           const to = Math.min(from + PLAN_CHUNK - 1, maxId);
-          const statement = decide;
-          store.write(() => statement.run({ ...parameters, from, to }));
+          decide({ ...parameters, from, to });
           decidedTo = to;
           await yieldToEventLoop();
         }
@@ -232,11 +233,6 @@ export class PlanPhase implements PipelinePhase {
     const retentionDays = `coalesce(p.lifecycle_delete_after_days,
       CASE WHEN p.delete_at IS NOT NULL THEN (p.delete_at - p.creation_date) / ${DAY_MS} END)`;
     return `
-      INSERT INTO copy_items (point_id, state, skip_reason, apmid, destination_vault_name,
-        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, planned_at, updated_at)
-      SELECT id, CASE WHEN reason IS NULL THEN 'queued' ELSE 'skipped' END, reason, apmid, destination_name,
-        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, @now, @now
-      FROM (
         SELECT p.id, p.resource_arn, p.creation_date, p.lifecycle_delete_after_days, p.lifecycle_cold_after_days,
           a.apmid, v.destination_name,
           CASE
@@ -268,23 +264,7 @@ export class PlanPhase implements PipelinePhase {
         FROM recovery_points p
         LEFT JOIN plan_vaults v ON v.source_name = p.vault_name
         LEFT JOIN ${RESOLVED_APMIDS_TABLE} a ON a.resource_arn = p.resource_arn
-        WHERE p.id BETWEEN @from AND @to
-      ) AS decided
-      WHERE true
-      ON CONFLICT (point_id) DO UPDATE SET
-        state = excluded.state, skip_reason = excluded.skip_reason, apmid = excluded.apmid,
-        destination_vault_name = excluded.destination_vault_name,
-        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
-        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
-        planned_at = excluded.planned_at, updated_at = excluded.updated_at
-      WHERE (copy_items.state IN ('discovered', 'queued')
-          OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')}))
-        -- An item whose decision stands is not written again: after the drafts most of them are.
-        AND (copy_items.state IS NOT excluded.state OR copy_items.skip_reason IS NOT excluded.skip_reason
-          OR copy_items.apmid IS NOT excluded.apmid
-          OR copy_items.destination_vault_name IS NOT excluded.destination_vault_name
-          OR copy_items.lifecycle_delete_after_days IS NOT excluded.lifecycle_delete_after_days
-          OR copy_items.lifecycle_cold_after_days IS NOT excluded.lifecycle_cold_after_days)`;
+        WHERE p.id BETWEEN @from AND @to`;
   }
 }
 
@@ -299,32 +279,20 @@ export function settleVaultConsent(
   config: Config,
   now = Date.now(),
 ): { queued: number; skipped: number } {
-  const { sqlite } = store;
-  const usable = `SELECT p.id FROM recovery_points p JOIN destination_vaults d ON d.source_vault_name = p.vault_name
-    WHERE d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
-  const queued = store.write(
-    () =>
-      sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'queued', skip_reason = NULL, updated_at = @now
-           WHERE state = 'skipped' AND skip_reason = 'vault_needs_consent' AND point_id IN (${usable})`,
-        )
-        .run({ now }).changes,
-  );
+  const queued = queueConsentedPoints(store, now);
   const waiting = (
-    sqlite
+    store.sqlite
       .prepare(
         `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
          JOIN destination_vaults d ON d.source_vault_name = v.name WHERE d.state = 'proposed'`,
       )
       .all() as { name: string; vaultType: string }[]
   ).filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
-  let skipped = 0;
-  const skip = sqlite.prepare(
-    `UPDATE copy_items SET state = 'skipped', skip_reason = 'vault_needs_consent', updated_at = @now
-     WHERE state = 'queued' AND point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)`,
+  const skipped = skipPointsAwaitingConsent(
+    store,
+    waiting.map((v) => v.name),
+    now,
   );
-  for (const v of waiting) skipped += store.write(() => skip.run({ now, vault: v.name }).changes);
   return { queued, skipped };
 }
 

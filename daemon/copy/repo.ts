@@ -1,4 +1,6 @@
-// The copy queue: the copy engine's SQL. Every state change of an item is one
+// The copy queue: the copy engine's SQL, and the only module that writes copy_items, copy_attempts,
+// copy_combos and copy_checkpoints (the plan's decisions and reset's requeues are the functions at the end).
+// Every state change of an item is one
 // short synchronous transaction on the main thread (the store's only writer),
 // so a crash between two of them leaves a state the next start can read:
 //
@@ -917,4 +919,72 @@ export class CopyQueue {
       .prepare(`SELECT d.name, d.arn FROM destination_vaults d WHERE ${USABLE_VAULT} ORDER BY d.name`)
       .all() as { name: string; arn: string }[];
   }
+}
+
+/** One id range of the plan: @from..@to, judged at @now, expiring before @expiryHorizon. */
+export interface PlanRange {
+  now: number;
+  expiryHorizon: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * The plan's decisions, one id range per transaction. `decided` is the plan's SELECT of (id, resource_arn,
+ * creation_date, lifecycle_delete_after_days, lifecycle_cold_after_days, apmid, destination_name, reason) for
+ * the points of @from..@to, NULL reason meaning copy. Only items in discovered, queued or skipped (not
+ * already_copied) take a new decision: an item whose copy started keeps its state. An item whose decision
+ * stands is not written again. Prepared once by the caller after the temp tables `decided` reads exist.
+ */
+export function planDecisionRecorder(store: Store, decided: string): (range: PlanRange) => void {
+  const statement = store.sqlite.prepare<PlanRange>(`
+      INSERT INTO copy_items (point_id, state, skip_reason, apmid, destination_vault_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, planned_at, updated_at)
+      SELECT id, CASE WHEN reason IS NULL THEN 'queued' ELSE 'skipped' END, reason, apmid, destination_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, @now, @now
+      FROM (${decided}) AS decided
+      WHERE true
+      ON CONFLICT (point_id) DO UPDATE SET
+        state = excluded.state, skip_reason = excluded.skip_reason, apmid = excluded.apmid,
+        destination_vault_name = excluded.destination_vault_name,
+        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
+        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
+        planned_at = excluded.planned_at, updated_at = excluded.updated_at
+      WHERE (copy_items.state IN ('discovered', 'queued')
+          OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT 'already_copied'))
+        -- An item whose decision stands is not written again: after the drafts most of them are.
+        AND (copy_items.state IS NOT excluded.state OR copy_items.skip_reason IS NOT excluded.skip_reason
+          OR copy_items.apmid IS NOT excluded.apmid
+          OR copy_items.destination_vault_name IS NOT excluded.destination_vault_name
+          OR copy_items.lifecycle_delete_after_days IS NOT excluded.lifecycle_delete_after_days
+          OR copy_items.lifecycle_cold_after_days IS NOT excluded.lifecycle_cold_after_days)`);
+  return (range) => {
+    store.write(() => statement.run(range));
+  };
+}
+
+/** One transaction: points skipped for want of consent whose destination vault now exists are queued. */
+export function queueConsentedPoints(store: Store, now: number): number {
+  const usable = `SELECT p.id FROM recovery_points p JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+    WHERE d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
+  return store.write(
+    () =>
+      store.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'queued', skip_reason = NULL, updated_at = @now
+           WHERE state = 'skipped' AND skip_reason = 'vault_needs_consent' AND point_id IN (${usable})`,
+        )
+        .run({ now }).changes,
+  );
+}
+
+/** A transaction per vault: queued points of vaults still waiting for consent are skipped with that reason. */
+export function skipPointsAwaitingConsent(store: Store, vaults: readonly string[], now: number): number {
+  const skip = store.sqlite.prepare<{ now: number; vault: string }>(
+    `UPDATE copy_items SET state = 'skipped', skip_reason = 'vault_needs_consent', updated_at = @now
+     WHERE state = 'queued' AND point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)`,
+  );
+  let skipped = 0;
+  for (const vault of vaults) skipped += store.write(() => skip.run({ now, vault }).changes);
+  return skipped;
 }
