@@ -304,7 +304,7 @@ export const copyItems = sqliteTable(
     // The indexes below hold only the rows their queries look for, so that planning a million points (inserts,
     // half of them skipped, none with a job, failure or chain weight yet) maintains as few of them as possible.
     // A partial index is used only when the query implies its WHERE: `state = 'queued'`, `x = ?` or
-    // `x IS NOT NULL`, as the queries in daemon/copy/repo.ts, forecast.ts and plan/service.ts say it.
+    // `x IS NOT NULL`, as the queries in daemon/copy/repo.ts, forecast.ts and plan/phase.ts say it.
     // bench/plan.ts compares whole and partial indexes on one store (bench/results/design-notes.md).
     index('copy_items_claim_idx').on(t.state, t.chainWeight).where(sql`${t.state} = 'queued'`),
     index('copy_items_combo_idx').on(t.comboId, t.state),
