@@ -988,3 +988,45 @@ export function skipPointsAwaitingConsent(store: Store, vaults: readonly string[
   for (const vault of vaults) skipped += store.write(() => skip.run({ now, vault }).changes);
   return skipped;
 }
+
+/** Points of `vault` (all when null), as a condition on copy_items.point_id. */
+const ofVault = (vault: string | null) =>
+  vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)';
+
+/**
+ * In reset's transaction: the plan decides again every point of `vault` (all when null) not yet started, and
+ * with a new census of the destination (already_copied is decided from its listing). Returns the items reset.
+ */
+export function resetPlanDecisions(store: Store, vault: string | null, now: number): number {
+  const { sqlite } = store;
+  sqlite.prepare(`DELETE FROM copy_checkpoints WHERE key = 'destination_census_at'`).run();
+  return sqlite
+    .prepare(
+      `UPDATE copy_items SET state = 'discovered', skip_reason = NULL, updated_at = @now
+       WHERE state IN ('skipped', 'queued') AND attempt = 0
+         AND ${ofVault(vault)}`,
+    )
+    .run({ vault, now }).changes;
+}
+
+/**
+ * In reset's transaction: failed combinations of `vault` (all when null) probe again, and its failed points
+ * go back to the queue with a new attempt (a new IdempotencyToken). Returns the items requeued.
+ */
+export function requeueFailed(store: Store, vault: string | null, now: number): number {
+  const { sqlite } = store;
+  sqlite
+    .prepare(
+      `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
+       WHERE state = 'failed' AND ${vault === null ? '1' : 'source_vault_name = @vault'}`,
+    )
+    .run({ vault, now });
+  return sqlite
+    .prepare(
+      `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1,
+         failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL,
+         next_attempt_at = NULL, updated_at = @now
+       WHERE state = 'failed' AND ${ofVault(vault)}`,
+    )
+    .run({ vault, now }).changes;
+}
