@@ -69,6 +69,15 @@ function allowedApmids(config: Config): string[] {
     .filter(Boolean);
 }
 
+interface LookupVaultRow {
+  name: string;
+  selected: number;
+  minRetentionDays: number | null;
+  maxRetentionDays: number | null;
+  vaultType: string;
+  destinationExists: number | null;
+}
+
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
 
 export class PlanPhase implements PipelinePhase {
@@ -108,9 +117,7 @@ export class PlanPhase implements PipelinePhase {
     const started = this.now();
     if ((await this.resolve(context.signal)) === 'stopped') return 'stopped';
     this.prepareLookups();
-    const { maxId } = sqlite.prepare('SELECT coalesce(max(id), 0) AS maxId FROM recovery_points').get() as {
-      maxId: number;
-    };
+    const maxId = sqlite.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() ?? 0;
     const decide = planDecisionRecorder(store, this.decisionSql());
     const parameters = {
       now: started,
@@ -153,7 +160,7 @@ export class PlanPhase implements PipelinePhase {
     const { store, config } = this.options;
     const { sqlite } = store;
     if ((await this.resolve(signal)) === 'stopped') return;
-    const lastId = sqlite.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
+    const lastId = sqlite.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
     const listing = sqlite
       .prepare(`SELECT EXISTS (SELECT 1 FROM source_vaults WHERE selected = 1 AND inventory_state != 'done')`)
       .pluck();
@@ -165,7 +172,7 @@ export class PlanPhase implements PipelinePhase {
       const listingNow = listing.get() === 1;
       if (listed && !listingNow) return;
       listed ||= listingNow;
-      const maxId = lastId.get() as number;
+      const maxId = lastId.get() ?? 0;
       if (listingNow && maxId > decidedTo) {
         // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
         this.prepareLookups();
@@ -199,20 +206,13 @@ export class PlanPhase implements PipelinePhase {
       const allow = sqlite.prepare('INSERT OR IGNORE INTO plan_allowed (apmid) VALUES (?)');
       for (const apmid of allowedApmids(config)) allow.run(apmid);
       const vaults = sqlite
-        .prepare(
+        .prepare<[], LookupVaultRow>(
           `SELECT v.name, v.selected, coalesce(d.min_retention_days, v.min_retention_days) AS minRetentionDays,
              coalesce(d.max_retention_days, v.max_retention_days) AS maxRetentionDays, v.vault_type AS vaultType,
              (d.arn IS NOT NULL AND d.state IN ('created', 'existing')) AS destinationExists
            FROM source_vaults v LEFT JOIN destination_vaults d ON d.source_vault_name = v.name`,
         )
-        .all() as {
-        name: string;
-        selected: number;
-        minRetentionDays: number | null;
-        maxRetentionDays: number | null;
-        vaultType: string;
-        destinationExists: number | null;
-      }[];
+        .all();
       const addVault = sqlite.prepare('INSERT INTO plan_vaults VALUES (?, ?, ?, ?, ?, ?)');
       for (const v of vaults) {
         addVault.run(
@@ -280,14 +280,13 @@ export function settleVaultConsent(
   now = Date.now(),
 ): { queued: number; skipped: number } {
   const queued = queueConsentedPoints(store, now);
-  const waiting = (
-    store.sqlite
-      .prepare(
-        `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
+  const waiting = store.sqlite
+    .prepare<[], { name: string; vaultType: string }>(
+      `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
          JOIN destination_vaults d ON d.source_vault_name = v.name WHERE d.state = 'proposed'`,
-      )
-      .all() as { name: string; vaultType: string }[]
-  ).filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
+    )
+    .all()
+    .filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
   const skipped = skipPointsAwaitingConsent(
     store,
     waiting.map((v) => v.name),
@@ -299,12 +298,12 @@ export function settleVaultConsent(
 /** Points skipped for want of consent to their destination vault, and those vaults (one pass over them). */
 export function consentWaiting(store: Store): { points: number; vaults: string[] } {
   const rows = store.sqlite
-    .prepare(
+    .prepare<[], { vault: string; n: number }>(
       `SELECT p.vault_name AS vault, count(*) AS n FROM copy_items i INDEXED BY copy_items_skip_idx
        JOIN recovery_points p ON p.id = i.point_id WHERE i.skip_reason = 'vault_needs_consent'
        GROUP BY p.vault_name ORDER BY p.vault_name`,
     )
-    .all() as { vault: string; n: number }[];
+    .all();
   return { points: rows.reduce((sum, r) => sum + r.n, 0), vaults: rows.map((r) => r.vault) };
 }
 
@@ -335,7 +334,7 @@ export function planPoints(
         ? `AND i.state NOT IN ('skipped', 'discovered')`
         : "AND i.state = 'skipped' AND i.skip_reason = @reason";
   const points = store.sqlite
-    .prepare(
+    .prepare<{ after: number; limit: number; reason?: string }, PlanPointRow>(
       `SELECT p.id, p.arn, p.vault_name AS vault, p.resource_arn AS resourceArn, p.resource_type AS resourceType,
          i.apmid, i.state, i.skip_reason AS reason, i.destination_vault_name AS destinationVault
        FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
@@ -345,7 +344,7 @@ export function planPoints(
       after: filter.after ?? 0,
       limit: filter.limit,
       ...(filter.reason && filter.reason !== 'copy' ? { reason: filter.reason } : {}),
-    }) as PlanPointRow[];
+    });
   const last = points.at(-1);
   return { points, next: points.length === filter.limit && last ? last.id : null };
 }
