@@ -1,5 +1,5 @@
 /**
- * Benchmark: a month of copying in fast-forward, through the real copy queue (daemon/copy/queue.ts) and the real
+ * Benchmark: a month of copying in fast-forward, through the real copy queue (daemon/copy/repo.ts) and the real
  * store (SQLite file, WAL, migrations, the WAL checkpointer thread), with job outcomes replayed instead of AWS.
  *
  *   npx tsx bench/copy-month.ts [--points 100000] [--days 30] [--in-flight 100] [--fail-rate 0.02]
@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { CopyJobSummary } from '../daemon/aws/operations.js';
-import { CopyQueue } from '../daemon/copy/queue.js';
+import { CopyQueue } from '../daemon/copy/repo.js';
 import { createLogger } from '../daemon/log.js';
 import { startCheckpointer } from '../daemon/store/checkpointer.js';
 import { openStore } from '../daemon/store/store.js';

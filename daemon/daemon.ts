@@ -29,14 +29,14 @@ import {
   startEventCompaction,
   startRun,
 } from './events.js';
+import { InventoryPhase } from './inventory/phase.js';
 import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
-import { InventoryPhase } from './inventory/service.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
 import { createNotifier } from './notify.js';
 import { createPauser, PauseGate } from './pause.js';
 import { Pipeline, type PipelinePhase } from './pipeline.js';
-import { PlanPhase } from './plan/service.js';
+import { PlanPhase } from './plan/phase.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { startProgressLog } from './progress.js';
 import { createReloader } from './reload.js';

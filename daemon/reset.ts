@@ -9,7 +9,9 @@
 // Each is one transaction; the daemon then runs the pipeline again (daemon.ts).
 
 import { RpcopyError } from '../shared/errors.js';
+import { requeueFailed, resetPlanDecisions } from './copy/repo.js';
 import { markLoadsForReload } from './enrich/repo.js';
+import { resetListings } from './inventory/repo.js';
 import type { Store } from './store/store.js';
 
 const RESET_TARGETS = ['inventory', 'metadata', 'plan', 'failed', 'all'] as const;
@@ -45,20 +47,11 @@ export function resetState(store: Store, target: ResetTarget, vault: string | nu
     }
   }
   const all = target === 'all';
-  const byVault = (column: string) => (vault === null ? '1' : `${column} = @vault`);
-  const params = { vault, now };
   return sqlite
     .transaction((): ResetResult => {
       const result: ResetResult = { target, vault, vaults: 0, metadataLoads: 0, replanned: 0, requeued: 0 };
       if (all || target === 'inventory') {
-        result.vaults = sqlite
-          .prepare(
-            `UPDATE source_vaults SET inventory_state = 'pending', inventory_next_token = NULL, inventory_pages = 0,
-               inventory_count = 0, inventory_created_after = NULL, inventory_horizon = NULL,
-               inventory_completed_at = NULL
-             WHERE ${byVault('name')}`,
-          )
-          .run(params).changes;
+        result.vaults = resetListings(store, vault);
       }
       if (all || target === 'metadata') {
         // A fingerprint that matches no file: the next enrich hashes the CSV and loads it again.
@@ -66,32 +59,9 @@ export function resetState(store: Store, target: ResetTarget, vault: string | nu
       }
       if (all || target === 'plan') {
         // already_copied is decided from the destination's listing: a new plan needs a new census.
-        sqlite.prepare(`DELETE FROM copy_checkpoints WHERE key = 'destination_census_at'`).run();
-        result.replanned = sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'discovered', skip_reason = NULL, updated_at = @now
-             WHERE state IN ('skipped', 'queued') AND attempt = 0
-               AND ${vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)'}`,
-          )
-          .run(params).changes;
+        result.replanned = resetPlanDecisions(store, vault, now);
       }
-      if (all || target === 'failed') {
-        const scope = vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)';
-        sqlite
-          .prepare(
-            `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
-             WHERE state = 'failed' AND ${vault === null ? '1' : 'source_vault_name = @vault'}`,
-          )
-          .run(params);
-        result.requeued = sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1,
-               failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL,
-               next_attempt_at = NULL, updated_at = @now
-             WHERE state = 'failed' AND ${scope}`,
-          )
-          .run(params).changes;
-      }
+      if (all || target === 'failed') result.requeued = requeueFailed(store, vault, now);
       return result;
     })
     .immediate();

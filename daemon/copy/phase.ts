@@ -29,7 +29,6 @@ import { InFlightLimit } from './concurrency.js';
 import { CrashPoints } from './crash.js';
 import { classifyStartRejection, FAILURE_REASONS, type FailureReason } from './failures.js';
 import { ACTIVE_JOB_STATES, listCopyJobs } from './jobs.js';
-import { type CompletedItem, type CopyCandidate, CopyQueue, type SubmittedItem } from './queue.js';
 import {
   absentCertainAt,
   markReconciled,
@@ -38,6 +37,7 @@ import {
   settleUnknown,
   verdictOf,
 } from './reconcile.js';
+import { type CompletedItem, type CopyCandidate, CopyQueue, type SubmittedItem } from './repo.js';
 import { idempotencyToken } from './token.js';
 
 export interface CopyPhaseOptions {

@@ -14,7 +14,7 @@ import type { Store } from '../store/store.js';
 import type { CrashPoints } from './crash.js';
 import { classifyJobFailure } from './failures.js';
 import { FINISHED_JOB_STATES, listCopyJobs, liveOrDoneJob } from './jobs.js';
-import type { CopyQueue, UnknownItem } from './queue.js';
+import type { CopyQueue, UnknownItem } from './repo.js';
 
 /** Every job created before this (local ms) is recorded in the store, or its item is in submitting. */
 const RECONCILED_THROUGH = 'reconciled_through';

@@ -1,5 +1,5 @@
 // The inventory's refresh schedule: a full pass of every selected vault once per
-// inventory.full_refresh_interval (service.ts decides full or incremental per
+// inventory.full_refresh_interval (phase.ts decides full or incremental per
 // vault). The pipeline stops a long phase (copy) when the next one is due and
 // starts again at the inventory; a service whose pipeline is done is woken then.
 // Source of truth: source_vaults.inventory_full_pass_at, so a restart keeps the schedule.
@@ -8,7 +8,7 @@ import type { Phase } from '../../shared/api.js';
 import type { EventJournal } from '../events.js';
 import type { PipelineRefresh } from '../pipeline.js';
 import type { Store } from '../store/store.js';
-import { refreshDueAt } from './service.js';
+import { refreshDueAt } from './phase.js';
 
 /** setTimeout's largest delay; a longer wait is made of several. */
 const MAX_TIMER_MS = 2_147_483_647;

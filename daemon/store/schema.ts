@@ -304,7 +304,7 @@ export const copyItems = sqliteTable(
     // The indexes below hold only the rows their queries look for, so that planning a million points (inserts,
     // half of them skipped, none with a job, failure or chain weight yet) maintains as few of them as possible.
     // A partial index is used only when the query implies its WHERE: `state = 'queued'`, `x = ?` or
-    // `x IS NOT NULL`, as the queries in daemon/copy/queue.ts, forecast.ts and plan/service.ts say it.
+    // `x IS NOT NULL`, as the queries in daemon/copy/repo.ts, forecast.ts and plan/phase.ts say it.
     // bench/plan.ts compares whole and partial indexes on one store (bench/results/design-notes.md).
     index('copy_items_claim_idx').on(t.state, t.chainWeight).where(sql`${t.state} = 'queued'`),
     index('copy_items_combo_idx').on(t.comboId, t.state),
@@ -312,7 +312,7 @@ export const copyItems = sqliteTable(
     index('copy_items_failure_idx').on(t.failureReason, t.state).where(sql`${t.failureReason} IS NOT NULL`),
     // Only the items a chain still waits on: the plan's skipped half of a million points (and every finished
     // item) stays out of an index whose random keys cost a page write each.
-    // Queries must carry this WHERE term verbatim for SQLite to use it (daemon/copy/queue.ts).
+    // Queries must carry this WHERE term verbatim for SQLite to use it (daemon/copy/repo.ts).
     index('copy_items_chain_idx')
       .on(t.resourceArn, t.creationDate)
       .where(sql`${t.state} IN ('queued', 'submitting', 'submitted')`),

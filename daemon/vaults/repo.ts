@@ -4,6 +4,7 @@
 
 import type { Config } from '../../shared/config.js';
 import type { VaultNotifications } from '../aws/operations.js';
+import { inventoryRepo } from '../inventory/repo.js';
 import { destinationVaultName } from '../plan/vault-names.js';
 import type { Store } from '../store/store.js';
 import type { LockPlan, LockSettings } from './lock.js';
@@ -114,16 +115,8 @@ export function recordSourceSettings(
   name: string,
   settings: { tags: Record<string, string>; policy: string | null; notifications: VaultNotifications | null },
 ): void {
-  store.write(() =>
-    store.sqlite
-      .prepare('UPDATE source_vaults SET tags = ?, access_policy = ?, notifications = ? WHERE name = ?')
-      .run(
-        JSON.stringify(settings.tags),
-        settings.policy,
-        settings.notifications ? JSON.stringify(settings.notifications) : null,
-        name,
-      ),
-  );
+  // source_vaults belongs to the inventory.
+  inventoryRepo(store).recordSourceVaultSettings(name, settings);
 }
 
 export interface DestinationVaultRow {

@@ -26,7 +26,7 @@ import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
-import { consentWaiting, settleVaultConsent } from '../plan/service.js';
+import { consentWaiting, settleVaultConsent } from '../plan/phase.js';
 import type { Store } from '../store/store.js';
 import { AIR_GAPPED, CONSENT_FIX, consentNeeded } from './consent.js';
 import { changeableForDays, describeLock, type LockSettings, lockOf, planLock } from './lock.js';

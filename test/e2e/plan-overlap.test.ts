@@ -1,5 +1,5 @@
 // The plan decides the points already stored while the inventory still lists
-// (daemon/plan/service.ts start: drafts), and run() then decides every point
+// (daemon/plan/phase.ts start: drafts), and run() then decides every point
 // again with the final inputs. A SIGKILL while the drafts are partly written,
 // then a restart, gives the plan of an uninterrupted run; and the drafts never
 // leave a decision that the whole inventory changes (the KMS keys, classified

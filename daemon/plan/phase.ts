@@ -26,10 +26,12 @@
 //   again. planned_at is when an item's current decision was first made.
 // The decision is computed in SQL over temporary lookup tables (allowed APMIDs,
 // the enrich module's resolved APMID per resource, vault mapping): one pass, no per-row JS.
+// copy/repo.ts records the decisions in copy_items, and the consent settlement's requeues and skips.
 
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep, setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Config } from '../../shared/config.js';
+import { planDecisionRecorder, queueConsentedPoints, skipPointsAwaitingConsent } from '../copy/repo.js';
 import { currentSource } from '../enrich/repo.js';
 import { materializeResolvedApmids, RESOLVED_APMIDS_TABLE } from '../enrich/resolution.js';
 import type { EventJournal } from '../events.js';
@@ -65,6 +67,15 @@ function allowedApmids(config: Config): string[] {
     .split(/\r?\n/)
     .map((line) => line.replace(/#.*/, '').trim())
     .filter(Boolean);
+}
+
+interface LookupVaultRow {
+  name: string;
+  selected: number;
+  minRetentionDays: number | null;
+  maxRetentionDays: number | null;
+  vaultType: string;
+  destinationExists: number | null;
 }
 
 const sqlList = (values: readonly string[]) => values.map((v) => `'${v.replace(/'/g, "''")}'`).join(', ');
@@ -106,17 +117,15 @@ export class PlanPhase implements PipelinePhase {
     const started = this.now();
     if ((await this.resolve(context.signal)) === 'stopped') return 'stopped';
     this.prepareLookups();
-    const { maxId } = sqlite.prepare('SELECT coalesce(max(id), 0) AS maxId FROM recovery_points').get() as {
-      maxId: number;
-    };
-    const decide = sqlite.prepare(this.decisionSql());
+    const maxId = sqlite.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() ?? 0;
+    const decide = planDecisionRecorder(store, this.decisionSql());
     const parameters = {
       now: started,
       expiryHorizon: started + this.options.config.copy.expiryMarginMs,
     };
     for (let from = 1; from <= maxId; from += PLAN_CHUNK) {
       if (context.signal.aborted) return 'stopped';
-      store.write(() => decide.run({ ...parameters, from, to: from + PLAN_CHUNK - 1 }));
+      decide({ ...parameters, from, to: from + PLAN_CHUNK - 1 });
       await yieldToEventLoop();
     }
     const summary = planTotals(store);
@@ -151,11 +160,11 @@ export class PlanPhase implements PipelinePhase {
     const { store, config } = this.options;
     const { sqlite } = store;
     if ((await this.resolve(signal)) === 'stopped') return;
-    const lastId = sqlite.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
+    const lastId = sqlite.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck();
     const listing = sqlite
       .prepare(`SELECT EXISTS (SELECT 1 FROM source_vaults WHERE selected = 1 AND inventory_state != 'done')`)
       .pluck();
-    let decide: ReturnType<typeof sqlite.prepare> | undefined;
+    let decide: ReturnType<typeof planDecisionRecorder> | undefined;
     let decidedTo = 0;
     // The vaults to list are marked when the inventory begins, which may come after the CSV load.
     let listed = false;
@@ -163,18 +172,17 @@ export class PlanPhase implements PipelinePhase {
       const listingNow = listing.get() === 1;
       if (listed && !listingNow) return;
       listed ||= listingNow;
-      const maxId = lastId.get() as number;
+      const maxId = lastId.get() ?? 0;
       if (listingNow && maxId > decidedTo) {
         // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
         this.prepareLookups();
-        decide ??= sqlite.prepare(this.decisionSql());
+        decide ??= planDecisionRecorder(store, this.decisionSql());
         const at = this.now();
         const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
         for (let from = decidedTo + 1; from <= maxId; from += PLAN_CHUNK) {
           if (signal.aborted || listing.get() !== 1) return;
           const to = Math.min(from + PLAN_CHUNK - 1, maxId);
-          const statement = decide;
-          store.write(() => statement.run({ ...parameters, from, to }));
+          decide({ ...parameters, from, to });
           decidedTo = to;
           await yieldToEventLoop();
         }
@@ -198,20 +206,13 @@ export class PlanPhase implements PipelinePhase {
       const allow = sqlite.prepare('INSERT OR IGNORE INTO plan_allowed (apmid) VALUES (?)');
       for (const apmid of allowedApmids(config)) allow.run(apmid);
       const vaults = sqlite
-        .prepare(
+        .prepare<[], LookupVaultRow>(
           `SELECT v.name, v.selected, coalesce(d.min_retention_days, v.min_retention_days) AS minRetentionDays,
              coalesce(d.max_retention_days, v.max_retention_days) AS maxRetentionDays, v.vault_type AS vaultType,
              (d.arn IS NOT NULL AND d.state IN ('created', 'existing')) AS destinationExists
            FROM source_vaults v LEFT JOIN destination_vaults d ON d.source_vault_name = v.name`,
         )
-        .all() as {
-        name: string;
-        selected: number;
-        minRetentionDays: number | null;
-        maxRetentionDays: number | null;
-        vaultType: string;
-        destinationExists: number | null;
-      }[];
+        .all();
       const addVault = sqlite.prepare('INSERT INTO plan_vaults VALUES (?, ?, ?, ?, ?, ?)');
       for (const v of vaults) {
         addVault.run(
@@ -232,11 +233,6 @@ export class PlanPhase implements PipelinePhase {
     const retentionDays = `coalesce(p.lifecycle_delete_after_days,
       CASE WHEN p.delete_at IS NOT NULL THEN (p.delete_at - p.creation_date) / ${DAY_MS} END)`;
     return `
-      INSERT INTO copy_items (point_id, state, skip_reason, apmid, destination_vault_name,
-        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, planned_at, updated_at)
-      SELECT id, CASE WHEN reason IS NULL THEN 'queued' ELSE 'skipped' END, reason, apmid, destination_name,
-        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, @now, @now
-      FROM (
         SELECT p.id, p.resource_arn, p.creation_date, p.lifecycle_delete_after_days, p.lifecycle_cold_after_days,
           a.apmid, v.destination_name,
           CASE
@@ -268,23 +264,7 @@ export class PlanPhase implements PipelinePhase {
         FROM recovery_points p
         LEFT JOIN plan_vaults v ON v.source_name = p.vault_name
         LEFT JOIN ${RESOLVED_APMIDS_TABLE} a ON a.resource_arn = p.resource_arn
-        WHERE p.id BETWEEN @from AND @to
-      ) AS decided
-      WHERE true
-      ON CONFLICT (point_id) DO UPDATE SET
-        state = excluded.state, skip_reason = excluded.skip_reason, apmid = excluded.apmid,
-        destination_vault_name = excluded.destination_vault_name,
-        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
-        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
-        planned_at = excluded.planned_at, updated_at = excluded.updated_at
-      WHERE (copy_items.state IN ('discovered', 'queued')
-          OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT ${reason('already_copied')}))
-        -- An item whose decision stands is not written again: after the drafts most of them are.
-        AND (copy_items.state IS NOT excluded.state OR copy_items.skip_reason IS NOT excluded.skip_reason
-          OR copy_items.apmid IS NOT excluded.apmid
-          OR copy_items.destination_vault_name IS NOT excluded.destination_vault_name
-          OR copy_items.lifecycle_delete_after_days IS NOT excluded.lifecycle_delete_after_days
-          OR copy_items.lifecycle_cold_after_days IS NOT excluded.lifecycle_cold_after_days)`;
+        WHERE p.id BETWEEN @from AND @to`;
   }
 }
 
@@ -299,44 +279,31 @@ export function settleVaultConsent(
   config: Config,
   now = Date.now(),
 ): { queued: number; skipped: number } {
-  const { sqlite } = store;
-  const usable = `SELECT p.id FROM recovery_points p JOIN destination_vaults d ON d.source_vault_name = p.vault_name
-    WHERE d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
-  const queued = store.write(
-    () =>
-      sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'queued', skip_reason = NULL, updated_at = @now
-           WHERE state = 'skipped' AND skip_reason = 'vault_needs_consent' AND point_id IN (${usable})`,
-        )
-        .run({ now }).changes,
-  );
-  const waiting = (
-    sqlite
-      .prepare(
-        `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
+  const queued = queueConsentedPoints(store, now);
+  const waiting = store.sqlite
+    .prepare<[], { name: string; vaultType: string }>(
+      `SELECT v.name, v.vault_type AS vaultType FROM source_vaults v
          JOIN destination_vaults d ON d.source_vault_name = v.name WHERE d.state = 'proposed'`,
-      )
-      .all() as { name: string; vaultType: string }[]
-  ).filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
-  let skipped = 0;
-  const skip = sqlite.prepare(
-    `UPDATE copy_items SET state = 'skipped', skip_reason = 'vault_needs_consent', updated_at = @now
-     WHERE state = 'queued' AND point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)`,
+    )
+    .all()
+    .filter((v) => consentNeeded(v, false, config.vaults.confirmComplianceLock));
+  const skipped = skipPointsAwaitingConsent(
+    store,
+    waiting.map((v) => v.name),
+    now,
   );
-  for (const v of waiting) skipped += store.write(() => skip.run({ now, vault: v.name }).changes);
   return { queued, skipped };
 }
 
 /** Points skipped for want of consent to their destination vault, and those vaults (one pass over them). */
 export function consentWaiting(store: Store): { points: number; vaults: string[] } {
   const rows = store.sqlite
-    .prepare(
+    .prepare<[], { vault: string; n: number }>(
       `SELECT p.vault_name AS vault, count(*) AS n FROM copy_items i INDEXED BY copy_items_skip_idx
        JOIN recovery_points p ON p.id = i.point_id WHERE i.skip_reason = 'vault_needs_consent'
        GROUP BY p.vault_name ORDER BY p.vault_name`,
     )
-    .all() as { vault: string; n: number }[];
+    .all();
   return { points: rows.reduce((sum, r) => sum + r.n, 0), vaults: rows.map((r) => r.vault) };
 }
 
@@ -367,7 +334,7 @@ export function planPoints(
         ? `AND i.state NOT IN ('skipped', 'discovered')`
         : "AND i.state = 'skipped' AND i.skip_reason = @reason";
   const points = store.sqlite
-    .prepare(
+    .prepare<{ after: number; limit: number; reason?: string }, PlanPointRow>(
       `SELECT p.id, p.arn, p.vault_name AS vault, p.resource_arn AS resourceArn, p.resource_type AS resourceType,
          i.apmid, i.state, i.skip_reason AS reason, i.destination_vault_name AS destinationVault
        FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
@@ -377,7 +344,7 @@ export function planPoints(
       after: filter.after ?? 0,
       limit: filter.limit,
       ...(filter.reason && filter.reason !== 'copy' ? { reason: filter.reason } : {}),
-    }) as PlanPointRow[];
+    });
   const last = points.at(-1);
   return { points, next: points.length === filter.limit && last ? last.id : null };
 }

@@ -20,6 +20,7 @@
 // - Vaults are listed in parallel (pages fetched and parsed on worker threads);
 //   the main thread writes, in transactions of about WRITE_BUDGET_MS each.
 // Source of truth: recovery_points rows, and source_vaults' inventory_* columns for progress.
+// The SQL is in repo.ts; this module paces the listing and says when each write happens.
 
 import type { RecoveryPointRow, VaultSummary } from '../aws/operations.js';
 import { AwsCallError, type AwsPort } from '../aws/port.js';
@@ -29,6 +30,7 @@ import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
 import { WriteQueue } from '../store/write-queue.js';
 import { matchesAny } from './glob.js';
+import { type InventoryRepo, inventoryRepo, type VaultProgress } from './repo.js';
 
 /** How far back an incremental refresh looks before the last horizon, for clock skew and late-completing points. */
 const REFRESH_OVERLAP_MS = 6 * 3_600_000;
@@ -46,12 +48,7 @@ const DEFAULT_FULL_REFRESH_INTERVAL_MS = 86_400_000;
  * never had one; undefined when no vault is selected.
  */
 export function refreshDueAt(store: Store, intervalMs: number, now: number = Date.now()): number | undefined {
-  const row = store.sqlite
-    .prepare(
-      `SELECT count(*) AS vaults, sum(inventory_full_pass_at IS NULL) AS never, min(inventory_full_pass_at) AS oldest
-       FROM source_vaults WHERE selected = 1`,
-    )
-    .get() as { vaults: number; never: number | null; oldest: number | null };
+  const row = inventoryRepo(store).fullPasses();
   if (row.vaults === 0) return undefined;
   if (row.never || row.oldest === null) return now;
   return row.oldest + intervalMs;
@@ -71,48 +68,16 @@ export interface InventoryOptions {
   now?: () => number;
 }
 
-interface VaultProgress {
-  name: string;
-  inventoryState: 'pending' | 'listing' | 'done';
-  inventoryNextToken: string | null;
-  inventoryCreatedAfter: number | null;
-  inventoryStartedAt: number | null;
-  inventoryCount: number;
-  pointCountReported: number | null;
-}
-
 export class InventoryPhase implements PipelinePhase {
   readonly name = 'inventory' as const;
   private readonly now: () => number;
-  private readonly upsertPoint;
   /** Pages from parallel vault lanes are committed one per event-loop turn (see write-queue.ts). */
   private readonly writes = new WriteQueue();
-  private readonly checkpoint;
+  private readonly repo: InventoryRepo;
 
   constructor(private readonly options: InventoryOptions) {
     this.now = options.now ?? Date.now;
-    const { sqlite } = options.store;
-    this.upsertPoint = sqlite.prepare(`
-      INSERT INTO recovery_points (
-        arn, vault_name, resource_arn, resource_type, resource_name, status, status_message, creation_date,
-        completion_date, size_bytes, encryption_key_arn, encryption_key_type, is_encrypted, parent_arn, is_parent,
-        composite_member_identifier, lifecycle_cold_after_days, lifecycle_delete_after_days, move_to_cold_at,
-        delete_at, vault_type, is_continuous, first_seen_at, last_seen_at, gone_at)
-      VALUES (
-        @arn, @vaultName, @resourceArn, @resourceType, @resourceName, @status, @statusMessage, @creationDate,
-        @completionDate, @sizeBytes, @encryptionKeyArn, @encryptionKeyType, @isEncrypted, @parentArn, @isParent,
-        @compositeMemberIdentifier, @lifecycleColdAfterDays, @lifecycleDeleteAfterDays, @moveToColdAt,
-        @deleteAt, @vaultType, @isContinuous, @seenAt, @seenAt, NULL)
-      ON CONFLICT (arn) DO UPDATE SET
-        status = excluded.status, status_message = excluded.status_message,
-        completion_date = excluded.completion_date, size_bytes = excluded.size_bytes,
-        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
-        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
-        move_to_cold_at = excluded.move_to_cold_at, delete_at = excluded.delete_at,
-        last_seen_at = excluded.last_seen_at, gone_at = NULL`);
-    this.checkpoint = sqlite.prepare(`
-      UPDATE source_vaults SET inventory_next_token = @nextToken, inventory_pages = inventory_pages + 1,
-        inventory_count = inventory_count + @count WHERE name = @name`);
+    this.repo = inventoryRepo(options.store);
   }
 
   async run(context: PhaseContext): Promise<'done' | 'stopped'> {
@@ -145,7 +110,7 @@ export class InventoryPhase implements PipelinePhase {
 
   /** Every source vault by name, and which ones the config selects; details follow in describeVaults. */
   private async listVaults(signal: AbortSignal): Promise<VaultSummary[]> {
-    const { port, store } = this.options;
+    const { port } = this.options;
     const listed: VaultSummary[] = [];
     let nextToken: string | undefined;
     do {
@@ -153,56 +118,18 @@ export class InventoryPhase implements PipelinePhase {
       listed.push(...page.vaults);
       nextToken = page.nextToken;
     } while (nextToken);
-    // A new vault starts with what the listing says; a known one keeps its described details until
-    // describeVaults replaces them.
-    const upsert = store.sqlite.prepare(`
-      INSERT INTO source_vaults (name, arn, vault_type, selected, encryption_key_arn, locked, min_retention_days,
-        max_retention_days, lock_date, point_count_reported)
-      VALUES (@name, @arn, @vaultType, @selected, @encryptionKeyArn, @locked, @minRetentionDays, @maxRetentionDays,
-        @lockDate, @numberOfRecoveryPoints)
-      ON CONFLICT (name) DO UPDATE SET arn = excluded.arn, vault_type = excluded.vault_type,
-        selected = excluded.selected`);
-    store.write(() => {
-      for (const vault of listed) {
-        upsert.run({
-          ...vault,
-          selected: matchesAny(vault.name, this.options.vaultPatterns) ? 1 : 0,
-          locked: vault.locked ? 1 : 0,
-        });
-      }
-    });
+    this.repo.recordListedVaults(listed, (name) => matchesAny(name, this.options.vaultPatterns));
     return listed;
   }
 
   /** DescribeBackupVault each vault: ListBackupVaults can omit lock details. */
   private async describeVaults(listed: VaultSummary[], signal: AbortSignal): Promise<void> {
-    const { port, store } = this.options;
+    const { port } = this.options;
     // One operation (and so one rate budget) per AWS API: the vaults phase describes vaults the same way.
     const described = await Promise.all(
       listed.map((v) => port.call('source', 'describeVault', { name: v.name }, signal)),
     );
-    const update = store.sqlite.prepare(`
-      UPDATE source_vaults SET arn = @arn, vault_type = @vaultType, encryption_key_arn = @encryptionKeyArn,
-        locked = @locked, min_retention_days = @minRetentionDays, max_retention_days = @maxRetentionDays,
-        lock_date = @lockDate, point_count_reported = @numberOfRecoveryPoints, described_at = @describedAt
-      WHERE name = @name`);
-    const describedAt = this.now();
-    store.write(() => {
-      for (const vault of described) {
-        update.run({
-          name: vault.name,
-          arn: vault.arn,
-          vaultType: vault.vaultType,
-          encryptionKeyArn: vault.encryptionKeyArn,
-          minRetentionDays: vault.minRetentionDays,
-          maxRetentionDays: vault.maxRetentionDays,
-          lockDate: vault.lockDate,
-          numberOfRecoveryPoints: vault.numberOfRecoveryPoints,
-          locked: vault.locked ? 1 : 0,
-          describedAt,
-        });
-      }
-    });
+    this.repo.recordDescribedVaults(described, this.now());
     this.options.log.info('source vaults described', {
       vaults: described.length,
       selected: described.filter((v) => matchesAny(v.name, this.options.vaultPatterns)).length,
@@ -216,48 +143,18 @@ export class InventoryPhase implements PipelinePhase {
    * lane's speed, after the others are done.
    */
   private vaultsToList(phaseStartedAt: number): VaultProgress[] {
-    const { sqlite } = this.options.store;
     const interval = this.options.fullRefreshIntervalMs ?? DEFAULT_FULL_REFRESH_INTERVAL_MS;
-    // Each run of the phase lists a completed vault once: one completed by this very run (before a restart of
-    // the phase inside it) is not listed again.
-    this.options.store.write(() =>
-      sqlite
-        .prepare(
-          `UPDATE source_vaults SET inventory_state = 'pending', inventory_next_token = NULL,
-             inventory_created_after = CASE
-               WHEN inventory_full_pass_at IS NULL OR inventory_full_pass_at + @interval <= @now THEN NULL
-               ELSE inventory_horizon - ${REFRESH_OVERLAP_MS} END
-           WHERE selected = 1 AND inventory_state = 'done' AND inventory_horizon IS NOT NULL
-             AND (inventory_completed_at IS NULL OR inventory_completed_at < @phaseStartedAt)`,
-        )
-        .run({ interval, now: phaseStartedAt, phaseStartedAt }),
-    );
-    return sqlite
-      .prepare(
-        `SELECT name, inventory_state AS inventoryState, inventory_next_token AS inventoryNextToken,
-           inventory_created_after AS inventoryCreatedAfter, inventory_started_at AS inventoryStartedAt,
-           inventory_count AS inventoryCount, point_count_reported AS pointCountReported
-         FROM source_vaults WHERE selected = 1 AND inventory_state != 'done'
-         ORDER BY coalesce(point_count_reported, 0) DESC, name`,
-      )
-      .all() as VaultProgress[];
+    this.repo.recordRelistingDue(phaseStartedAt, interval, REFRESH_OVERLAP_MS);
+    return this.repo.unfinishedVaults();
   }
 
   private async listVault(vault: VaultProgress, signal: AbortSignal): Promise<void> {
     const { store, port, log } = this.options;
-    const { sqlite } = store;
     const pageSize = this.options.pageSize ?? 1000;
     let startedAt = vault.inventoryStartedAt;
     if (vault.inventoryState === 'pending') {
       startedAt = this.now();
-      store.write(() =>
-        sqlite
-          .prepare(
-            `UPDATE source_vaults SET inventory_state = 'listing', inventory_started_at = ?, inventory_pages = 0,
-               inventory_count = 0, inventory_next_token = NULL WHERE name = ?`,
-          )
-          .run(startedAt, vault.name),
-      );
+      this.repo.recordListingStarted(vault.name, startedAt);
     }
     const createdAfter = vault.inventoryCreatedAfter ?? undefined;
     // Rows this pass is still expected to list, by the count AWS reports for the vault: the rate slots go to the
@@ -317,28 +214,22 @@ export class InventoryPhase implements PipelinePhase {
             const started = performance.now();
             while (next < rows.length) {
               const point = rows[next++] as RecoveryPointRow;
-              this.upsertPoint.run({
-                ...point,
-                isEncrypted: point.isEncrypted === null ? null : point.isEncrypted ? 1 : 0,
-                isParent: point.isParent ? 1 : 0,
-                isContinuous: point.isContinuous ? 1 : 0,
-                seenAt,
-              });
+              this.repo.recordPoint(point, seenAt);
               // The clock is read every 16 rows.
               if (next % 16 === 0 && performance.now() - started >= WRITE_BUDGET_MS) break;
             }
             if (next < rows.length) return false;
-            this.checkpoint.run({ name: vault.name, nextToken: page.nextToken ?? null, count: rows.length });
-            if (!page.nextToken) this.completeVault(vault.name, seenAt, createdAfter === undefined);
+            this.repo.recordPageCheckpoint(vault.name, page.nextToken ?? null, rows.length);
+            if (!page.nextToken) {
+              this.repo.recordListingComplete(vault.name, seenAt, createdAfter === undefined, this.now());
+            }
             return true;
           }),
         );
         if (pageDone) break;
       }
     }
-    const done = sqlite
-      .prepare('SELECT inventory_count AS count, inventory_pages AS pages FROM source_vaults WHERE name = ?')
-      .get(vault.name) as { count: number; pages: number };
+    const done = this.repo.listedSoFar(vault.name);
     this.options.journal.record('info', 'inventory.vault_done', 'vault listed', {
       vault: vault.name,
       points: done.count,
@@ -347,52 +238,21 @@ export class InventoryPhase implements PipelinePhase {
     });
   }
 
-  /** Inside the last page's transaction: the vault is done, and a full pass marks unseen points gone. */
-  private completeVault(name: string, passStartedAt: number, fullPass: boolean): void {
-    const { sqlite } = this.options.store;
-    const now = this.now();
-    if (fullPass) {
-      sqlite
-        .prepare('UPDATE recovery_points SET gone_at = ? WHERE vault_name = ? AND last_seen_at < ? AND gone_at IS NULL')
-        .run(now, name, passStartedAt);
-    }
-    sqlite
-      .prepare(
-        `UPDATE source_vaults SET inventory_state = 'done', inventory_completed_at = @now, inventory_next_token = NULL,
-           inventory_horizon = CASE WHEN @fullPass THEN @passStartedAt
-             ELSE max(coalesce(inventory_horizon, 0), @passStartedAt) END,
-           inventory_full_pass_at = CASE WHEN @fullPass THEN @passStartedAt ELSE inventory_full_pass_at END,
-           inventory_created_after = NULL
-         WHERE name = @name`,
-      )
-      .run({ now, fullPass: fullPass ? 1 : 0, passStartedAt, name });
-  }
-
   /** Ask KMS once per distinct key whether AWS manages it (AWS-managed keys cannot be shared cross-account). */
   private async classifyKeys(signal: AbortSignal): Promise<void> {
-    const { store, port, log } = this.options;
-    const unknown = (
-      store.sqlite
-        .prepare(
-          `SELECT DISTINCT encryption_key_arn AS arn FROM recovery_points
-           WHERE encryption_key_arn IS NOT NULL AND encryption_key_arn NOT IN (SELECT arn FROM kms_keys)`,
-        )
-        .all() as { arn: string }[]
-    ).map((r) => r.arn);
-    const insert = store.sqlite.prepare(
-      'INSERT INTO kms_keys (arn, manager, alias, checked_at) VALUES (?, ?, ?, ?) ON CONFLICT (arn) DO NOTHING',
-    );
+    const { port, log } = this.options;
+    const unknown = this.repo.unclassifiedKeys();
     for (const arn of unknown) {
       if (signal.aborted) return;
       try {
         const key = await port.call('source', 'describeKey', { keyArn: arn }, signal);
-        store.write(() => insert.run(arn, key.keyManager, key.alias, this.now()));
+        this.repo.recordKeyManager(arn, key.keyManager, key.alias, this.now());
       } catch (err) {
         if (!(err instanceof AwsCallError) || !['denied', 'not_found', 'permanent'].includes(err.failure.kind))
           throw err;
         // Not knowing is recorded as such; the plan treats UNKNOWN keys as copyable and the copy reports the truth.
         log.warn('cannot describe a KMS key; whether AWS manages it is unknown', { key: arn, error: err.failure.name });
-        store.write(() => insert.run(arn, 'UNKNOWN', null, this.now()));
+        this.repo.recordKeyManager(arn, 'UNKNOWN', null, this.now());
       }
     }
   }

@@ -1,4 +1,6 @@
-// The copy queue: the copy engine's SQL. Every state change of an item is one
+// The copy queue: the copy engine's SQL, and the only module that writes copy_items, copy_attempts,
+// copy_combos and copy_checkpoints (the plan's decisions and reset's requeues are the functions at the end).
+// Every state change of an item is one
 // short synchronous transaction on the main thread (the store's only writer),
 // so a crash between two of them leaves a state the next start can read:
 //
@@ -14,6 +16,7 @@
 // and no older point of its resource is still waiting (oldest first).
 
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import type { Statement } from 'better-sqlite3';
 import type { CopyJobSummary } from '../aws/operations.js';
 import type { Store } from '../store/store.js';
 import { FAILURE_REASONS, type FailureReason, type FailureVerdict } from './failures.js';
@@ -124,14 +127,33 @@ function chainHeads(index: string, filter: string, limit: string, order = 'i.cha
     LIMIT ${limit}`;
 }
 
+/** The queue's statements by SQL text, prepared once per store connection (the texts are constants). */
+const statementsByStore = new WeakMap<Store['sqlite'], Map<string, Statement>>();
+
 export class CopyQueue {
   private readonly sqlite: Store['sqlite'];
+  private readonly statements: Map<string, Statement>;
 
   constructor(
     store: Store,
     private readonly runId: number,
   ) {
     this.sqlite = store.sqlite;
+    let statements = statementsByStore.get(store.sqlite);
+    if (!statements) {
+      statements = new Map();
+      statementsByStore.set(store.sqlite, statements);
+    }
+    this.statements = statements;
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.sqlite.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private tx<T>(fn: () => T): T {
@@ -145,22 +167,19 @@ export class CopyQueue {
   async prepare(now: number): Promise<{ vaultUnavailable: number; vaultRecovered: number }> {
     const vaultRecovered = this.tx(
       () =>
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'queued', failure_kind = NULL, failure_reason = NULL, error_code = NULL,
+        this.statement(
+          `UPDATE copy_items SET state = 'queued', failure_kind = NULL, failure_reason = NULL, error_code = NULL,
                error_message = NULL, next_attempt_at = NULL, updated_at = @now
              WHERE state = 'failed' AND failure_reason = 'destination_vault_unavailable' AND point_id IN (
                SELECT i.point_id FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
                JOIN destination_vaults d ON d.source_vault_name = p.vault_name
                WHERE i.state = 'failed' AND i.failure_reason = 'destination_vault_unavailable' AND ${USABLE_VAULT})`,
-          )
-          .run({ now }).changes,
+        ).run({ now }).changes,
     );
     const vaultUnavailable = this.tx(
       () =>
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent',
+        this.statement(
+          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent',
                failure_reason = 'destination_vault_unavailable', error_code = 'DestinationVaultUnavailable',
                error_message = (SELECT 'destination vault ' || coalesce(d.name, p.vault_name) || ' is '
                  || coalesce(d.state, 'missing') || ' (rpctl compliance says why)' FROM recovery_points p
@@ -170,22 +189,21 @@ export class CopyQueue {
                SELECT i.point_id FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
                LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
                WHERE i.state = 'queued' AND NOT coalesce(${USABLE_VAULT}, 0))`,
-          )
-          .run({ now }).changes,
+        ).run({ now }).changes,
     );
 
-    const { lo, hi } = this.sqlite
-      .prepare(`SELECT min(point_id) AS lo, max(point_id) AS hi FROM copy_items WHERE state = 'queued'`)
-      .get() as { lo: number | null; hi: number | null };
+    const { lo, hi } = this.statement(
+      `SELECT min(point_id) AS lo, max(point_id) AS hi FROM copy_items WHERE state = 'queued'`,
+    ).get() as { lo: number | null; hi: number | null };
     if (lo !== null && hi !== null) {
-      const addCombos = this.sqlite.prepare(
+      const addCombos = this.statement(
         `INSERT INTO copy_combos (source_vault_name, resource_type, encryption_key_arn)
          SELECT DISTINCT p.vault_name, p.resource_type, coalesce(p.encryption_key_arn, '')
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
          WHERE i.state = 'queued' AND i.combo_id IS NULL AND i.point_id BETWEEN @from AND @to
          ON CONFLICT DO NOTHING`,
       );
-      const setCombos = this.sqlite.prepare(
+      const setCombos = this.statement(
         `UPDATE copy_items SET combo_id = (
            SELECT c.id FROM recovery_points p JOIN copy_combos c ON c.source_vault_name = p.vault_name
              AND c.resource_type = p.resource_type AND c.encryption_key_arn = coalesce(p.encryption_key_arn, '')
@@ -193,7 +211,7 @@ export class CopyQueue {
          WHERE state = 'queued' AND combo_id IS NULL AND point_id BETWEEN @from AND @to`,
       );
       // Work left in the chain from this point on (itself included): the head carries its whole chain.
-      const setWeights = this.sqlite.prepare(
+      const setWeights = this.statement(
         `UPDATE copy_items SET chain_weight = (
            SELECT coalesce(sum(${JOB_SECONDS_SQL}), 0) FROM copy_items o JOIN recovery_points p ON p.id = o.point_id
            WHERE o.resource_arn = copy_items.resource_arn AND o.state IN ('queued', 'submitting', 'submitted')
@@ -213,14 +231,12 @@ export class CopyQueue {
     }
     // A combination whose canary failed holds its points until the operator retries it.
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
+      this.statement(
+        `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
              error_code = 'CanaryFailed', error_message = (SELECT c.detail FROM copy_combos c WHERE c.id = copy_items.combo_id),
              updated_at = @now
            WHERE state = 'queued' AND combo_id IN (SELECT id FROM copy_combos WHERE state = 'failed')`,
-        )
-        .run({ now }),
+      ).run({ now }),
     );
     return { vaultUnavailable, vaultRecovered };
   }
@@ -232,11 +248,9 @@ export class CopyQueue {
    */
   claimable(limit: number, now: number): CopyCandidate[] {
     if (limit <= 0) return [];
-    return this.sqlite
-      .prepare(
-        chainHeads('copy_items_claim_idx', `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`, '@limit'),
-      )
-      .all({ now, limit }) as CopyCandidate[];
+    return this.statement(
+      chainHeads('copy_items_claim_idx', `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`, '@limit'),
+    ).all({ now, limit }) as CopyCandidate[];
   }
 
   /**
@@ -246,17 +260,15 @@ export class CopyQueue {
    * combination for hours).
    */
   canaryCandidate(comboId: number, now: number, safeUntil: number, pointId?: number): CopyCandidate | undefined {
-    return this.sqlite
-      .prepare(
-        chainHeads(
-          'copy_items_combo_idx',
-          'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
-          '1',
-          `(p.gone_at IS NOT NULL OR p.status NOT IN ('COMPLETED', 'AVAILABLE')
+    return this.statement(
+      chainHeads(
+        'copy_items_combo_idx',
+        'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
+        '1',
+        `(p.gone_at IS NOT NULL OR p.status NOT IN ('COMPLETED', 'AVAILABLE')
              OR coalesce(p.delete_at < @safeUntil, 0)), coalesce(p.size_bytes, 0), i.point_id`,
-        ),
-      )
-      .get({ now, comboId, safeUntil, pointId: pointId ?? null }) as CopyCandidate | undefined;
+      ),
+    ).get({ now, comboId, safeUntil, pointId: pointId ?? null }) as CopyCandidate | undefined;
   }
 
   /**
@@ -266,22 +278,18 @@ export class CopyQueue {
   markIntent(c: CopyCandidate, token: string, now: number, leaseMs: number): boolean {
     return this.tx(() => {
       const attempt = Math.max(1, c.attempt);
-      const changed = this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'submitting', attempt = @attempt, idempotency_token = @token,
+      const changed = this.statement(
+        `UPDATE copy_items SET state = 'submitting', attempt = @attempt, idempotency_token = @token,
              lease_owner = @owner, lease_expires_at = @expires, updated_at = @now
            WHERE point_id = @pointId AND state = 'queued'`,
-        )
-        .run({ pointId: c.pointId, attempt, token, owner: `run-${this.runId}`, expires: now + leaseMs, now }).changes;
+      ).run({ pointId: c.pointId, attempt, token, owner: `run-${this.runId}`, expires: now + leaseMs, now }).changes;
       if (changed === 0) return false;
-      this.sqlite
-        .prepare(
-          `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at)
+      this.statement(
+        `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at)
            VALUES (@pointId, @attempt, @runId, @token, @vaultArn, @now)
            ON CONFLICT (point_id, attempt) DO UPDATE SET run_id = excluded.run_id, intent_at = excluded.intent_at,
              outcome = 'pending', error_code = NULL, error_message = NULL`,
-        )
-        .run({ pointId: c.pointId, attempt, runId: this.runId, token, vaultArn: c.destinationVaultArn, now });
+      ).run({ pointId: c.pointId, attempt, runId: this.runId, token, vaultArn: c.destinationVaultArn, now });
       c.attempt = attempt;
       return true;
     });
@@ -290,32 +298,26 @@ export class CopyQueue {
   /** StartCopyJob answered: the job exists. */
   recordStarted(pointId: number, attempt: number, copyJobId: string, createdAt: number, now: number): void {
     this.tx(() => {
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'submitted', copy_job_id = @copyJobId, job_state = 'CREATED',
+      this.statement(
+        `UPDATE copy_items SET state = 'submitted', copy_job_id = @copyJobId, job_state = 'CREATED',
              submitted_at = @createdAt, lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
            WHERE point_id = @pointId AND state = 'submitting'`,
-        )
-        .run({ pointId, copyJobId, createdAt, now });
-      this.sqlite
-        .prepare(
-          `UPDATE copy_attempts SET outcome = 'started', copy_job_id = @copyJobId
+      ).run({ pointId, copyJobId, createdAt, now });
+      this.statement(
+        `UPDATE copy_attempts SET outcome = 'started', copy_job_id = @copyJobId
            WHERE point_id = @pointId AND attempt = @attempt`,
-        )
-        .run({ pointId, attempt, copyJobId });
+      ).run({ pointId, attempt, copyJobId });
     });
   }
 
   /** StartCopyJob refused for now (quota, throttling): nothing was created; the same attempt goes again later. */
   recordDeferred(pointId: number, attempt: number, code: string, message: string, retryAt: number, now: number): void {
     this.tx(() => {
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'queued', next_attempt_at = @retryAt, lease_owner = NULL,
+      this.statement(
+        `UPDATE copy_items SET state = 'queued', next_attempt_at = @retryAt, lease_owner = NULL,
              lease_expires_at = NULL, updated_at = @now
            WHERE point_id = @pointId AND state = 'submitting'`,
-        )
-        .run({ pointId, retryAt, now });
+      ).run({ pointId, retryAt, now });
       this.markAttempt(pointId, attempt, 'rejected', code, message);
     });
   }
@@ -348,12 +350,10 @@ export class CopyQueue {
     code: string,
     message: string,
   ): void {
-    this.sqlite
-      .prepare(
-        `UPDATE copy_attempts SET outcome = @outcome, error_code = @code, error_message = @message
+    this.statement(
+      `UPDATE copy_attempts SET outcome = @outcome, error_code = @code, error_message = @message
          WHERE point_id = @pointId AND attempt = @attempt`,
-      )
-      .run({ pointId, attempt, outcome, code, message });
+    ).run({ pointId, attempt, outcome, code, message });
   }
 
   /** A finished job (or a failed attempt): retry later with a new attempt, or fail for good. */
@@ -368,7 +368,7 @@ export class CopyQueue {
   ): 'requeued' | 'failed' {
     const base =
       (
-        this.sqlite.prepare('SELECT attempt_base AS base FROM copy_items WHERE point_id = ?').get(pointId) as
+        this.statement('SELECT attempt_base AS base FROM copy_items WHERE point_id = ?').get(pointId) as
           | { base: number }
           | undefined
       )?.base ?? 0;
@@ -377,37 +377,33 @@ export class CopyQueue {
       permanent && verdict.kind === 'transient' ? `gave up after ${attempt - base} attempts: ${message}` : message;
     // Exponential backoff between attempts: 1, 2, 4 ... minutes.
     const retryAt = now + 60_000 * 2 ** Math.max(0, attempt - 1);
-    this.sqlite
-      .prepare(
-        `UPDATE copy_items SET state = @state, failure_kind = @kind, failure_reason = @reason, error_code = @code,
+    this.statement(
+      `UPDATE copy_items SET state = @state, failure_kind = @kind, failure_reason = @reason, error_code = @code,
            error_message = @message, attempt = @nextAttempt, next_attempt_at = @retryAt, lease_owner = NULL,
            lease_expires_at = NULL, updated_at = @now
          WHERE point_id = @pointId AND state = @from`,
-      )
-      .run({
-        pointId,
-        state: permanent ? 'failed' : 'queued',
-        kind: permanent ? 'permanent' : 'transient',
-        reason: verdict.reason,
-        code,
-        message: text,
-        nextAttempt: permanent ? attempt : attempt + 1,
-        retryAt: permanent ? null : retryAt,
-        now,
-        from,
-      });
+    ).run({
+      pointId,
+      state: permanent ? 'failed' : 'queued',
+      kind: permanent ? 'permanent' : 'transient',
+      reason: verdict.reason,
+      code,
+      message: text,
+      nextAttempt: permanent ? attempt : attempt + 1,
+      retryAt: permanent ? null : retryAt,
+      now,
+      from,
+    });
     return permanent ? 'failed' : 'requeued';
   }
 
   /** The job's state as AWS reports it while it runs. */
   recordJobState(pointId: number, jobState: string, now: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET job_state = @jobState, updated_at = @now
+      this.statement(
+        `UPDATE copy_items SET job_state = @jobState, updated_at = @now
            WHERE point_id = @pointId AND state = 'submitted' AND job_state IS NOT @jobState`,
-        )
-        .run({ pointId, jobState, now }),
+      ).run({ pointId, jobState, now }),
     );
   }
 
@@ -419,25 +415,25 @@ export class CopyQueue {
     now: number,
   ): 'completed' | 'requeued' | 'failed' | 'unchanged' {
     return this.tx(() => {
-      const item = this.sqlite
-        .prepare(`SELECT attempt, state FROM copy_items WHERE point_id = ? AND copy_job_id = ?`)
-        .get(pointId, job.copyJobId) as { attempt: number; state: string } | undefined;
+      const item = this.statement(`SELECT attempt, state FROM copy_items WHERE point_id = ? AND copy_job_id = ?`).get(
+        pointId,
+        job.copyJobId,
+      ) as { attempt: number; state: string } | undefined;
       if (item?.state !== 'submitted') return 'unchanged';
       if (job.state === 'COMPLETED') {
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'completed', job_state = 'COMPLETED', destination_point_arn = @arn,
+        this.statement(
+          `UPDATE copy_items SET state = 'completed', job_state = 'COMPLETED', destination_point_arn = @arn,
                completed_at = @completedAt, failure_kind = NULL, failure_reason = NULL, error_code = NULL,
                error_message = NULL, next_attempt_at = NULL, updated_at = @now
              WHERE point_id = @pointId AND state = 'submitted'`,
-          )
-          .run({ pointId, arn: job.destinationRecoveryPointArn, completedAt: job.completionDate ?? now, now });
+        ).run({ pointId, arn: job.destinationRecoveryPointArn, completedAt: job.completionDate ?? now, now });
         return 'completed';
       }
       const v = verdict ?? { reason: 'unknown', kind: 'transient' };
-      this.sqlite
-        .prepare(`UPDATE copy_items SET job_state = @state WHERE point_id = @pointId`)
-        .run({ pointId, state: job.state });
+      this.statement(`UPDATE copy_items SET job_state = @state WHERE point_id = @pointId`).run({
+        pointId,
+        state: job.state,
+      });
       return this.fail(
         pointId,
         item.attempt,
@@ -452,24 +448,20 @@ export class CopyQueue {
 
   recordVerified(pointId: number, now: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'verified', verified_at = @now, updated_at = @now
+      this.statement(
+        `UPDATE copy_items SET state = 'verified', verified_at = @now, updated_at = @now
            WHERE point_id = @pointId AND state = 'completed'`,
-        )
-        .run({ pointId, now }),
+      ).run({ pointId, now }),
     );
   }
 
   recordVerificationFailed(pointId: number, message: string, now: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'verification_failed',
+      this.statement(
+        `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'verification_failed',
              error_code = 'VerificationFailed', error_message = @message, updated_at = @now
            WHERE point_id = @pointId AND state = 'completed'`,
-        )
-        .run({ pointId, message, now }),
+      ).run({ pointId, message, now }),
     );
   }
 
@@ -479,35 +471,31 @@ export class CopyQueue {
    */
   adopt(pointId: number, job: CopyJobSummary, now: number): boolean {
     return this.tx(() => {
-      const item = this.sqlite
-        .prepare(`SELECT attempt, state, copy_job_id AS copyJobId FROM copy_items WHERE point_id = ?`)
-        .get(pointId) as { attempt: number; state: string; copyJobId: string | null } | undefined;
+      const item = this.statement(
+        `SELECT attempt, state, copy_job_id AS copyJobId FROM copy_items WHERE point_id = ?`,
+      ).get(pointId) as { attempt: number; state: string; copyJobId: string | null } | undefined;
       if (!item || !['queued', 'submitting', 'submitted', 'failed'].includes(item.state)) return false;
       if (item.state === 'submitted' && item.copyJobId === job.copyJobId) return false;
       const attempt = Math.max(1, item.attempt);
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'submitted', copy_job_id = @jobId, job_state = @jobState, attempt = @attempt,
+      this.statement(
+        `UPDATE copy_items SET state = 'submitted', copy_job_id = @jobId, job_state = @jobState, attempt = @attempt,
              submitted_at = @createdAt, lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL,
              failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL, updated_at = @now
            WHERE point_id = @pointId`,
-        )
-        .run({ pointId, jobId: job.copyJobId, jobState: job.state, attempt, createdAt: job.creationDate ?? now, now });
-      this.sqlite
-        .prepare(
-          `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at,
+      ).run({ pointId, jobId: job.copyJobId, jobState: job.state, attempt, createdAt: job.creationDate ?? now, now });
+      this.statement(
+        `INSERT INTO copy_attempts (point_id, attempt, run_id, idempotency_token, destination_vault_arn, intent_at,
              copy_job_id, outcome)
            VALUES (@pointId, @attempt, @runId, '(adopted)', @vaultArn, @now, @jobId, 'reconciled')
            ON CONFLICT (point_id, attempt) DO UPDATE SET copy_job_id = excluded.copy_job_id, outcome = 'reconciled'`,
-        )
-        .run({
-          pointId,
-          attempt,
-          runId: this.runId,
-          vaultArn: job.destinationVaultArn ?? '',
-          now,
-          jobId: job.copyJobId,
-        });
+      ).run({
+        pointId,
+        attempt,
+        runId: this.runId,
+        vaultArn: job.destinationVaultArn ?? '',
+        now,
+        jobId: job.copyJobId,
+      });
       return true;
     });
   }
@@ -519,14 +507,12 @@ export class CopyQueue {
   adoptCopy(pointId: number, destinationPointArn: string, now: number): boolean {
     return this.tx(
       () =>
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
+        this.statement(
+          `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
                lease_owner = NULL, lease_expires_at = NULL, next_attempt_at = NULL, failure_kind = NULL,
                failure_reason = NULL, error_code = NULL, error_message = NULL, updated_at = @now
              WHERE point_id = @pointId AND state = 'queued'`,
-          )
-          .run({ pointId, arn: destinationPointArn, now }).changes > 0,
+        ).run({ pointId, arn: destinationPointArn, now }).changes > 0,
     );
   }
 
@@ -534,14 +520,12 @@ export class CopyQueue {
   copyTarget(
     pointId: number,
   ): { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number } | undefined {
-    return this.sqlite
-      .prepare(
-        `SELECT i.destination_vault_name AS destinationVaultName, i.resource_arn AS resourceArn,
+    return this.statement(
+      `SELECT i.destination_vault_name AS destinationVaultName, i.resource_arn AS resourceArn,
            p.resource_type AS resourceType, p.creation_date AS creationDate
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
          WHERE i.point_id = ? AND i.destination_vault_name IS NOT NULL`,
-      )
-      .get(pointId) as
+    ).get(pointId) as
       | { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number }
       | undefined;
   }
@@ -557,17 +541,15 @@ export class CopyQueue {
     now: number,
   ): 'completed' | 'requeued' | 'failed' | 'unchanged' {
     return this.tx(() => {
-      const item = this.sqlite
-        .prepare(`SELECT attempt FROM copy_items WHERE point_id = ? AND copy_job_id = ? AND state = 'submitted'`)
-        .get(pointId, copyJobId) as { attempt: number } | undefined;
+      const item = this.statement(
+        `SELECT attempt FROM copy_items WHERE point_id = ? AND copy_job_id = ? AND state = 'submitted'`,
+      ).get(pointId, copyJobId) as { attempt: number } | undefined;
       if (!item) return 'unchanged';
       if (destinationPointArn !== null) {
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
+        this.statement(
+          `UPDATE copy_items SET state = 'completed', destination_point_arn = @arn, completed_at = @now,
                updated_at = @now WHERE point_id = @pointId AND state = 'submitted'`,
-          )
-          .run({ pointId, arn: destinationPointArn, now });
+        ).run({ pointId, arn: destinationPointArn, now });
         return 'completed';
       }
       return this.fail(
@@ -585,11 +567,9 @@ export class CopyQueue {
   /** A queued item waits until `retryAt` (something it needs before its attempt could not be looked up). */
   deferQueued(pointId: number, retryAt: number, now: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET next_attempt_at = @retryAt, updated_at = @now WHERE point_id = @pointId AND state = 'queued'`,
-        )
-        .run({ pointId, retryAt, now }),
+      this.statement(
+        `UPDATE copy_items SET next_attempt_at = @retryAt, updated_at = @now WHERE point_id = @pointId AND state = 'queued'`,
+      ).run({ pointId, retryAt, now }),
     );
   }
 
@@ -601,12 +581,10 @@ export class CopyQueue {
   ): boolean {
     return this.tx(
       () =>
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'skipped', skip_reason = @reason, next_attempt_at = NULL, updated_at = @now
+        this.statement(
+          `UPDATE copy_items SET state = 'skipped', skip_reason = @reason, next_attempt_at = NULL, updated_at = @now
              WHERE point_id = @pointId AND state = 'queued'`,
-          )
-          .run({ pointId, reason, now }).changes > 0,
+        ).run({ pointId, reason, now }).changes > 0,
     );
   }
 
@@ -620,7 +598,7 @@ export class CopyQueue {
     copies: readonly { arn: string; resourceArn: string; resourceType: string; creationDate: number }[],
     now: number,
   ): number {
-    const skip = this.sqlite.prepare(
+    const skip = this.statement(
       `UPDATE copy_items SET state = 'skipped', skip_reason = 'already_copied', destination_point_arn = @arn,
          updated_at = @now
        WHERE resource_arn = @resourceArn AND state IN ('queued', 'submitting', 'submitted') AND state = 'queued'
@@ -637,96 +615,80 @@ export class CopyQueue {
   /** Reconciliation found no job for an unknown outcome: submit again with the same attempt (the same token). */
   requeueUnknown(pointId: number, now: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          `UPDATE copy_items SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
+      this.statement(
+        `UPDATE copy_items SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, updated_at = @now
            WHERE point_id = @pointId AND state = 'submitting'`,
-        )
-        .run({ pointId, now }),
+      ).run({ pointId, now }),
     );
   }
 
   submittedItems(): SubmittedItem[] {
-    return this.sqlite
-      .prepare(
-        `SELECT i.point_id AS pointId, p.arn AS pointArn, i.copy_job_id AS copyJobId, i.job_state AS jobState,
+    return this.statement(
+      `SELECT i.point_id AS pointId, p.arn AS pointArn, i.copy_job_id AS copyJobId, i.job_state AS jobState,
            i.submitted_at AS submittedAt, i.attempt, i.combo_id AS comboId
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id WHERE i.state = 'submitted'`,
-      )
-      .all() as SubmittedItem[];
+    ).all() as SubmittedItem[];
   }
 
   unknownItems(): UnknownItem[] {
-    return this.sqlite
-      .prepare(
-        `SELECT i.point_id AS pointId, p.arn AS pointArn, a.destination_vault_arn AS destinationVaultArn, i.attempt,
+    return this.statement(
+      `SELECT i.point_id AS pointId, p.arn AS pointArn, a.destination_vault_arn AS destinationVaultArn, i.attempt,
            a.intent_at AS intentAt
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
          LEFT JOIN copy_attempts a ON a.point_id = i.point_id AND a.attempt = i.attempt
          WHERE i.state = 'submitting'`,
-      )
-      .all() as UnknownItem[];
+    ).all() as UnknownItem[];
   }
 
   completedItems(limit: number): CompletedItem[] {
-    return this.sqlite
-      .prepare(
-        `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
+    return this.statement(
+      `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
            destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
            lifecycle_cold_after_days AS lifecycleColdAfterDays
          FROM copy_items WHERE state = 'completed' ORDER BY completed_at LIMIT ?`,
-      )
-      .all(limit) as CompletedItem[];
+    ).all(limit) as CompletedItem[];
   }
 
   /** Copies waiting for verification, per destination vault. */
   completedBacklog(): { vault: string; n: number }[] {
-    return this.sqlite
-      .prepare(
-        `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'completed'
+    return this.statement(
+      `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'completed'
          GROUP BY destination_vault_name`,
-      )
-      .all() as { vault: string; n: number }[];
+    ).all() as { vault: string; n: number }[];
   }
 
   completedInVault(vault: string): CompletedItem[] {
-    return this.sqlite
-      .prepare(
-        `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
+    return this.statement(
+      `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
            destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
            lifecycle_cold_after_days AS lifecycleColdAfterDays
          FROM copy_items WHERE state = 'completed' AND destination_vault_name = ?`,
-      )
-      .all(vault) as CompletedItem[];
+    ).all(vault) as CompletedItem[];
   }
 
   /** Verified copies per destination vault (once per run: the size of a vault's listing). */
   verifiedPerVault(): Map<string, number> {
-    const rows = this.sqlite
-      .prepare(
-        `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'verified'
+    const rows = this.statement(
+      `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'verified'
          GROUP BY destination_vault_name`,
-      )
-      .all() as { vault: string; n: number }[];
+    ).all() as { vault: string; n: number }[];
     return new Map(rows.map((r) => [r.vault, r.n]));
   }
 
   itemByJob(copyJobId: string): { pointId: number; state: string } | undefined {
-    return this.sqlite
-      .prepare(`SELECT point_id AS pointId, state FROM copy_items WHERE copy_job_id = ?`)
-      .get(copyJobId) as { pointId: number; state: string } | undefined;
+    return this.statement(`SELECT point_id AS pointId, state FROM copy_items WHERE copy_job_id = ?`).get(copyJobId) as
+      | { pointId: number; state: string }
+      | undefined;
   }
 
   itemByPointArn(arn: string): ItemByPointArn | undefined {
-    return this.sqlite
-      .prepare(
-        `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, i.submitted_at AS submittedAt,
+    return this.statement(
+      `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, i.submitted_at AS submittedAt,
            d.arn AS destinationVaultArn
          FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
          LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
          WHERE p.arn = ?`,
-      )
-      .get(arn) as ItemByPointArn | undefined;
+    ).get(arn) as ItemByPointArn | undefined;
   }
 
   /**
@@ -735,23 +697,19 @@ export class CopyQueue {
    * them is the answer to the current attempt, so reconciliation must never take one over for it.
    */
   earlierAttemptJobIds(pointId: number, attempt: number): Set<string> {
-    const rows = this.sqlite
-      .prepare(
-        `SELECT copy_job_id AS copyJobId FROM copy_attempts
+    const rows = this.statement(
+      `SELECT copy_job_id AS copyJobId FROM copy_attempts
          WHERE point_id = ? AND attempt < ? AND copy_job_id IS NOT NULL`,
-      )
-      .all(pointId, attempt) as { copyJobId: string }[];
+    ).all(pointId, attempt) as { copyJobId: string }[];
     return new Set(rows.map((r) => r.copyJobId));
   }
 
   /** Every copy job this store has recorded for the point, in any attempt. */
   knownJobIds(pointId: number): Set<string> {
-    const rows = this.sqlite
-      .prepare(
-        `SELECT copy_job_id AS copyJobId FROM copy_attempts WHERE point_id = @pointId AND copy_job_id IS NOT NULL
+    const rows = this.statement(
+      `SELECT copy_job_id AS copyJobId FROM copy_attempts WHERE point_id = @pointId AND copy_job_id IS NOT NULL
          UNION SELECT copy_job_id FROM copy_items WHERE point_id = @pointId AND copy_job_id IS NOT NULL`,
-      )
-      .all({ pointId }) as { copyJobId: string }[];
+    ).all({ pointId }) as { copyJobId: string }[];
     return new Set(rows.map((r) => r.copyJobId));
   }
 
@@ -761,57 +719,47 @@ export class CopyQueue {
    */
   unclaimableQueued(): number {
     return (
-      this.sqlite
-        .prepare(
-          `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+      this.statement(
+        `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
            LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
            LEFT JOIN copy_combos c ON c.id = i.combo_id
            WHERE i.state = 'queued' AND (c.id IS NULL OR NOT coalesce(${USABLE_VAULT}, 0))`,
-        )
-        .get() as { n: number }
+      ).get() as { n: number }
     ).n;
   }
 
   /** Items not yet in a final state (skipped, verified and failed are final). */
   openCounts(now: number): { queued: number; ready: number; inFlight: number; completed: number } {
-    return this.sqlite
-      .prepare(
-        `SELECT coalesce(sum(state = 'queued'), 0) AS queued,
+    return this.statement(
+      `SELECT coalesce(sum(state = 'queued'), 0) AS queued,
            coalesce(sum(state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)), 0) AS ready,
            coalesce(sum(state IN ('submitting', 'submitted')), 0) AS inFlight,
            coalesce(sum(state = 'completed'), 0) AS completed
          FROM copy_items WHERE state IN ('queued', 'submitting', 'submitted', 'completed')`,
-      )
-      .get({ now }) as { queued: number; ready: number; inFlight: number; completed: number };
+    ).get({ now }) as { queued: number; ready: number; inFlight: number; completed: number };
   }
 
   /** The earliest moment a waiting item becomes ready again. */
   nextRetryAt(): number | null {
-    const row = this.sqlite
-      .prepare(
-        `SELECT min(next_attempt_at) AS at FROM copy_items WHERE state = 'queued' AND next_attempt_at IS NOT NULL`,
-      )
-      .get() as { at: number | null };
+    const row = this.statement(
+      `SELECT min(next_attempt_at) AS at FROM copy_items WHERE state = 'queued' AND next_attempt_at IS NOT NULL`,
+    ).get() as { at: number | null };
     return row.at;
   }
 
   /** Combinations whose canary has not succeeded or failed yet. */
   undecidedCombos(): ComboRow[] {
-    return this.sqlite
-      .prepare(
-        `SELECT id, source_vault_name AS sourceVaultName, resource_type AS resourceType,
+    return this.statement(
+      `SELECT id, source_vault_name AS sourceVaultName, resource_type AS resourceType,
            encryption_key_arn AS encryptionKeyArn, state, canary_point_id AS canaryPointId, detail
          FROM copy_combos WHERE state IN ('pending', 'probing')`,
-      )
-      .all() as ComboRow[];
+    ).all() as ComboRow[];
   }
 
   itemState(pointId: number): { state: string; failureReason: string | null; errorMessage: string | null } | undefined {
-    return this.sqlite
-      .prepare(
-        `SELECT state, failure_reason AS failureReason, error_message AS errorMessage FROM copy_items WHERE point_id = ?`,
-      )
-      .get(pointId) as { state: string; failureReason: string | null; errorMessage: string | null } | undefined;
+    return this.statement(
+      `SELECT state, failure_reason AS failureReason, error_message AS errorMessage FROM copy_items WHERE point_id = ?`,
+    ).get(pointId) as { state: string; failureReason: string | null; errorMessage: string | null } | undefined;
   }
 
   setComboState(
@@ -822,20 +770,16 @@ export class CopyQueue {
     now: number,
   ): void {
     this.tx(() => {
-      this.sqlite
-        .prepare(
-          `UPDATE copy_combos SET state = @state, canary_point_id = @canaryPointId, detail = @detail, updated_at = @now
+      this.statement(
+        `UPDATE copy_combos SET state = @state, canary_point_id = @canaryPointId, detail = @detail, updated_at = @now
            WHERE id = @comboId`,
-        )
-        .run({ comboId, state, canaryPointId, detail, now });
+      ).run({ comboId, state, canaryPointId, detail, now });
       if (state === 'failed') {
-        this.sqlite
-          .prepare(
-            `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
+        this.statement(
+          `UPDATE copy_items SET state = 'failed', failure_kind = 'permanent', failure_reason = 'canary_failed',
                error_code = 'CanaryFailed', error_message = @detail, updated_at = @now
              WHERE state = 'queued' AND combo_id = @comboId`,
-          )
-          .run({ comboId, detail, now });
+        ).run({ comboId, detail, now });
       }
     });
   }
@@ -846,37 +790,31 @@ export class CopyQueue {
    */
   retry(reason: string, now: number): { requeued: number; combos: number } {
     return this.tx(() => {
-      const combos = this.sqlite
-        .prepare(
-          `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
+      const combos = this.statement(
+        `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
            WHERE state = 'failed' AND (@reason = 'canary_failed' OR canary_point_id IN (
              SELECT point_id FROM copy_items WHERE state = 'failed' AND failure_reason = @reason))`,
-        )
-        .run({ reason, now }).changes;
-      const requeued = this.sqlite
-        .prepare(
-          // A new attempt number, so a new IdempotencyToken: the old one would hand back the failed job.
-          `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1, failure_kind = NULL,
+      ).run({ reason, now }).changes;
+      const requeued = this.statement(
+        // A new attempt number, so a new IdempotencyToken: the old one would hand back the failed job.
+        `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1, failure_kind = NULL,
              failure_reason = NULL,
              error_code = NULL, error_message = NULL, next_attempt_at = NULL, updated_at = @now
            WHERE state = 'failed' AND (failure_reason = @reason
              OR (failure_reason = 'canary_failed' AND combo_id IN (SELECT id FROM copy_combos WHERE state = 'pending')))`,
-        )
-        .run({ reason, now }).changes;
+      ).run({ reason, now }).changes;
       return { requeued, combos };
     });
   }
 
   /** Failed items by reason, most frequent first, with one example message each. */
   failureSummary(limit = 5): { reason: string; kind: string; count: number; example: string; description: string }[] {
-    const rows = this.sqlite
-      .prepare(
-        `SELECT coalesce(failure_reason, 'unknown') AS reason, coalesce(failure_kind, 'permanent') AS kind,
+    const rows = this.statement(
+      `SELECT coalesce(failure_reason, 'unknown') AS reason, coalesce(failure_kind, 'permanent') AS kind,
            count(*) AS count, max(error_message) AS example
          FROM copy_items INDEXED BY copy_items_failure_idx
          WHERE failure_reason IS NOT NULL AND state = 'failed' GROUP BY 1, 2 ORDER BY count DESC LIMIT ?`,
-      )
-      .all(limit) as { reason: string; kind: string; count: number; example: string | null }[];
+    ).all(limit) as { reason: string; kind: string; count: number; example: string | null }[];
     return rows.map((r) => ({
       ...r,
       example: r.example ?? '',
@@ -886,16 +824,14 @@ export class CopyQueue {
 
   /** Transient failures waiting for their next attempt, by reason (shown with the permanent ones). */
   retryingSummary(): { reason: string; count: number }[] {
-    return this.sqlite
-      .prepare(
-        `SELECT failure_reason AS reason, count(*) AS count FROM copy_items INDEXED BY copy_items_failure_idx
+    return this.statement(
+      `SELECT failure_reason AS reason, count(*) AS count FROM copy_items INDEXED BY copy_items_failure_idx
          WHERE failure_reason IS NOT NULL AND state = 'queued' GROUP BY 1 ORDER BY count DESC`,
-      )
-      .all() as { reason: string; count: number }[];
+    ).all() as { reason: string; count: number }[];
   }
 
   checkpoint(key: string): number | undefined {
-    const row = this.sqlite.prepare('SELECT value FROM copy_checkpoints WHERE key = ?').get(key) as
+    const row = this.statement('SELECT value FROM copy_checkpoints WHERE key = ?').get(key) as
       | { value: number }
       | undefined;
     return row?.value;
@@ -903,18 +839,126 @@ export class CopyQueue {
 
   setCheckpoint(key: string, value: number): void {
     this.tx(() =>
-      this.sqlite
-        .prepare(
-          'INSERT INTO copy_checkpoints (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
-        )
-        .run(key, value),
+      this.statement(
+        'INSERT INTO copy_checkpoints (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+      ).run(key, value),
     );
   }
 
   /** Destination vaults the copy phase writes into. */
   destinationVaults(): { name: string; arn: string }[] {
-    return this.sqlite
-      .prepare(`SELECT d.name, d.arn FROM destination_vaults d WHERE ${USABLE_VAULT} ORDER BY d.name`)
-      .all() as { name: string; arn: string }[];
+    return this.statement(
+      `SELECT d.name, d.arn FROM destination_vaults d WHERE ${USABLE_VAULT} ORDER BY d.name`,
+    ).all() as { name: string; arn: string }[];
   }
+}
+
+/** One id range of the plan: @from..@to, judged at @now, expiring before @expiryHorizon. */
+export interface PlanRange {
+  now: number;
+  expiryHorizon: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * The plan's decisions, one id range per transaction. `decided` is the plan's SELECT of (id, resource_arn,
+ * creation_date, lifecycle_delete_after_days, lifecycle_cold_after_days, apmid, destination_name, reason) for
+ * the points of @from..@to, NULL reason meaning copy. Only items in discovered, queued or skipped (not
+ * already_copied) take a new decision: an item whose copy started keeps its state. An item whose decision
+ * stands is not written again. Prepared once by the caller after the temp tables `decided` reads exist.
+ */
+export function planDecisionRecorder(store: Store, decided: string): (range: PlanRange) => void {
+  const statement = store.sqlite.prepare<PlanRange>(`
+      INSERT INTO copy_items (point_id, state, skip_reason, apmid, destination_vault_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, planned_at, updated_at)
+      SELECT id, CASE WHEN reason IS NULL THEN 'queued' ELSE 'skipped' END, reason, apmid, destination_name,
+        lifecycle_delete_after_days, lifecycle_cold_after_days, resource_arn, creation_date, @now, @now
+      FROM (${decided}) AS decided
+      WHERE true
+      ON CONFLICT (point_id) DO UPDATE SET
+        state = excluded.state, skip_reason = excluded.skip_reason, apmid = excluded.apmid,
+        destination_vault_name = excluded.destination_vault_name,
+        lifecycle_delete_after_days = excluded.lifecycle_delete_after_days,
+        lifecycle_cold_after_days = excluded.lifecycle_cold_after_days,
+        planned_at = excluded.planned_at, updated_at = excluded.updated_at
+      WHERE (copy_items.state IN ('discovered', 'queued')
+          OR (copy_items.state = 'skipped' AND copy_items.skip_reason IS NOT 'already_copied'))
+        -- An item whose decision stands is not written again: after the drafts most of them are.
+        AND (copy_items.state IS NOT excluded.state OR copy_items.skip_reason IS NOT excluded.skip_reason
+          OR copy_items.apmid IS NOT excluded.apmid
+          OR copy_items.destination_vault_name IS NOT excluded.destination_vault_name
+          OR copy_items.lifecycle_delete_after_days IS NOT excluded.lifecycle_delete_after_days
+          OR copy_items.lifecycle_cold_after_days IS NOT excluded.lifecycle_cold_after_days)`);
+  return (range) => {
+    store.write(() => statement.run(range));
+  };
+}
+
+/** One transaction: points skipped for want of consent whose destination vault now exists are queued. */
+export function queueConsentedPoints(store: Store, now: number): number {
+  const usable = `SELECT p.id FROM recovery_points p JOIN destination_vaults d ON d.source_vault_name = p.vault_name
+    WHERE d.arn IS NOT NULL AND d.state IN ('created', 'existing')`;
+  return store.write(
+    () =>
+      store.sqlite
+        .prepare(
+          `UPDATE copy_items SET state = 'queued', skip_reason = NULL, updated_at = @now
+           WHERE state = 'skipped' AND skip_reason = 'vault_needs_consent' AND point_id IN (${usable})`,
+        )
+        .run({ now }).changes,
+  );
+}
+
+/** A transaction per vault: queued points of vaults still waiting for consent are skipped with that reason. */
+export function skipPointsAwaitingConsent(store: Store, vaults: readonly string[], now: number): number {
+  const skip = store.sqlite.prepare<{ now: number; vault: string }>(
+    `UPDATE copy_items SET state = 'skipped', skip_reason = 'vault_needs_consent', updated_at = @now
+     WHERE state = 'queued' AND point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)`,
+  );
+  let skipped = 0;
+  for (const vault of vaults) skipped += store.write(() => skip.run({ now, vault }).changes);
+  return skipped;
+}
+
+/** Points of `vault` (all when null), as a condition on copy_items.point_id. */
+const ofVault = (vault: string | null) =>
+  vault === null ? '1' : 'point_id IN (SELECT id FROM recovery_points WHERE vault_name = @vault)';
+
+/**
+ * In reset's transaction: the plan decides again every point of `vault` (all when null) not yet started, and
+ * with a new census of the destination (already_copied is decided from its listing). Returns the items reset.
+ */
+export function resetPlanDecisions(store: Store, vault: string | null, now: number): number {
+  const { sqlite } = store;
+  sqlite.prepare(`DELETE FROM copy_checkpoints WHERE key = 'destination_census_at'`).run();
+  return sqlite
+    .prepare(
+      `UPDATE copy_items SET state = 'discovered', skip_reason = NULL, updated_at = @now
+       WHERE state IN ('skipped', 'queued') AND attempt = 0
+         AND ${ofVault(vault)}`,
+    )
+    .run({ vault, now }).changes;
+}
+
+/**
+ * In reset's transaction: failed combinations of `vault` (all when null) probe again, and its failed points
+ * go back to the queue with a new attempt (a new IdempotencyToken). Returns the items requeued.
+ */
+export function requeueFailed(store: Store, vault: string | null, now: number): number {
+  const { sqlite } = store;
+  sqlite
+    .prepare(
+      `UPDATE copy_combos SET state = 'pending', canary_point_id = NULL, detail = NULL, updated_at = @now
+       WHERE state = 'failed' AND ${vault === null ? '1' : 'source_vault_name = @vault'}`,
+    )
+    .run({ vault, now });
+  return sqlite
+    .prepare(
+      `UPDATE copy_items SET state = 'queued', attempt_base = attempt, attempt = attempt + 1,
+         failure_kind = NULL, failure_reason = NULL, error_code = NULL, error_message = NULL,
+         next_attempt_at = NULL, updated_at = @now
+       WHERE state = 'failed' AND ${ofVault(vault)}`,
+    )
+    .run({ vault, now }).changes;
 }
