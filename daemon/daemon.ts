@@ -48,7 +48,7 @@ import { type Closer, Closers, createStopper, Shutdown } from './shutdown.js';
 import { currentState } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { openStore, type Store } from './store/store.js';
-import { VaultsPhase } from './vaults/service.js';
+import { VaultsPhase } from './vaults/phase.js';
 import { ChangeWindow } from './window.js';
 import { createWorkerPool } from './workers/pool.js';
 
