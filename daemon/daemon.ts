@@ -1,24 +1,26 @@
 // The daemon's composition: it wires named parts and does nothing else. The state directory and lock, the store,
 // the worker pool, the AWS port, pause and resume (pause.ts, resume.ts), the pipeline and its run loop
-// (run-supervisor.ts), the status answer (status.ts) and the control API's services (api-services.ts). main.ts
-// adds process concerns (arguments, signals, exit codes); tests can call startDaemon directly.
+// (run-supervisor.ts), and the control server: reload, the status answer, watch and the API's services on the
+// socket (control.ts). main.ts adds process concerns (arguments, signals, exit codes); tests can call
+// startDaemon directly.
 //
 // Start-up order matters for "touch nothing on refusal": the lock is taken before the store is opened, and the
 // store's identity is checked before the socket appears, so a refused start leaves no socket and an unchanged
 // store. Each part is added to one list of closers as it is acquired (shutdown.ts): a stop, a failed start and
 // abort() release what is there, the last acquired first.
 
-import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DaemonState, ReloadResponse } from '../shared/api.js';
 import type { Config, ConfigOverrides } from '../shared/config.js';
 import { RpcopyError } from '../shared/errors.js';
 import { MAX_SOCKET_PATH_BYTES, socketPath } from '../shared/socket.js';
-import { buildApi, closeServer, listenOnSocket } from './api.js';
-import { apiServices, ReadWorkers } from './api-services.js';
+import { ReadWorkers } from './api-services.js';
 import { type CredentialLoader, CredentialSession } from './aws/credentials.js';
 import { sharedCredentialsFile } from './aws/credentials-watch.js';
 import { AwsPort } from './aws/port.js';
+import type { WorkerPool } from './aws/task.js';
+import { startControl } from './control.js';
 import { CopyPhase } from './copy/phase.js';
 import { EnrichPhase } from './enrich/phase.js';
 import {
@@ -33,22 +35,20 @@ import { InventoryPhase } from './inventory/phase.js';
 import { inventoryRefresh, wakeForRefresh } from './inventory/refresh.js';
 import { acquireStateLock, type StateLock } from './lock.js';
 import type { Logger } from './log.js';
-import { createNotifier } from './notify.js';
+import { createNotifier, type Notifier } from './notify.js';
 import { createPauser, PauseGate } from './pause.js';
 import { Pipeline, type PipelinePhase } from './pipeline.js';
 import { PlanPhase } from './plan/phase.js';
 import { type OperatorPause, PreflightPhase } from './preflight/phase.js';
 import { startProgressLog } from './progress.js';
-import { createReloader } from './reload.js';
 import { ResumeController } from './resume.js';
 import { RunSupervisor } from './run-supervisor.js';
 import { claimWindowRunStart, LiveSettings, loadSettings, windowRunStart } from './settings.js';
 import { type Closer, Closers, createStopper, Shutdown } from './shutdown.js';
-import { currentState, statusBuilder } from './status.js';
+import { currentState } from './status.js';
 import { startCheckpointer } from './store/checkpointer.js';
 import { openStore, type Store } from './store/store.js';
-import { VaultsPhase } from './vaults/service.js';
-import { createWatchHub } from './watch.js';
+import { VaultsPhase } from './vaults/phase.js';
 import { ChangeWindow } from './window.js';
 import { createWorkerPool } from './workers/pool.js';
 
@@ -280,6 +280,123 @@ function openState(
   return { store, runId, journal };
 }
 
+/** The process-wide helpers: the worker pool, the operator notifier and the API's read workers. */
+function startHelpers(deps: DaemonDeps, storeFile: string, closers: Closers<Ending>) {
+  const { config, log } = deps;
+  const pool = createWorkerPool(config.copy.workers, log);
+  closers.add({ name: 'the worker pool', close: () => pool.destroy() });
+  const { desktop, command } = config.notify;
+  const notifier = createNotifier({ log: log.child({ component: 'notify' }), desktop, command });
+  // A --once run that stops on a pause must still hand its event to notify.command.
+  closers.add({ name: 'the notifier', close: () => notifier.drain(config.daemon.shutdownTimeoutMs) });
+  const readers = new ReadWorkers(storeFile);
+  closers.add({ name: 'the read workers', close: () => readers.close(), abort: () => readers.abort() });
+  return { pool, notifier, readers };
+}
+
+interface AccountParts {
+  deps: DaemonDeps;
+  journal: EventJournal;
+  pool: WorkerPool;
+  notifier: Notifier;
+  shutdown: Shutdown;
+  stop(reason: string, outcome: RunOutcome): Promise<RunOutcome>;
+  /** The run's state before the pause gate is considered. */
+  runState(): DaemonState;
+}
+
+/** Both accounts' credentials and the AWS port, with the pause gate in front and the resume controller behind. */
+function connectAccounts({ deps, journal, pool, notifier, shutdown, stop, runState }: AccountParts) {
+  const { config, log, mode } = deps;
+  const gate = new PauseGate();
+  const sessions = {
+    source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
+    destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
+  };
+  const port: AwsPort = new AwsPort({
+    pool,
+    rates: { startCopyJob: config.copy.startRate },
+    sessions,
+    region: config.region,
+    log: log.child({ component: 'aws' }),
+    gate,
+    pause: { credentialsExhausted: (account, failure) => resume.credentialsExhausted(account, failure) },
+  });
+  const state = () => currentState(runState(), gate);
+  const onOperatorNeeded = () => {
+    if (mode === 'once') void stop('paused for the operator', 'paused');
+  };
+  const pause = createPauser({ gate, journal, notifier, onOperatorNeeded });
+  const accountIds = { source: config.source.accountId, destination: config.destination.accountId };
+  const { signal } = shutdown;
+  const once = mode === 'once';
+  const resumeParts = { gate, pause, sessions, accountIds, port, journal, notifier, log, signal, once, state };
+  const resume: ResumeController = new ResumeController(resumeParts);
+  return { gate, sessions, port, pause, resume, state };
+}
+
+interface PipelineParts {
+  deps: DaemonDeps;
+  store: Store;
+  runId: number;
+  journal: EventJournal;
+  port: AwsPort;
+  gate: PauseGate;
+  resume: ResumeController;
+  shutdown: Shutdown;
+  stop(reason: string, outcome: RunOutcome): void;
+}
+
+/** The phases, the pipeline that runs them, and the run supervisor that decides when it may run. */
+function buildPipeline({ deps, store, runId, journal, port, gate, resume, shutdown, stop }: PipelineParts) {
+  const { config, log } = deps;
+  const startAllowed = () => runs.supervisor.startAllowed();
+  const copy =
+    deps.dryRun || deps.noCopy
+      ? undefined
+      : new CopyPhase({ store, port, config, journal, log: log.child({ phase: 'copy' }), runId, gate, startAllowed });
+  const pauseForOperator = resume.operatorPause;
+  const dryRun = deps.dryRun ?? false;
+  const services: DaemonServices = { copy, config, dryRun, store, journal, log, port, pauseForOperator };
+  const refresh = deps.phases ? undefined : inventoryRefresh(store, config.inventory.fullRefreshIntervalMs, journal);
+  const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services), refresh);
+  const changeWindow = new ChangeWindow(config.window);
+  const setDrain = (drainMs: number) => runs.supervisor.setDrain(drainMs);
+  const configuredDrainMs = () => changeWindow.drainMs;
+  const settings = new LiveSettings({ copy, configuredDrainMs, setDrain });
+  // The one place that decides when work runs: the first run, and every rerun an operator asks for.
+  const runs = superviseRuns({ deps, store, journal, pipeline, copy, changeWindow, settings, shutdown, stop });
+  for (const setting of loadSettings(store)) settings.apply(setting);
+  return { copy, pipeline, changeWindow, settings, ...runs };
+}
+
+interface BackgroundParts {
+  deps: DaemonDeps;
+  store: Store;
+  journal: EventJournal;
+  shutdown: Shutdown;
+  pipeline: Pipeline;
+  resume: ResumeController;
+  cancelWake(): void;
+  state(): DaemonState;
+}
+
+/**
+ * What runs beside the pipeline once the socket is up: the stop's drain, the refresh wake, the progress log and
+ * the credentials file watch, each with its closer.
+ */
+function startBackground(parts: BackgroundParts, closers: Closers<Ending>): void {
+  const { deps, store, journal, shutdown, pipeline, resume, state } = parts;
+  const { config, log } = deps;
+  closers.add(drainCloser(shutdown, journal, config.daemon.shutdownTimeoutMs));
+  closers.add({ name: 'the refresh wake', close: parts.cancelWake });
+  const intervalMs = config.daemon.progressIntervalMs;
+  const stopProgress = startProgressLog({ store, log, intervalMs, state, pipeline });
+  closers.add({ name: 'the progress log', close: stopProgress, abort: stopProgress });
+  resume.watchCredentials(sharedCredentialsFile());
+  closers.add({ name: 'the credentials file watch', close: () => resume.close(), abort: () => resume.close() });
+}
+
 export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   const { config, log, version, mode } = deps;
   const stateDir = config.daemon.stateDir;
@@ -293,113 +410,29 @@ export async function startDaemon(deps: DaemonDeps): Promise<RunningDaemon> {
   closers.add({ name: 'the state lock', close: () => lock.release(), abort: () => lock.release() });
   try {
     const { store, runId, journal } = openState(deps, closers);
-    const pool = createWorkerPool(config.copy.workers, log);
-    closers.add({ name: 'the worker pool', close: () => pool.destroy() });
-    const { desktop, command } = config.notify;
-    const notifier = createNotifier({ log: log.child({ component: 'notify' }), desktop, command });
-    // A --once run that stops on a pause must still hand its event to notify.command.
-    closers.add({ name: 'the notifier', close: () => notifier.drain(config.daemon.shutdownTimeoutMs) });
-    const readers = new ReadWorkers(store.file);
-    closers.add({ name: 'the read workers', close: () => readers.close(), abort: () => readers.abort() });
+    const { pool, notifier, readers } = startHelpers(deps, store.file, closers);
     const shutdown = new Shutdown();
     const { stop, finished } = createStopper<RunOutcome>(shutdown, closers);
-
-    const gate = new PauseGate();
-    const sessions = {
-      source: new CredentialSession('source', config.source.profile, deps.credentialLoader),
-      destination: new CredentialSession('destination', config.destination.profile, deps.credentialLoader),
-    };
-    const port: AwsPort = new AwsPort({
-      pool,
-      rates: { startCopyJob: config.copy.startRate },
-      sessions,
-      region: config.region,
-      log: log.child({ component: 'aws' }),
-      gate,
-      pause: { credentialsExhausted: (account, failure) => resume.credentialsExhausted(account, failure) },
-    });
-    const runState = (): DaemonState => (shutdown.requested ? 'stopping' : supervisor.state);
-    const state = () => currentState(runState(), gate);
-    const onOperatorNeeded = () => {
-      if (mode === 'once') void stop('paused for the operator', 'paused');
-    };
-    const pause = createPauser({ gate, journal, notifier, onOperatorNeeded });
-    const accountIds = { source: config.source.accountId, destination: config.destination.accountId };
-    const { signal } = shutdown;
-    const once = mode === 'once';
-    const resumeParts = { gate, pause, sessions, accountIds, port, journal, notifier, log, signal, once, state };
-    const resume: ResumeController = new ResumeController(resumeParts);
-
-    const startAllowed = () => supervisor.startAllowed();
-    const copy =
-      deps.dryRun || deps.noCopy
-        ? undefined
-        : new CopyPhase({ store, port, config, journal, log: log.child({ phase: 'copy' }), runId, gate, startAllowed });
-    const pauseForOperator = resume.operatorPause;
-    const services: DaemonServices = {
-      copy,
-      config,
-      dryRun: deps.dryRun ?? false,
-      store,
-      journal,
-      log,
-      port,
-      pauseForOperator,
-    };
-    const refresh = deps.phases ? undefined : inventoryRefresh(store, config.inventory.fullRefreshIntervalMs, journal);
-    const pipeline = new Pipeline((deps.phases ?? defaultPhases)(services), refresh);
-    const changeWindow = new ChangeWindow(config.window);
-    const setDrain = (drainMs: number) => supervisor.setDrain(drainMs);
-    const configuredDrainMs = () => changeWindow.drainMs;
-    const settings = new LiveSettings({ copy, configuredDrainMs, setDrain });
-    // The one place that decides when work runs: the first run, and every rerun an operator asks for.
-    const runs = superviseRuns({ deps, store, journal, pipeline, copy, changeWindow, settings, shutdown, stop });
-    const { supervisor, maxRuntimeMs } = runs;
-    for (const setting of loadSettings(store)) settings.apply(setting);
-
-    const showWindow = changeWindow.scheduled || maxRuntimeMs !== undefined;
-    // rpctl reload, SIGHUP and rpctl config show (reload.ts): live keys change the running config in place.
-    const reloader = createReloader({
-      ...{ config, overrides: deps.configOverrides ?? {}, store, journal, startedAt },
-      hooks: {
-        ...(copy ? { setMaxInFlight: (n: number) => copy.setMaxInFlight(n) } : {}),
-        setDrain,
-        setNotify: (channels) => notifier.setChannels(channels),
-        setSchedule: () => {
-          changeWindow.configure(config.window);
-          supervisor.rescheduled();
-        },
-      },
-    });
-    const statusParts = { config, version, startedAt, runId, store, gate, runState, pipeline, sessions, supervisor };
+    const runState = (): DaemonState => (shutdown.requested ? 'stopping' : runs.supervisor.state);
+    const accounts = connectAccounts({ deps, journal, pool, notifier, shutdown, stop, runState });
+    const { gate, resume, port, state } = accounts;
+    const runs = buildPipeline({ deps, store, runId, journal, port, gate, resume, shutdown, stop });
     const runMode = deps.dryRun ? 'dry_run' : deps.noCopy ? 'no_copy' : 'copy';
-    const status = statusBuilder({ ...statusParts, copy, showWindow, runMode });
-    // rpctl watch's stream: shares one status() per second among all watchers and relays the journal.
-    const watchHub = createWatchHub({ journal, status, storeFile: store.file, log: log.child({ component: 'watch' }) });
-    const api = apiServices({
-      ...{ config, reloader, version, mode, startedAt, maxRuntimeMs, runId, store, journal, port, gate, pause, resume },
-      ...{ supervisor, changeWindow, copy, settings, watchHub, readers, signal, status, state },
-      stop: (reason) => void stop(reason, 'stopped'),
-    });
-    // Read both accounts' credentials once before listening: the SDK's provider chain loads its modules on first
-    // use, a few hundred milliseconds of synchronous work that would otherwise stall the first `rpctl status`.
-    // A failure here is not fatal: the first AWS call reports it and the credential session handles it.
-    await Promise.allSettled([sessions.source.credentials(), sessions.destination.credentials()]);
-    const server = await listenOnSocket(buildApi(api, log), socket);
-    const removeSocket = () => rmSync(socket, { force: true });
-    closers.add({ name: 'the control socket', close: () => closeServer(server), abort: removeSocket });
-    // Closed before the server, so that no open stream delays the stop.
-    closers.add({ name: 'the watch streams', close: () => watchHub.close() });
-    closers.add(drainCloser(shutdown, journal, config.daemon.shutdownTimeoutMs));
-    closers.add({ name: 'the refresh wake', close: runs.cancelWake });
-    const intervalMs = config.daemon.progressIntervalMs;
-    const stopProgress = startProgressLog({ store, log, intervalMs, state, pipeline });
-    closers.add({ name: 'the progress log', close: stopProgress, abort: stopProgress });
-    resume.watchCredentials(sharedCredentialsFile());
-    closers.add({ name: 'the credentials file watch', close: () => resume.close(), abort: () => resume.close() });
+    const reloader = await startControl(
+      {
+        ...{ ...accounts, ...runs, config, configOverrides: deps.configOverrides ?? {}, version, mode, runMode },
+        ...{ log, startedAt, socket, runId, store, journal, notifier, readers, signal: shutdown.signal, runState },
+        stop: (reason) => void stop(reason, 'stopped'),
+      },
+      closers,
+    );
+    startBackground(
+      { deps, store, journal, shutdown, pipeline: runs.pipeline, resume, cancelWake: runs.cancelWake, state },
+      closers,
+    );
     journal.record('info', 'daemon.started', 'rpcopyd started', { pid: process.pid, version, mode, socket });
 
-    supervisor.request('pipeline');
+    runs.supervisor.request('pipeline');
     return {
       socketPath: socket,
       store,

@@ -13,8 +13,12 @@
 // Events carry no credential material: callers pass account names, profile
 // names, error names and messages, never keys.
 
-import { spawn } from 'node:child_process';
 import type { Logger } from './log.js';
+import { runNotifyCommand } from './notify-command.js';
+import { DesktopChannel, type DesktopNotify } from './notify-desktop.js';
+import { DeliveryQueue } from './notify-queue.js';
+
+export type { DesktopNotify } from './notify-desktop.js';
 
 export type OperatorEventKind = 'paused' | 'resumed' | 'resume_refused';
 
@@ -27,9 +31,6 @@ export interface OperatorEvent {
   /** Anything else worth knowing (account, profile, error name, trigger); never credentials. */
   [field: string]: unknown;
 }
-
-/** Shows one desktop notification; calls `done` once, with an error if it could not be shown. */
-export type DesktopNotify = (title: string, message: string, done: (err: Error | null) => void) => void;
 
 export interface NotifierOptions {
   log: Logger;
@@ -53,119 +54,13 @@ export interface Notifier {
   setChannels(channels: { desktop: boolean; command?: string | undefined }): void;
 }
 
-const TITLE = 'rpcopy';
-/** Enough of a failing command's stderr to say why, not enough to flood the log. */
-const STDERR_TAIL = 2000;
-
-async function loadNodeNotifier(): Promise<DesktopNotify> {
-  // Loaded on first use, not at import: node-notifier probes the platform when it is loaded.
-  const { default: notifier } = await import('node-notifier');
-  return (title, message, done) => {
-    notifier.notify({ title, message, wait: false }, (err) => done(err ?? null));
-  };
-}
-
 export function createNotifier(options: NotifierOptions): Notifier {
   const { log } = options;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const now = options.now ?? (() => new Date());
-  const pending = new Set<Promise<void>>();
+  const queue = new DeliveryQueue();
+  const desktop = new DesktopChannel(log, timeoutMs, options.desktopNotify);
   let channelConfig = { desktop: options.desktop, command: options.command };
-  let desktop: Promise<DesktopNotify | undefined> | undefined;
-  let desktopWarned = false;
-
-  const desktopUnavailable = (err: unknown) => {
-    const fields = { error: err instanceof Error ? err.message : String(err) };
-    // Warn once: on a headless host every event would otherwise repeat the same warning.
-    if (desktopWarned) {
-      log.debug('desktop notification failed', fields);
-      return;
-    }
-    desktopWarned = true;
-    log.warn('desktop notifications are not available here; operator events go to the log and notify.command', fields);
-  };
-
-  const showDesktop = async (message: string): Promise<void> => {
-    desktop ??= options.desktopNotify
-      ? Promise.resolve(options.desktopNotify)
-      : loadNodeNotifier().catch((err: unknown) => {
-          desktopUnavailable(err);
-          return undefined;
-        });
-    const show = await desktop;
-    if (!show) return;
-    await new Promise<void>((resolve) => {
-      let settled = false;
-      const timer = setTimeout(() => finish(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
-      function finish(err: Error | null) {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        if (err) desktopUnavailable(err);
-        resolve();
-      }
-      try {
-        show(TITLE, message, finish);
-      } catch (err) {
-        finish(err as Error);
-      }
-    });
-  };
-
-  const runCommand = (command: string, payload: string, kind: OperatorEventKind): Promise<void> =>
-    new Promise<void>((resolve) => {
-      let stderr = '';
-      let timedOut = false;
-      let child: ReturnType<typeof spawn>;
-      try {
-        // Its own process group, so a timeout kills whatever the shell started too.
-        child = spawn(command, { shell: true, detached: true, stdio: ['pipe', 'ignore', 'pipe'] });
-      } catch (err) {
-        log.warn('notify.command could not be started', { error: err });
-        resolve();
-        return;
-      }
-      const killGroup = (signal: NodeJS.Signals) => {
-        try {
-          if (child.pid !== undefined) process.kill(-child.pid, signal);
-        } catch {
-          // Already gone.
-        }
-      };
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup('SIGTERM');
-        setTimeout(() => killGroup('SIGKILL'), 1000).unref();
-      }, timeoutMs);
-      timer.unref();
-      child.stderr?.on('data', (chunk: Buffer) => {
-        stderr = (stderr + chunk.toString()).slice(-STDERR_TAIL);
-      });
-      // A command that does not read its stdin closes the pipe early (EPIPE): not a failure of the command.
-      child.stdin?.on('error', () => undefined);
-      child.stdin?.end(payload);
-      child.once('error', (err) => {
-        clearTimeout(timer);
-        log.warn('notify.command could not be run', { event: kind, error: err });
-        resolve();
-      });
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        if (timedOut) {
-          log.warn('notify.command did not finish in time and was stopped', { event: kind, timeoutMs });
-        } else if (code !== 0) {
-          log.warn('notify.command failed', {
-            event: kind,
-            exitCode: code,
-            signal,
-            stderr: stderr.trim(),
-          });
-        } else {
-          log.debug('notify.command received the event', { event: kind });
-        }
-        resolve();
-      });
-    });
 
   const deliver = async (event: OperatorEvent, channels: { desktop?: boolean }): Promise<void> => {
     const full = { ...event, time: now().toISOString() };
@@ -176,8 +71,11 @@ export function createNotifier(options: NotifierOptions): Notifier {
     });
     const work: Promise<void>[] = [];
     const { desktop: onDesktop, command } = channelConfig;
-    if (onDesktop && channels.desktop !== false) work.push(showDesktop(event.message));
-    if (command) work.push(runCommand(command, `${JSON.stringify(full)}\n`, event.event));
+    if (onDesktop && channels.desktop !== false) work.push(desktop.show(event.message));
+    if (command) {
+      const payload = `${JSON.stringify(full)}\n`;
+      work.push(runNotifyCommand({ command, payload, kind: event.event, timeoutMs, log }));
+    }
     await Promise.all(work);
   };
 
@@ -187,21 +85,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
         // Unreachable by construction; kept so that a notification can never become an unhandled rejection.
         log.warn('notifying the operator failed', { error: err });
       });
-      pending.add(delivery);
-      void delivery.then(() => pending.delete(delivery));
+      queue.add(delivery);
       return delivery;
     },
-    async drain(bound) {
-      if (pending.size === 0) return;
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...pending]),
-        new Promise<void>((resolve) => {
-          timer = setTimeout(resolve, bound);
-        }),
-      ]);
-      clearTimeout(timer);
-    },
+    drain: (bound) => queue.drain(bound),
     setChannels(next) {
       channelConfig = { desktop: next.desktop, command: next.command };
     },

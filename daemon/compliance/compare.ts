@@ -7,8 +7,8 @@
 
 import type { Config } from '../../shared/config.js';
 import { compareLocks, describeLock } from '../vaults/lock.js';
+import type { VaultState } from '../vaults/phase.js';
 import { admission, canonical, mirroredDenies, PolicyParseError, parsePolicy } from '../vaults/policy.js';
-import type { VaultState } from '../vaults/service.js';
 import { planNotifications, planTags, replicableTags } from '../vaults/settings.js';
 
 const DRIFT_KINDS = [

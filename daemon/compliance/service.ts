@@ -6,8 +6,8 @@ import type { Config } from '../../shared/config.js';
 import { AwsCallError, type AwsPort, type CallOptions } from '../aws/port.js';
 import type { Store } from '../store/store.js';
 import { describeLock } from '../vaults/lock.js';
+import { organizationOf, readVault } from '../vaults/phase.js';
 import { destinationVaultRows, vaultTargets } from '../vaults/repo.js';
-import { organizationOf, readVault } from '../vaults/service.js';
 import { compareVault, type DriftKind } from './compare.js';
 
 export interface ComplianceVault {

@@ -111,12 +111,8 @@ function tiers(g: StorageGroup, inputs: StorageInputs): { warm: [number, number]
   return { warm: [Number.NEGATIVE_INFINITY, g.coldAt], cold: [g.coldAt, coldEnd] };
 }
 
-export function storageForecast(groups: readonly StorageGroup[], inputs: StorageInputs): StorageForecast {
-  const bounds = monthBounds(inputs.now, inputs.months);
-  const n = inputs.months;
-  const series = new Map<string, GroupSeries>();
-  const unpriced = new Set<string>();
-  const copied: CopiedNow = {
+function noneCopied(): CopiedNow {
+  return {
     items: 0,
     bytes: 0,
     warmGbLow: 0,
@@ -126,11 +122,19 @@ export function storageForecast(groups: readonly StorageGroup[], inputs: Storage
     monthlyCostLow: 0,
     monthlyCostHigh: 0,
   };
-  const seriesOf = (g: StorageGroup, tier: Tier) => {
+}
+
+/** One series per (vault, resource type, tier), created at zero on first use. */
+class SeriesTable {
+  private readonly series = new Map<string, GroupSeries>();
+
+  constructor(private readonly months: number) {}
+
+  of(g: StorageGroup, tier: Tier): GroupSeries {
     const key = `${g.vault}\u0000${g.resourceType}\u0000${tier}`;
-    let s = series.get(key);
+    let s = this.series.get(key);
     if (!s) {
-      const zeros = () => new Array<number>(n).fill(0);
+      const zeros = () => new Array<number>(this.months).fill(0);
       s = {
         vault: g.vault,
         resourceType: g.resourceType,
@@ -140,101 +144,143 @@ export function storageForecast(groups: readonly StorageGroup[], inputs: Storage
         costLow: zeros(),
         costHigh: zeros(),
       };
-      series.set(key, s);
+      this.series.set(key, s);
     }
     return s;
+  }
+
+  /** Sorted by vault, resource type and tier. */
+  sorted(): GroupSeries[] {
+    return [...this.series.values()].sort(
+      (a, b) =>
+        a.vault.localeCompare(b.vault) || a.resourceType.localeCompare(b.resourceType) || a.tier.localeCompare(b.tier),
+    );
+  }
+}
+
+/** Which estimates a group counts in. */
+function estimatesOf(g: StorageGroup): { low: boolean; high: boolean } {
+  return { low: g.estimate !== 'high', high: g.estimate !== 'low' };
+}
+
+/** A group's GB-months and their cost in one tier, month by month, over `span` (the tier's interval). */
+function addTierMonths(
+  s: GroupSeries,
+  g: StorageGroup,
+  span: [number, number],
+  perGbMonth: number,
+  bounds: readonly number[],
+  inputs: StorageInputs,
+): void {
+  const { low, high } = estimatesOf(g);
+  for (let m = 0; m < inputs.months; m++) {
+    const a = Math.max(bounds[m] as number, span[0]);
+    const b = Math.min(bounds[m + 1] as number, span[1]);
+    const ms = presence(a, b, g, inputs);
+    if (ms <= 0) continue;
+    const gbMonths = (g.bytes / GB) * (ms / ((bounds[m + 1] as number) - (bounds[m] as number)));
+    if (low) {
+      s.gbMonthsLow[m] = (s.gbMonthsLow[m] as number) + gbMonths;
+      s.costLow[m] = (s.costLow[m] as number) + gbMonths * perGbMonth;
+    }
+    if (high) {
+      s.gbMonthsHigh[m] = (s.gbMonthsHigh[m] as number) + gbMonths;
+      s.costHigh[m] = (s.costHigh[m] as number) + gbMonths * perGbMonth;
+    }
+  }
+}
+
+/** What is stored now, of the copies already made, in one tier. */
+function addCopiedNow(
+  copied: CopiedNow,
+  g: StorageGroup,
+  tier: Tier,
+  span: [number, number],
+  perGbMonth: number,
+  now: number,
+): void {
+  if (g.landedAt === null || g.landedAt > now || span[0] > now || now >= span[1]) return;
+  const { low, high } = estimatesOf(g);
+  const gb = g.bytes / GB;
+  if (tier === 'warm') {
+    if (low) copied.warmGbLow += gb;
+    if (high) copied.warmGbHigh += gb;
+  } else {
+    if (low) copied.coldGbLow += gb;
+    if (high) copied.coldGbHigh += gb;
+  }
+  if (low) copied.monthlyCostLow += gb * perGbMonth;
+  if (high) copied.monthlyCostHigh += gb * perGbMonth;
+}
+
+/** Transfer charges fall in the month the copies land; the high estimate's groups hold every copy once. */
+function addTransfer(s: GroupSeries, g: StorageGroup, bounds: readonly number[], inputs: StorageInputs): void {
+  for (let m = 0; m < inputs.months; m++) {
+    const landed =
+      g.landedAt !== null
+        ? g.landedAt >= (bounds[m] as number) && g.landedAt < (bounds[m + 1] as number)
+          ? 1
+          : 0
+        : landedShare(bounds[m + 1] as number, inputs) - landedShare(bounds[m] as number, inputs);
+    const charge = (g.bytes / GB) * landed * inputs.copy.transfer_per_gb;
+    s.costHigh[m] = (s.costHigh[m] as number) + charge;
+    s.costLow[m] = (s.costLow[m] as number) + charge;
+  }
+}
+
+/** Every series' month `m`, summed by tier. */
+function monthTotal(month: number, m: number, series: readonly GroupSeries[]): MonthTotals {
+  const t: MonthTotals = {
+    month: new Date(month).toISOString().slice(0, 7),
+    warmGbMonthsLow: 0,
+    warmGbMonthsHigh: 0,
+    coldGbMonthsLow: 0,
+    coldGbMonthsHigh: 0,
+    costLow: 0,
+    costHigh: 0,
   };
+  for (const s of series) {
+    if (s.tier === 'warm') {
+      t.warmGbMonthsLow += s.gbMonthsLow[m] as number;
+      t.warmGbMonthsHigh += s.gbMonthsHigh[m] as number;
+    } else {
+      t.coldGbMonthsLow += s.gbMonthsLow[m] as number;
+      t.coldGbMonthsHigh += s.gbMonthsHigh[m] as number;
+    }
+    t.costLow += s.costLow[m] as number;
+    t.costHigh += s.costHigh[m] as number;
+  }
+  return t;
+}
+
+export function storageForecast(groups: readonly StorageGroup[], inputs: StorageInputs): StorageForecast {
+  const bounds = monthBounds(inputs.now, inputs.months);
+  const table = new SeriesTable(inputs.months);
+  const unpriced = new Set<string>();
+  const copied = noneCopied();
   for (const g of groups) {
     const price = inputs.prices[g.resourceType];
     if (!price) unpriced.add(g.resourceType);
     const { warm, cold } = tiers(g, inputs);
-    const low = g.estimate !== 'high';
-    const high = g.estimate !== 'low';
     for (const [tier, span] of [
       ['warm', warm],
       ['cold', cold],
     ] as const) {
       if (!span) continue;
       const perGbMonth = (tier === 'warm' ? price?.warm : price?.cold) ?? 0;
-      const s = seriesOf(g, tier);
-      for (let m = 0; m < n; m++) {
-        const a = Math.max(bounds[m] as number, span[0]);
-        const b = Math.min(bounds[m + 1] as number, span[1]);
-        const ms = presence(a, b, g, inputs);
-        if (ms <= 0) continue;
-        const gbMonths = (g.bytes / GB) * (ms / ((bounds[m + 1] as number) - (bounds[m] as number)));
-        if (low) {
-          s.gbMonthsLow[m] = (s.gbMonthsLow[m] as number) + gbMonths;
-          s.costLow[m] = (s.costLow[m] as number) + gbMonths * perGbMonth;
-        }
-        if (high) {
-          s.gbMonthsHigh[m] = (s.gbMonthsHigh[m] as number) + gbMonths;
-          s.costHigh[m] = (s.costHigh[m] as number) + gbMonths * perGbMonth;
-        }
-      }
-      // What is stored now, of the copies already made.
-      if (g.landedAt !== null && g.landedAt <= inputs.now && span[0] <= inputs.now && inputs.now < span[1]) {
-        const gb = g.bytes / GB;
-        if (tier === 'warm') {
-          if (low) copied.warmGbLow += gb;
-          if (high) copied.warmGbHigh += gb;
-        } else {
-          if (low) copied.coldGbLow += gb;
-          if (high) copied.coldGbHigh += gb;
-        }
-        if (low) copied.monthlyCostLow += gb * perGbMonth;
-        if (high) copied.monthlyCostHigh += gb * perGbMonth;
-      }
+      addTierMonths(table.of(g, tier), g, span, perGbMonth, bounds, inputs);
+      addCopiedNow(copied, g, tier, span, perGbMonth, inputs.now);
     }
-    // Transfer charges fall in the month the copies land; the high estimate's groups hold every copy once.
-    if (high && inputs.copy.transfer_per_gb > 0) {
-      const s = seriesOf(g, 'warm');
-      for (let m = 0; m < n; m++) {
-        const landed =
-          g.landedAt !== null
-            ? g.landedAt >= (bounds[m] as number) && g.landedAt < (bounds[m + 1] as number)
-              ? 1
-              : 0
-            : landedShare(bounds[m + 1] as number, inputs) - landedShare(bounds[m] as number, inputs);
-        const charge = (g.bytes / GB) * landed * inputs.copy.transfer_per_gb;
-        s.costHigh[m] = (s.costHigh[m] as number) + charge;
-        s.costLow[m] = (s.costLow[m] as number) + charge;
-      }
-    }
+    const { high } = estimatesOf(g);
+    if (high && inputs.copy.transfer_per_gb > 0) addTransfer(table.of(g, 'warm'), g, bounds, inputs);
     if (high && g.landedAt !== null && g.landedAt <= inputs.now) {
       copied.items += g.items;
       copied.bytes += g.bytes;
     }
   }
-  const groupsOut = [...series.values()].sort(
-    (a, b) =>
-      a.vault.localeCompare(b.vault) || a.resourceType.localeCompare(b.resourceType) || a.tier.localeCompare(b.tier),
-  );
-  const months: MonthTotals[] = [];
-  for (let m = 0; m < n; m++) {
-    const t: MonthTotals = {
-      month: new Date(bounds[m] as number).toISOString().slice(0, 7),
-      warmGbMonthsLow: 0,
-      warmGbMonthsHigh: 0,
-      coldGbMonthsLow: 0,
-      coldGbMonthsHigh: 0,
-      costLow: 0,
-      costHigh: 0,
-    };
-    for (const s of groupsOut) {
-      if (s.tier === 'warm') {
-        t.warmGbMonthsLow += s.gbMonthsLow[m] as number;
-        t.warmGbMonthsHigh += s.gbMonthsHigh[m] as number;
-      } else {
-        t.coldGbMonthsLow += s.gbMonthsLow[m] as number;
-        t.coldGbMonthsHigh += s.gbMonthsHigh[m] as number;
-      }
-      t.costLow += s.costLow[m] as number;
-      t.costHigh += s.costHigh[m] as number;
-    }
-    months.push(t);
-  }
-  return { months, groups: groupsOut, copied, unpriced: [...unpriced].sort() };
+  const series = table.sorted();
+  const months = bounds.slice(0, inputs.months).map((month, m) => monthTotal(month, m, series));
+  return { months, groups: series, copied, unpriced: [...unpriced].sort() };
 }
 
 function landedShare(t: number, inputs: StorageInputs): number {

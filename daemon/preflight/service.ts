@@ -104,17 +104,12 @@ export function trustsBackup(trustPolicy: string): boolean {
   });
 }
 
-export async function runPreflight(options: PreflightOptions): Promise<CheckResult[]> {
-  const { port, config, signal, callOptions } = options;
-  const on: On = (account, operation, input) => attempt(port.call(account, operation, input, signal, callOptions));
+type Identity = Operations['getCallerIdentity']['output'];
+
+/** 1. Identities: each profile is the configured account, and the two differ. */
+function identityChecks(config: Config, identities: Record<Account, Attempt<Identity>>): CheckResult[] {
   const results: CheckResult[] = [];
   const accounts = { source: config.source, destination: config.destination };
-
-  // 1. Identities: each profile is the configured account, and the two differ.
-  const identities = {
-    source: await on('source', 'getCallerIdentity', {}),
-    destination: await on('destination', 'getCallerIdentity', {}),
-  };
   for (const side of ['source', 'destination'] as const) {
     const id = identities[side];
     const expected = accounts[side].accountId;
@@ -158,23 +153,12 @@ export async function runPreflight(options: PreflightOptions): Promise<CheckResu
           },
     );
   }
-  if (results.some((r) => r.status === 'fail')) {
-    // Every other check would run against the wrong account: nothing else is worth asking.
-    results.push({
-      check: 'other checks',
-      status: 'unknown',
-      detail: 'skipped until both identities are the configured accounts',
-    });
-    return results;
-  }
+  return results;
+}
 
-  // 2. Region: what AWS answers from on each side is the configured region.
-  const [sourceVaults, destKey] = await Promise.all([
-    on('source', 'listBackupVaults', {}),
-    on('destination', 'describeKeyDetail', { keyArn: config.destination.encryptionKeyArn }),
-  ]);
-  const sourceRegion = sourceVaults.ok ? arnRegion(sourceVaults.value.vaults[0]?.arn ?? '') : undefined;
-  const destRegion = destKey.ok ? arnRegion(destKey.value.arn) : undefined;
+/** 2. Region: what AWS answers from on each side (read from ARNs it returned) is the configured region. */
+function regionChecks(config: Config, sourceRegion: string | undefined, destRegion: string | undefined) {
+  const results: CheckResult[] = [];
   for (const [side, region, evidence] of [
     ['source', sourceRegion, 'its backup vault ARNs'],
     ['destination', destRegion, 'the destination key ARN'],
@@ -196,6 +180,37 @@ export async function runPreflight(options: PreflightOptions): Promise<CheckResu
       results.push({ check: `${side}.region`, status: 'pass', detail: `${region} (${evidence})` });
     }
   }
+  return results;
+}
+
+export async function runPreflight(options: PreflightOptions): Promise<CheckResult[]> {
+  const { port, config, signal, callOptions } = options;
+  const on: On = (account, operation, input) => attempt(port.call(account, operation, input, signal, callOptions));
+
+  // 1. Identities.
+  const identities = {
+    source: await on('source', 'getCallerIdentity', {}),
+    destination: await on('destination', 'getCallerIdentity', {}),
+  };
+  const results = identityChecks(config, identities);
+  if (results.some((r) => r.status === 'fail')) {
+    // Every other check would run against the wrong account: nothing else is worth asking.
+    results.push({
+      check: 'other checks',
+      status: 'unknown',
+      detail: 'skipped until both identities are the configured accounts',
+    });
+    return results;
+  }
+
+  // 2. Region.
+  const [sourceVaults, destKey] = await Promise.all([
+    on('source', 'listBackupVaults', {}),
+    on('destination', 'describeKeyDetail', { keyArn: config.destination.encryptionKeyArn }),
+  ]);
+  const sourceRegion = sourceVaults.ok ? arnRegion(sourceVaults.value.vaults[0]?.arn ?? '') : undefined;
+  const destRegion = destKey.ok ? arnRegion(destKey.value.arn) : undefined;
+  results.push(...regionChecks(config, sourceRegion, destRegion));
 
   // 3. Organization: both accounts in the same one (cross-account copy requires it).
   const orgs = {
@@ -207,7 +222,8 @@ export async function runPreflight(options: PreflightOptions): Promise<CheckResu
 
   // 4. Permissions of each side's identity, by IAM policy simulation.
   for (const side of ['source', 'destination'] as const) {
-    const arn = (side === 'source' ? sourceId : destId)?.arn ?? '';
+    const id = identities[side];
+    const arn = id.ok ? id.value.arn : '';
     results.push(...(await permissionChecks(side, arn, config, on)));
   }
 

@@ -91,6 +91,14 @@ export async function organizationOf(
   }
 }
 
+/** One destination vault being brought up to its source: what each step reads and adds to. */
+interface VaultStep {
+  target: VaultTarget;
+  source: VaultState;
+  outcome: VaultOutcome;
+  signal: AbortSignal;
+}
+
 export interface VaultsOptions {
   store: Store;
   port: AwsPort;
@@ -192,9 +200,7 @@ export class VaultsPhase implements PipelinePhase {
 
   /** Bring one destination vault up to its source. Throws AwsCallError when AWS refuses a step. */
   private async replicate(target: VaultTarget, organizationId: string | null, signal: AbortSignal) {
-    const { port, store, config } = this.options;
-    const sourceAccount = config.source.accountId;
-    const destAccount = config.destination.accountId;
+    const { port, store } = this.options;
     const source = await readVault(port, 'source', target.source, signal);
     if (!source) throw new VaultError(`source vault ${target.source} no longer exists`);
     recordSourceSettings(store, target.source, {
@@ -215,12 +221,30 @@ export class VaultsPhase implements PipelinePhase {
       drift: [],
       notes: [],
     };
-    const crid = creatorRequestId(destAccount, config.region, target.destination);
     const tags = replicableTags(source.tags);
     const reserved = Object.keys(source.tags).filter((k) => !(k in tags));
     if (reserved.length > 0) outcome.notes.push(`tags reserved by AWS are not replicated: ${reserved.join(', ')}`);
-    const isLag = source.detail.vaultType === LAG;
 
+    const step = { target, source, outcome, signal };
+    const dest = await this.ensureDestination(step, tags);
+    if (!dest) return outcome;
+    this.compareFixed(step, dest);
+    await this.applyLock(step, dest);
+    await this.applyTags(step, dest, tags);
+    await this.applyPolicy(step, dest, organizationId);
+    await this.applyNotifications(step, dest);
+    await this.checkAdmission(step, dest, organizationId);
+    return outcome;
+  }
+
+  /**
+   * The destination vault, created when missing and read back; undefined when it is an air-gapped vault that
+   * needs the operator's consent (the outcome then shows what would be made).
+   */
+  private async ensureDestination(step: VaultStep, tags: Record<string, string>): Promise<VaultState | undefined> {
+    const { port, config } = this.options;
+    const { target, source, outcome, signal } = step;
+    const crid = creatorRequestId(config.destination.accountId, config.region, target.destination);
     let dest = await readVault(port, 'destination', target.destination, signal);
     if (!dest) {
       const consent = consentNeeded(
@@ -241,7 +265,7 @@ export class VaultsPhase implements PipelinePhase {
             `(${describeLock(source.lock)}); confirm with vaults.confirm_compliance_lock = true`,
         );
         outcome.notes.push(consent.detail);
-        return outcome;
+        return undefined;
       }
       const created = await this.create(target.destination, source, tags, crid, signal);
       if (created) outcome.actions.push(created);
@@ -253,8 +277,13 @@ export class VaultsPhase implements PipelinePhase {
     // Ours if it carries our CreatorRequestId (made by this run or an earlier one), else it was there before.
     outcome.createdByRpcopy = dest.detail.creatorRequestId === crid;
     outcome.state = outcome.createdByRpcopy ? 'created' : 'existing';
+    return dest;
+  }
 
-    if (isLag !== (dest.detail.vaultType === LAG)) {
+  /** What a vault cannot change after its creation: its type and its key; a difference is drift. */
+  private compareFixed({ source, outcome }: VaultStep, dest: VaultState): void {
+    const { config } = this.options;
+    if ((source.detail.vaultType === LAG) !== (dest.detail.vaultType === LAG)) {
       outcome.drift.push(
         `the destination is a ${dest.detail.vaultType}, the source a ${source.detail.vaultType}: ` +
           'a vault cannot be converted; rename or map it in destination.vault_names',
@@ -266,8 +295,11 @@ export class VaultsPhase implements PipelinePhase {
           '(a vault key cannot be changed)',
       );
     }
+  }
 
-    // Lock.
+  /** The lock: only ever made stricter (lock.ts). */
+  private async applyLock({ target, source, outcome, signal }: VaultStep, dest: VaultState): Promise<void> {
+    const { port, config } = this.options;
     const lockPlan = planLock(source.lock, dest.lock, {
       confirmCompliance: config.vaults.confirmComplianceLock,
       now: this.now(),
@@ -285,23 +317,30 @@ export class VaultsPhase implements PipelinePhase {
             : ''),
       );
     }
+  }
 
-    // Tags: add what is missing; report differing values.
+  /** Tags: add what is missing; report differing values. */
+  private async applyTags({ outcome, signal }: VaultStep, dest: VaultState, tags: Record<string, string>) {
     const tagPlan = planTags(tags, dest.tags);
     if (Object.keys(tagPlan.add).length > 0) {
-      await port.call('destination', 'tagResource', { arn: dest.detail.arn, tags: tagPlan.add }, signal);
+      await this.options.port.call('destination', 'tagResource', { arn: dest.detail.arn, tags: tagPlan.add }, signal);
       outcome.actions.push(`tagged ${Object.keys(tagPlan.add).join(', ')}`);
     }
     for (const key of tagPlan.differing) {
       outcome.drift.push(`tag ${key} is ${JSON.stringify(dest.tags[key])}, the source's ${JSON.stringify(tags[key])}`);
     }
+  }
 
-    // Access policy: merged, never replaced.
+  /** Access policy: merged, never replaced. */
+  private async applyPolicy(step: VaultStep, dest: VaultState, organizationId: string | null): Promise<void> {
+    const { port, config } = this.options;
+    const { target, source, outcome, signal } = step;
+    const sourceAccount = config.source.accountId;
     try {
       const merge = mergePolicy(parsePolicy(dest.policy), {
         sourceAccount,
         organizationId,
-        mirror: mirroredDenies(parsePolicy(source.policy), sourceAccount, destAccount),
+        mirror: mirroredDenies(parsePolicy(source.policy), sourceAccount, config.destination.accountId),
       });
       if (merge.policy) {
         await port.call(
@@ -317,9 +356,12 @@ export class VaultsPhase implements PipelinePhase {
       if (!(err instanceof PolicyParseError)) throw err;
       outcome.drift.push(`access policy left unchanged: ${err.message}`);
     }
+  }
 
-    // Notifications: events only added.
-    const notificationPlan = planNotifications(source.notifications, dest.notifications, destAccount);
+  /** Notifications: events only added. */
+  private async applyNotifications({ target, source, outcome, signal }: VaultStep, dest: VaultState): Promise<void> {
+    const { port, config } = this.options;
+    const notificationPlan = planNotifications(source.notifications, dest.notifications, config.destination.accountId);
     if (notificationPlan.put) {
       await port.call(
         'destination',
@@ -332,8 +374,13 @@ export class VaultsPhase implements PipelinePhase {
       );
     }
     outcome.drift.push(...notificationPlan.drift);
+  }
 
-    // Read back what AWS now holds: the record and the plan's lock limits come from it, not from intent.
+  /** Read back what AWS now holds: the record and the plan's lock limits come from it, not from intent. */
+  private async checkAdmission(step: VaultStep, dest: VaultState, organizationId: string | null): Promise<void> {
+    const { port, config } = this.options;
+    const { target, outcome, signal } = step;
+    const sourceAccount = config.source.accountId;
     const after = outcome.actions.length > 0 ? await readVault(port, 'destination', target.destination, signal) : dest;
     if (!after) throw new VaultError(`destination vault ${target.destination} disappeared while being configured`);
     outcome.lock = after.lock;
@@ -344,7 +391,6 @@ export class VaultsPhase implements PipelinePhase {
           (admitted.deniedBy.length > 0 ? ` (denied by ${admitted.deniedBy.join(', ')})` : ''),
       );
     }
-    return outcome;
   }
 
   private async create(
