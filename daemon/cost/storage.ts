@@ -2,7 +2,7 @@
 // to cold storage and deletes them) become GB-months per calendar month and tier, and cost at a price table.
 //
 // - A copy keeps its source's creation date and lifecycle, so its cold and delete dates are the source's
-//   (recov-point-create-a-copy.html); they are inputs here, computed by service.ts.
+//   (recov-point-create-a-copy.html); they are inputs here, computed by forecast.ts.
 // - Copies still to make land evenly between now and the forecast's finish: a group of them is present at
 //   time t in the share ramp(t) = (t - now) / (finish - now), clamped to [0, 1].
 // - Cold storage is billed for at least `cold_minimum_days` (a copy deleted earlier pays the rest), and a type

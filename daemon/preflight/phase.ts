@@ -1,4 +1,4 @@
-// The preflight phase: the checks of service.ts, run by the daemon before it
+// The preflight phase: the checks of checks.ts, run by the daemon before it
 // writes anything to the destination (the vaults phase) or copies.
 //
 // Guarantees:
@@ -19,7 +19,7 @@ import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import type { Store } from '../store/store.js';
-import { type CheckResult, runPreflight } from './service.js';
+import { type CheckResult, runPreflight } from './checks.js';
 
 /**
  * Pause for the operator; resolves when resumed (false when another pause held the gate already, so this one was

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
 import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
-import { costForecast } from '../../daemon/cost/service.js';
+import { costForecast } from '../../daemon/cost/forecast.js';
 import {
   cachedOnStore,
   PLAN_BY_TYPE_SQL,
@@ -73,7 +73,7 @@ function seed(store: Store): void {
   });
 }
 
-// The chain query as it was before one window replaced two (daemon/cost/service.ts, FIRST_COPIES).
+// The chain query as it was before one window replaced two (daemon/cost/forecast.ts, FIRST_COPIES).
 const FIRST_COPIES_BEFORE = `
   SELECT vault, resourceType, landedAt, coldAt,
     CASE WHEN lastDelete >= 9000000000000000000 THEN NULL ELSE (lastDelete / 86400000) * 86400000 END AS deleteAt,

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { compareVault } from '../../daemon/compliance/compare.js';
-import { arnRegion, roleNameOfSession, trustsBackup } from '../../daemon/preflight/service.js';
+import { arnRegion, roleNameOfSession, trustsBackup } from '../../daemon/preflight/checks.js';
 import { lockOf } from '../../daemon/vaults/lock.js';
 import type { VaultState } from '../../daemon/vaults/phase.js';
 import { copyStatement } from '../../daemon/vaults/policy.js';

@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { trustsBackup } from '../../daemon/preflight/service.js';
+import { trustsBackup } from '../../daemon/preflight/checks.js';
 import { REQUIRED_ACTIONS } from '../../shared/permissions.js';
 import { TEMPLATE_BODY_LIMIT, templateSizeProblem } from '../../shared/testenv/cfn-validate.js';
 import {
