@@ -72,7 +72,7 @@ export function deleteSetting(store: Store, key: SettingKey): boolean {
 }
 
 export function loadSettings(store: Store): SettingValue[] {
-  const rows = store.sqlite.prepare('SELECT key, value FROM settings').all() as { key: string; value: string }[];
+  const rows = store.sqlite.prepare<[], { key: string; value: string }>('SELECT key, value FROM settings').all();
   return rows.flatMap((r) => {
     if (r.key !== 'max-in-flight' && r.key !== 'drain') return [];
     const value = JSON.parse(r.value) as unknown;

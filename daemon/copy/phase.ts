@@ -174,8 +174,10 @@ export class CopyPhase implements PipelinePhase {
     const canaries = { pending: 0, probing: 0, open: 0, failed: 0 };
     if (queue) {
       const rows = this.options.store.sqlite
-        .prepare('SELECT state, count(*) AS n FROM copy_combos GROUP BY state')
-        .all() as { state: keyof typeof canaries; n: number }[];
+        .prepare<[], { state: keyof typeof canaries; n: number }>(
+          'SELECT state, count(*) AS n FROM copy_combos GROUP BY state',
+        )
+        .all();
       for (const r of rows) canaries[r.state] = r.n;
     }
     const q = queue ?? new CopyQueue(this.options.store, this.options.runId);

@@ -177,7 +177,7 @@ export async function reconcileReport(
   };
   const knownDestinationPoints = new Set<string>();
   const destinationListing = new Map<string, string>();
-  const storeItem = store.sqlite.prepare(
+  const storeItem = store.sqlite.prepare<[string], { state: string; copyJobId: string | null }>(
     `SELECT i.state, i.copy_job_id AS copyJobId FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
      WHERE p.arn = ?`,
   );
@@ -199,7 +199,7 @@ export async function reconcileReport(
           report.duplicates.push({ sourcePointArn: pointArn, jobs: live.map((j) => j.copyJobId) });
         }
       }
-      const item = storeItem.get(pointArn) as { state: string; copyJobId: string | null } | undefined;
+      const item = storeItem.get(pointArn);
       const awsJobs = pointJobs.map((j) => j.copyJobId);
       if (!item || (live.length > 0 && !live.some((j) => j.copyJobId === item.copyJobId))) {
         report.counts.mismatched += 1;

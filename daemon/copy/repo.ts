@@ -147,13 +147,14 @@ export class CopyQueue {
     this.statements = statements;
   }
 
-  private statement(sql: string): Statement {
+  /** The cached statement for `sql`, typed by the row its SELECT returns (Row names the SELECT's aliases). */
+  private statement<Row = unknown>(sql: string): Statement<unknown[], Row> {
     let statement = this.statements.get(sql);
     if (!statement) {
       statement = this.sqlite.prepare(sql);
       this.statements.set(sql, statement);
     }
-    return statement;
+    return statement as Statement<unknown[], Row>;
   }
 
   private tx<T>(fn: () => T): T {
@@ -192,9 +193,9 @@ export class CopyQueue {
         ).run({ now }).changes,
     );
 
-    const { lo, hi } = this.statement(
+    const { lo, hi } = this.statement<{ lo: number | null; hi: number | null }>(
       `SELECT min(point_id) AS lo, max(point_id) AS hi FROM copy_items WHERE state = 'queued'`,
-    ).get() as { lo: number | null; hi: number | null };
+    ).get()!;
     if (lo !== null && hi !== null) {
       const addCombos = this.statement(
         `INSERT INTO copy_combos (source_vault_name, resource_type, encryption_key_arn)
@@ -248,9 +249,9 @@ export class CopyQueue {
    */
   claimable(limit: number, now: number): CopyCandidate[] {
     if (limit <= 0) return [];
-    return this.statement(
+    return this.statement<CopyCandidate>(
       chainHeads('copy_items_claim_idx', `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`, '@limit'),
-    ).all({ now, limit }) as CopyCandidate[];
+    ).all({ now, limit });
   }
 
   /**
@@ -260,7 +261,7 @@ export class CopyQueue {
    * combination for hours).
    */
   canaryCandidate(comboId: number, now: number, safeUntil: number, pointId?: number): CopyCandidate | undefined {
-    return this.statement(
+    return this.statement<CopyCandidate>(
       chainHeads(
         'copy_items_combo_idx',
         'i.combo_id = @comboId AND (@pointId IS NULL OR i.point_id = @pointId)',
@@ -268,7 +269,7 @@ export class CopyQueue {
         `(p.gone_at IS NOT NULL OR p.status NOT IN ('COMPLETED', 'AVAILABLE')
              OR coalesce(p.delete_at < @safeUntil, 0)), coalesce(p.size_bytes, 0), i.point_id`,
       ),
-    ).get({ now, comboId, safeUntil, pointId: pointId ?? null }) as CopyCandidate | undefined;
+    ).get({ now, comboId, safeUntil, pointId: pointId ?? null });
   }
 
   /**
@@ -471,9 +472,9 @@ export class CopyQueue {
    */
   adopt(pointId: number, job: CopyJobSummary, now: number): boolean {
     return this.tx(() => {
-      const item = this.statement(
+      const item = this.statement<{ attempt: number; state: string; copyJobId: string | null }>(
         `SELECT attempt, state, copy_job_id AS copyJobId FROM copy_items WHERE point_id = ?`,
-      ).get(pointId) as { attempt: number; state: string; copyJobId: string | null } | undefined;
+      ).get(pointId);
       if (!item || !['queued', 'submitting', 'submitted', 'failed'].includes(item.state)) return false;
       if (item.state === 'submitted' && item.copyJobId === job.copyJobId) return false;
       const attempt = Math.max(1, item.attempt);
@@ -541,9 +542,9 @@ export class CopyQueue {
     now: number,
   ): 'completed' | 'requeued' | 'failed' | 'unchanged' {
     return this.tx(() => {
-      const item = this.statement(
+      const item = this.statement<{ attempt: number }>(
         `SELECT attempt FROM copy_items WHERE point_id = ? AND copy_job_id = ? AND state = 'submitted'`,
-      ).get(pointId, copyJobId) as { attempt: number } | undefined;
+      ).get(pointId, copyJobId);
       if (!item) return 'unchanged';
       if (destinationPointArn !== null) {
         this.statement(
@@ -623,55 +624,55 @@ export class CopyQueue {
   }
 
   submittedItems(): SubmittedItem[] {
-    return this.statement(
+    return this.statement<SubmittedItem>(
       `SELECT i.point_id AS pointId, p.arn AS pointArn, i.copy_job_id AS copyJobId, i.job_state AS jobState,
            i.submitted_at AS submittedAt, i.attempt, i.combo_id AS comboId
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id WHERE i.state = 'submitted'`,
-    ).all() as SubmittedItem[];
+    ).all();
   }
 
   unknownItems(): UnknownItem[] {
-    return this.statement(
+    return this.statement<UnknownItem>(
       `SELECT i.point_id AS pointId, p.arn AS pointArn, a.destination_vault_arn AS destinationVaultArn, i.attempt,
            a.intent_at AS intentAt
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
          LEFT JOIN copy_attempts a ON a.point_id = i.point_id AND a.attempt = i.attempt
          WHERE i.state = 'submitting'`,
-    ).all() as UnknownItem[];
+    ).all();
   }
 
   completedItems(limit: number): CompletedItem[] {
-    return this.statement(
+    return this.statement<CompletedItem>(
       `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
            destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
            lifecycle_cold_after_days AS lifecycleColdAfterDays
          FROM copy_items WHERE state = 'completed' ORDER BY completed_at LIMIT ?`,
-    ).all(limit) as CompletedItem[];
+    ).all(limit);
   }
 
   /** Copies waiting for verification, per destination vault. */
   completedBacklog(): { vault: string; n: number }[] {
-    return this.statement(
+    return this.statement<{ vault: string; n: number }>(
       `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'completed'
          GROUP BY destination_vault_name`,
-    ).all() as { vault: string; n: number }[];
+    ).all();
   }
 
   completedInVault(vault: string): CompletedItem[] {
-    return this.statement(
+    return this.statement<CompletedItem>(
       `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
            destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
            lifecycle_cold_after_days AS lifecycleColdAfterDays
          FROM copy_items WHERE state = 'completed' AND destination_vault_name = ?`,
-    ).all(vault) as CompletedItem[];
+    ).all(vault);
   }
 
   /** Verified copies per destination vault (once per run: the size of a vault's listing). */
   verifiedPerVault(): Map<string, number> {
-    const rows = this.statement(
+    const rows = this.statement<{ vault: string; n: number }>(
       `SELECT destination_vault_name AS vault, count(*) AS n FROM copy_items WHERE state = 'verified'
          GROUP BY destination_vault_name`,
-    ).all() as { vault: string; n: number }[];
+    ).all();
     return new Map(rows.map((r) => [r.vault, r.n]));
   }
 
@@ -682,13 +683,13 @@ export class CopyQueue {
   }
 
   itemByPointArn(arn: string): ItemByPointArn | undefined {
-    return this.statement(
+    return this.statement<ItemByPointArn>(
       `SELECT i.point_id AS pointId, i.state, i.attempt, i.copy_job_id AS copyJobId, i.submitted_at AS submittedAt,
            d.arn AS destinationVaultArn
          FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
          LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
          WHERE p.arn = ?`,
-    ).get(arn) as ItemByPointArn | undefined;
+    ).get(arn);
   }
 
   /**
@@ -697,19 +698,19 @@ export class CopyQueue {
    * them is the answer to the current attempt, so reconciliation must never take one over for it.
    */
   earlierAttemptJobIds(pointId: number, attempt: number): Set<string> {
-    const rows = this.statement(
+    const rows = this.statement<{ copyJobId: string }>(
       `SELECT copy_job_id AS copyJobId FROM copy_attempts
          WHERE point_id = ? AND attempt < ? AND copy_job_id IS NOT NULL`,
-    ).all(pointId, attempt) as { copyJobId: string }[];
+    ).all(pointId, attempt);
     return new Set(rows.map((r) => r.copyJobId));
   }
 
   /** Every copy job this store has recorded for the point, in any attempt. */
   knownJobIds(pointId: number): Set<string> {
-    const rows = this.statement(
+    const rows = this.statement<{ copyJobId: string }>(
       `SELECT copy_job_id AS copyJobId FROM copy_attempts WHERE point_id = @pointId AND copy_job_id IS NOT NULL
          UNION SELECT copy_job_id FROM copy_items WHERE point_id = @pointId AND copy_job_id IS NOT NULL`,
-    ).all({ pointId }) as { copyJobId: string }[];
+    ).all({ pointId });
     return new Set(rows.map((r) => r.copyJobId));
   }
 
@@ -718,48 +719,46 @@ export class CopyQueue {
    * phase re-prepares when it is told of requeued items, so outside that moment this is empty (checked in tests).
    */
   unclaimableQueued(): number {
-    return (
-      this.statement(
-        `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
+    return this.statement<{ n: number }>(
+      `SELECT count(*) AS n FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
            LEFT JOIN destination_vaults d ON d.source_vault_name = p.vault_name
            LEFT JOIN copy_combos c ON c.id = i.combo_id
            WHERE i.state = 'queued' AND (c.id IS NULL OR NOT coalesce(${USABLE_VAULT}, 0))`,
-      ).get() as { n: number }
-    ).n;
+    ).get()!.n;
   }
 
   /** Items not yet in a final state (skipped, verified and failed are final). */
   openCounts(now: number): { queued: number; ready: number; inFlight: number; completed: number } {
-    return this.statement(
+    return this.statement<{ queued: number; ready: number; inFlight: number; completed: number }>(
       `SELECT coalesce(sum(state = 'queued'), 0) AS queued,
            coalesce(sum(state = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= @now)), 0) AS ready,
            coalesce(sum(state IN ('submitting', 'submitted')), 0) AS inFlight,
            coalesce(sum(state = 'completed'), 0) AS completed
          FROM copy_items WHERE state IN ('queued', 'submitting', 'submitted', 'completed')`,
-    ).get({ now }) as { queued: number; ready: number; inFlight: number; completed: number };
+    ).get({ now })!;
   }
 
   /** The earliest moment a waiting item becomes ready again. */
   nextRetryAt(): number | null {
-    const row = this.statement(
+    const row = this.statement<{ at: number | null }>(
       `SELECT min(next_attempt_at) AS at FROM copy_items WHERE state = 'queued' AND next_attempt_at IS NOT NULL`,
-    ).get() as { at: number | null };
+    ).get()!;
     return row.at;
   }
 
   /** Combinations whose canary has not succeeded or failed yet. */
   undecidedCombos(): ComboRow[] {
-    return this.statement(
+    return this.statement<ComboRow>(
       `SELECT id, source_vault_name AS sourceVaultName, resource_type AS resourceType,
            encryption_key_arn AS encryptionKeyArn, state, canary_point_id AS canaryPointId, detail
          FROM copy_combos WHERE state IN ('pending', 'probing')`,
-    ).all() as ComboRow[];
+    ).all();
   }
 
   itemState(pointId: number): { state: string; failureReason: string | null; errorMessage: string | null } | undefined {
-    return this.statement(
+    return this.statement<{ state: string; failureReason: string | null; errorMessage: string | null }>(
       `SELECT state, failure_reason AS failureReason, error_message AS errorMessage FROM copy_items WHERE point_id = ?`,
-    ).get(pointId) as { state: string; failureReason: string | null; errorMessage: string | null } | undefined;
+    ).get(pointId);
   }
 
   setComboState(
@@ -809,12 +808,12 @@ export class CopyQueue {
 
   /** Failed items by reason, most frequent first, with one example message each. */
   failureSummary(limit = 5): { reason: string; kind: string; count: number; example: string; description: string }[] {
-    const rows = this.statement(
+    const rows = this.statement<{ reason: string; kind: string; count: number; example: string | null }>(
       `SELECT coalesce(failure_reason, 'unknown') AS reason, coalesce(failure_kind, 'permanent') AS kind,
            count(*) AS count, max(error_message) AS example
          FROM copy_items INDEXED BY copy_items_failure_idx
          WHERE failure_reason IS NOT NULL AND state = 'failed' GROUP BY 1, 2 ORDER BY count DESC LIMIT ?`,
-    ).all(limit) as { reason: string; kind: string; count: number; example: string | null }[];
+    ).all(limit);
     return rows.map((r) => ({
       ...r,
       example: r.example ?? '',
@@ -824,10 +823,10 @@ export class CopyQueue {
 
   /** Transient failures waiting for their next attempt, by reason (shown with the permanent ones). */
   retryingSummary(): { reason: string; count: number }[] {
-    return this.statement(
+    return this.statement<{ reason: string; count: number }>(
       `SELECT failure_reason AS reason, count(*) AS count FROM copy_items INDEXED BY copy_items_failure_idx
          WHERE failure_reason IS NOT NULL AND state = 'queued' GROUP BY 1 ORDER BY count DESC`,
-    ).all() as { reason: string; count: number }[];
+    ).all();
   }
 
   checkpoint(key: string): number | undefined {
@@ -847,9 +846,9 @@ export class CopyQueue {
 
   /** Destination vaults the copy phase writes into. */
   destinationVaults(): { name: string; arn: string }[] {
-    return this.statement(
+    return this.statement<{ name: string; arn: string }>(
       `SELECT d.name, d.arn FROM destination_vaults d WHERE ${USABLE_VAULT} ORDER BY d.name`,
-    ).all() as { name: string; arn: string }[];
+    ).all();
   }
 }
 

@@ -66,7 +66,7 @@ export function collectResourcesAhead(store: Store, options: { signal?: AbortSig
     createResourcesTable(store);
     let from = collectedUpTo.get(store) ?? 0;
     if (from === 0) sql.exec('DELETE FROM temp.reconcile_resources');
-    const lastId = sql.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() as number;
+    const lastId = sql.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() ?? 0;
     const collect = sql.prepare(
       `INSERT OR IGNORE INTO temp.reconcile_resources (resource_arn)
        SELECT resource_arn FROM recovery_points WHERE id > ? AND id <= ?`,
@@ -118,7 +118,7 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
     `INSERT OR IGNORE INTO temp.reconcile_resources (resource_arn)
      SELECT resource_arn FROM recovery_points WHERE id > ? AND id <= ? AND gone_at IS NULL`,
   );
-  const lastId = (sql.prepare('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() as number) ?? 0;
+  const lastId = sql.prepare<[], number>('SELECT coalesce(max(id), 0) FROM recovery_points').pluck().get() ?? 0;
   // What was collected ahead counts only if every stored point is live: then "any point" is "any live point".
   const live = sql.prepare(`SELECT coalesce(max(n), 0) FROM status_counters WHERE name = 'points'`).pluck().get();
   const ahead = collectedUpTo.get(store) ?? 0;
@@ -144,12 +144,14 @@ async function reconcile(store: Store, options: ReconcileOptions): Promise<Recon
   }
 
   const chunkEnd = sql
-    .prepare(`SELECT max(id) FROM (SELECT id FROM recovery_points WHERE id > ? ORDER BY id LIMIT ${RECONCILE_CHUNK})`)
+    .prepare<[number], number | null>(
+      `SELECT max(id) FROM (SELECT id FROM recovery_points WHERE id > ? ORDER BY id LIMIT ${RECONCILE_CHUNK})`,
+    )
     .pluck();
   let after = 0;
   for (;;) {
-    const end = chunkEnd.get(after) as number | null;
-    if (end === null) break;
+    const end = chunkEnd.get(after);
+    if (end === null || end === undefined) break;
     outcome.pointsWithoutRow += recordPointsWithoutRow(store, source.id, after, end);
     after = end;
     if (signal?.aborted) return outcome;

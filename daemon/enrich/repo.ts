@@ -209,7 +209,7 @@ function bulkStatements(sqlite: Store['sqlite']) {
     ),
     // The resource ARN `offset` index entries after `after`: the end of a chunk of whole resources.
     resourceAfter: sqlite
-      .prepare(
+      .prepare<[number, string, number], string>(
         `SELECT resource_arn FROM metadata_rows INDEXED BY metadata_rows_source_resource_idx
          WHERE source_id = ? AND resource_arn > ? ORDER BY resource_arn LIMIT 1 OFFSET ?`,
       )
@@ -373,7 +373,7 @@ export function deleteReconciledProblemsChunk(store: Store, sourceId: number, li
 
 /** The resource ARN `offset` entries after `after` in a load's (source_id, resource_arn) index, if any. */
 export function resourceArnAfter(store: Store, sourceId: number, after: string, offset: number): string | undefined {
-  return statements(store).resourceAfter.get(sourceId, after, offset) as string | undefined;
+  return statements(store).resourceAfter.get(sourceId, after, offset);
 }
 
 // Prepared on first use: it reads the reconciliation's temp table, which exists once the reconciliation made it.

@@ -78,7 +78,7 @@ export class SortedStaging {
        SELECT resource_arn, line, apmid, extra FROM temp.metadata_unsorted ORDER BY resource_arn, line`,
     );
     this.readPage = store.sqlite
-      .prepare(
+      .prepare<[number, number], StagedRow>(
         'SELECT resource_arn, line, apmid, extra FROM temp.metadata_staging WHERE id BETWEEN ? AND ? ORDER BY id',
       )
       .raw();
@@ -136,7 +136,7 @@ export class SortedStaging {
       if (run.at < run.page.length) return true;
       if (run.next > run.end) return false;
       const to = Math.min(run.next + PAGE - 1, run.end);
-      run.page = this.readPage.all(run.next, to) as StagedRow[];
+      run.page = this.readPage.all(run.next, to);
       run.at = 0;
       run.next = to + 1;
       refilled = true;

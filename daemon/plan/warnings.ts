@@ -12,9 +12,11 @@ export function operatorWarnings(store: Store, config: Pick<Config, 'metadata'>)
   const warnings = metadataWarnings(store, config);
   // An index-only count of the skip index: cheap at any scale.
   const waiting = store.sqlite
-    .prepare(`SELECT count(*) FROM copy_items INDEXED BY copy_items_skip_idx WHERE skip_reason = 'vault_needs_consent'`)
+    .prepare<[], number>(
+      `SELECT count(*) FROM copy_items INDEXED BY copy_items_skip_idx WHERE skip_reason = 'vault_needs_consent'`,
+    )
     .pluck()
-    .get() as number;
+    .get()!;
   if (waiting > 0) {
     warnings.push(
       `${waiting} points are skipped as vault_needs_consent (rpctl plan --list vault_needs_consent): ${CONSENT_FIX}`,

@@ -471,12 +471,7 @@ async function vaultPolicyChecks(
     ];
   }
   const vaultTypes = new Map(
-    (
-      store.sqlite.prepare('SELECT name, vault_type AS vaultType FROM source_vaults').all() as {
-        name: string;
-        vaultType: string;
-      }[]
-    ).map((v) => [v.name, v.vaultType]),
+    store.sqlite.prepare<[], [string, string]>('SELECT name, vault_type FROM source_vaults').raw().all(),
   );
   // A vault the vaults phase has not yet created or found is one it will create or admit the source to: rpctl
   // preflight before the first run gives the daemon's own verdict (not a failure), and strict once it has run.

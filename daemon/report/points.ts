@@ -61,7 +61,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
 
 /** One page of the report: points with id > after, by id; `next` is null on the last page. */
 export function reportPoints(store: Store, query: ReportPointsQuery): { points: ReportPoint[]; next: number | null } {
-  const rows = store.sqlite.prepare(PAGE_SQL).raw().all(query) as Row[];
+  const rows = store.sqlite.prepare<[ReportPointsQuery], Row>(PAGE_SQL).raw().all(query);
   const points = rows.map(
     (r): ReportPoint => ({
       id: r[0],

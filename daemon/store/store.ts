@@ -103,28 +103,22 @@ function inspectExisting(file: string, identity: StoreIdentity, journal: Journal
     throw incompatible(file, `cannot be opened read-only for inspection (${(err as Error).message})`);
   }
   try {
-    const tables = (
-      probe.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`).all() as {
-        name: string;
-      }[]
-    ).map((t) => t.name);
+    const tables = probe
+      .prepare<[], string>(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`)
+      .pluck()
+      .all();
     if (tables.length === 0) return true;
     if (isInterruptedCreation(probe, tables)) return true;
     if (!tables.includes('store_meta')) {
       const shown = tables.slice(0, 5).join(', ') + (tables.length > 5 ? ', ...' : '');
       throw incompatible(file, `is an SQLite database but not an rpcopy store (its tables: ${shown})`);
     }
-    const meta = new Map(
-      (probe.prepare('SELECT key, value FROM store_meta').all() as { key: string; value: string }[]).map((r) => [
-        r.key,
-        r.value,
-      ]),
-    );
+    const meta = new Map(probe.prepare<[], [string, string]>('SELECT key, value FROM store_meta').raw().all());
     if (meta.get('format') !== STORE_FORMAT) {
       throw incompatible(file, `has a store_meta table but is not an rpcopy store (format ${meta.get('format')})`);
     }
     const applied = tables.includes('__drizzle_migrations')
-      ? (probe.prepare('SELECT created_at AS createdAt FROM __drizzle_migrations').all() as { createdAt: number }[])
+      ? probe.prepare<[], { createdAt: number }>('SELECT created_at AS createdAt FROM __drizzle_migrations').all()
       : [];
     const newestKnown = Math.max(0, ...journal.map((e) => e.when));
     const unknown = applied.filter((m) => Number(m.createdAt) > newestKnown);

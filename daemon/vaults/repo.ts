@@ -20,7 +20,7 @@ export interface VaultTarget {
  */
 export function vaultTargets(store: Store, config: Config): VaultTarget[] {
   const rows = store.sqlite
-    .prepare(
+    .prepare<[], { name: string }>(
       `SELECT v.name FROM source_vaults v
        WHERE v.selected = 1 AND EXISTS (
          SELECT 1 FROM recovery_points p JOIN copy_items i ON i.point_id = p.id
@@ -28,7 +28,7 @@ export function vaultTargets(store: Store, config: Config): VaultTarget[] {
            AND (i.state NOT IN ('skipped', 'discovered') OR i.skip_reason = 'vault_needs_consent'))
        ORDER BY v.name`,
     )
-    .all() as { name: string }[];
+    .all();
   const targets: VaultTarget[] = [];
   for (const { name } of rows) {
     const destination = destinationVaultName(name, config.destination.vaultNames);
@@ -128,18 +128,20 @@ export interface DestinationVaultRow {
 }
 
 export function destinationVaultRows(store: Store): DestinationVaultRow[] {
-  return (
-    store.sqlite
-      .prepare(
-        `SELECT source_vault_name AS source, name AS destination, state, created_by_rpcopy AS createdByRpcopy, detail
-         FROM destination_vaults ORDER BY source_vault_name`,
-      )
-      .all() as { source: string; destination: string; state: string; createdByRpcopy: number; detail: string | null }[]
-  ).map((r) => ({
-    source: r.source,
-    destination: r.destination,
-    state: r.state as DestinationVaultState,
-    createdByRpcopy: r.createdByRpcopy === 1,
-    detail: r.detail ? (JSON.parse(r.detail) as StoredVaultDetail) : null,
-  }));
+  return store.sqlite
+    .prepare<
+      [],
+      { source: string; destination: string; state: string; createdByRpcopy: number; detail: string | null }
+    >(
+      `SELECT source_vault_name AS source, name AS destination, state, created_by_rpcopy AS createdByRpcopy, detail
+       FROM destination_vaults ORDER BY source_vault_name`,
+    )
+    .all()
+    .map((r) => ({
+      source: r.source,
+      destination: r.destination,
+      state: r.state as DestinationVaultState,
+      createdByRpcopy: r.createdByRpcopy === 1,
+      detail: r.detail ? (JSON.parse(r.detail) as StoredVaultDetail) : null,
+    }));
 }
