@@ -1,6 +1,7 @@
 // rpctl watch's side of GET /v1/watch: node:http over the daemon's socket, read as server-sent events.
 
 import { request } from 'node:http';
+import { createParser, type EventSourceParser } from 'eventsource-parser';
 import { ROUTES } from '../../shared/api.js';
 import { connectionError, errorFromResponse } from '../client.js';
 
@@ -10,48 +11,34 @@ export interface SseMessage {
   id?: string;
 }
 
-/** Incremental text/event-stream parser: feed it chunks, it returns the complete messages (comments dropped). */
+/**
+ * text/event-stream through eventsource-parser: feed it chunks, it returns the complete messages. It adds what
+ * an EventSource would: the event type defaults to "message", and the last id seen stays on later messages
+ * (the spec's last event ID); comment lines (the daemon's heartbeats) are counted, not returned.
+ */
 export class SseParser {
-  private buffer = '';
-  private event = '';
-  private data: string[] = [];
-  private id: string | undefined;
+  private readonly parser: EventSourceParser;
+  private pending: SseMessage[] = [];
+  private lastId: string | undefined;
   /** Comment lines seen (heartbeats). */
   comments = 0;
 
-  push(chunk: string): SseMessage[] {
-    this.buffer += chunk;
-    const out: SseMessage[] = [];
-    for (;;) {
-      const match = /\r\n|\r|\n/.exec(this.buffer);
-      // A lone \r at the end may be the first half of \r\n: wait for more.
-      if (!match || (match[0] === '\r' && match.index === this.buffer.length - 1)) break;
-      const line = this.buffer.slice(0, match.index);
-      this.buffer = this.buffer.slice(match.index + match[0].length);
-      if (line === '') {
-        if (this.data.length > 0) {
-          out.push({
-            event: this.event || 'message',
-            data: this.data.join('\n'),
-            ...(this.id ? { id: this.id } : {}),
-          });
-        }
-        this.event = '';
-        this.data = [];
-        continue;
-      }
-      if (line.startsWith(':')) {
+  constructor() {
+    this.parser = createParser({
+      onEvent: ({ event, data, id }) => {
+        if (id !== undefined) this.lastId = id;
+        this.pending.push({ event: event ?? 'message', data, ...(this.lastId ? { id: this.lastId } : {}) });
+      },
+      onComment: () => {
         this.comments += 1;
-        continue;
-      }
-      const colon = line.indexOf(':');
-      const field = colon === -1 ? line : line.slice(0, colon);
-      let value = colon === -1 ? '' : line.slice(colon + 1);
-      if (value.startsWith(' ')) value = value.slice(1);
-      if (field === 'event') this.event = value;
-      else if (field === 'data') this.data.push(value);
-      else if (field === 'id') this.id = value;
-    }
+      },
+    });
+  }
+
+  push(chunk: string): SseMessage[] {
+    this.parser.feed(chunk);
+    const out = this.pending;
+    this.pending = [];
     return out;
   }
 }
