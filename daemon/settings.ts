@@ -47,9 +47,7 @@ export function parseSetting(name: string, raw: string): SettingValue {
 
 /** One row of the settings table, as JSON: the operator's settings and the daemon's own small records. */
 export function readSettingRow<T>(store: Store, key: string): T | undefined {
-  const row = store.sqlite.prepare('SELECT value FROM settings WHERE key = ?').get(key) as
-    | { value: string }
-    | undefined;
+  const row = store.sqlite.prepare<[string], { value: string }>('SELECT value FROM settings WHERE key = ?').get(key);
   return row ? (JSON.parse(row.value) as T) : undefined;
 }
 

@@ -127,6 +127,12 @@ function chainHeads(index: string, filter: string, limit: string, order = 'i.cha
     LIMIT ${limit}`;
 }
 
+// A completed item as verification needs it; completedItems and completedInVault add their own order or vault.
+const COMPLETED_ITEM = `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
+    destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
+    lifecycle_cold_after_days AS lifecycleColdAfterDays
+  FROM copy_items WHERE state = 'completed'`;
+
 /** The queue's statements by SQL text, prepared once per store connection (the texts are constants). */
 const statementsByStore = new WeakMap<Store['sqlite'], Map<string, Statement>>();
 
@@ -368,11 +374,8 @@ export class CopyQueue {
     from: string,
   ): 'requeued' | 'failed' {
     const base =
-      (
-        this.statement('SELECT attempt_base AS base FROM copy_items WHERE point_id = ?').get(pointId) as
-          | { base: number }
-          | undefined
-      )?.base ?? 0;
+      this.statement<{ base: number }>('SELECT attempt_base AS base FROM copy_items WHERE point_id = ?').get(pointId)
+        ?.base ?? 0;
     const permanent = verdict.kind === 'permanent' || attempt - base >= MAX_ATTEMPTS;
     const text =
       permanent && verdict.kind === 'transient' ? `gave up after ${attempt - base} attempts: ${message}` : message;
@@ -521,14 +524,17 @@ export class CopyQueue {
   copyTarget(
     pointId: number,
   ): { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number } | undefined {
-    return this.statement(
+    return this.statement<{
+      destinationVaultName: string;
+      resourceArn: string;
+      resourceType: string;
+      creationDate: number;
+    }>(
       `SELECT i.destination_vault_name AS destinationVaultName, i.resource_arn AS resourceArn,
            p.resource_type AS resourceType, p.creation_date AS creationDate
          FROM copy_items i JOIN recovery_points p ON p.id = i.point_id
          WHERE i.point_id = ? AND i.destination_vault_name IS NOT NULL`,
-    ).get(pointId) as
-      | { destinationVaultName: string; resourceArn: string; resourceType: string; creationDate: number }
-      | undefined;
+    ).get(pointId);
   }
 
   /**
@@ -642,12 +648,7 @@ export class CopyQueue {
   }
 
   completedItems(limit: number): CompletedItem[] {
-    return this.statement<CompletedItem>(
-      `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
-           destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
-           lifecycle_cold_after_days AS lifecycleColdAfterDays
-         FROM copy_items WHERE state = 'completed' ORDER BY completed_at LIMIT ?`,
-    ).all(limit);
+    return this.statement<CompletedItem>(`${COMPLETED_ITEM} ORDER BY completed_at LIMIT ?`).all(limit);
   }
 
   /** Copies waiting for verification, per destination vault. */
@@ -659,12 +660,7 @@ export class CopyQueue {
   }
 
   completedInVault(vault: string): CompletedItem[] {
-    return this.statement<CompletedItem>(
-      `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
-           destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
-           lifecycle_cold_after_days AS lifecycleColdAfterDays
-         FROM copy_items WHERE state = 'completed' AND destination_vault_name = ?`,
-    ).all(vault);
+    return this.statement<CompletedItem>(`${COMPLETED_ITEM} AND destination_vault_name = ?`).all(vault);
   }
 
   /** Verified copies per destination vault (once per run: the size of a vault's listing). */
@@ -677,9 +673,9 @@ export class CopyQueue {
   }
 
   itemByJob(copyJobId: string): { pointId: number; state: string } | undefined {
-    return this.statement(`SELECT point_id AS pointId, state FROM copy_items WHERE copy_job_id = ?`).get(copyJobId) as
-      | { pointId: number; state: string }
-      | undefined;
+    return this.statement<{ pointId: number; state: string }>(
+      `SELECT point_id AS pointId, state FROM copy_items WHERE copy_job_id = ?`,
+    ).get(copyJobId);
   }
 
   itemByPointArn(arn: string): ItemByPointArn | undefined {
@@ -830,9 +826,7 @@ export class CopyQueue {
   }
 
   checkpoint(key: string): number | undefined {
-    const row = this.statement('SELECT value FROM copy_checkpoints WHERE key = ?').get(key) as
-      | { value: number }
-      | undefined;
+    const row = this.statement<{ value: number }>('SELECT value FROM copy_checkpoints WHERE key = ?').get(key);
     return row?.value;
   }
 
