@@ -4,8 +4,8 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t, { type Test } from 'tap';
-import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
 import { costForecast } from '../../daemon/cost/forecast.js';
+import { DEFAULT_PRICES } from '../../daemon/cost/prices.js';
 import {
   cachedOnStore,
   PLAN_BY_TYPE_SQL,

@@ -11,7 +11,8 @@ interface Span {
   lines: number;
 }
 
-const body = (n: number) => Array.from({ length: n }, (_, i) => (i % 3 === 0 ? '  // why' : `  step${i}();`)).join('\n');
+const body = (n: number) =>
+  Array.from({ length: n }, (_, i) => (i % 3 === 0 ? '  // why' : `  step${i}();`)).join('\n');
 
 t.test('declarations, methods and arrow functions, longest first, comments counted', async (t) => {
   const source = [
