@@ -127,6 +127,13 @@ function chainHeads(index: string, filter: string, limit: string, order = 'i.cha
     LIMIT ${limit}`;
 }
 
+/** The claim: the heaviest open chain heads ready at @now, at most @limit (the copy phase's hot query). */
+export const CLAIMABLE_SQL = chainHeads(
+  'copy_items_claim_idx',
+  `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`,
+  '@limit',
+);
+
 // A completed item as verification needs it; completedItems and completedInVault add their own order or vault.
 const COMPLETED_ITEM = `SELECT point_id AS pointId, destination_vault_name AS destinationVaultName,
     destination_point_arn AS destinationPointArn, lifecycle_delete_after_days AS lifecycleDeleteAfterDays,
@@ -255,9 +262,7 @@ export class CopyQueue {
    */
   claimable(limit: number, now: number): CopyCandidate[] {
     if (limit <= 0) return [];
-    return this.statement<CopyCandidate>(
-      chainHeads('copy_items_claim_idx', `i.combo_id IN (SELECT id FROM copy_combos WHERE state = 'open')`, '@limit'),
-    ).all({ now, limit });
+    return this.statement<CopyCandidate>(CLAIMABLE_SQL).all({ now, limit });
   }
 
   /**

@@ -306,7 +306,9 @@ export const copyItems = sqliteTable(
     // A partial index is used only when the query implies its WHERE: `state = 'queued'`, `x = ?` or
     // `x IS NOT NULL`, as the queries in daemon/copy/repo.ts, forecast.ts and plan/phase.ts say it.
     // bench/plan.ts compares whole and partial indexes on one store (bench/results/design-notes.md).
-    index('copy_items_claim_idx').on(t.state, t.chainWeight).where(sql`${t.state} = 'queued'`),
+    // chain_weight DESC, then the rowid (point_id) ascending, is the claim's exact ORDER BY: SQLite walks the
+    // index and stops at LIMIT. In ascending order SQLite would sort every queued row of the top weight per claim.
+    index('copy_items_claim_idx').on(t.state, sql`${t.chainWeight} DESC`).where(sql`${t.state} = 'queued'`),
     index('copy_items_combo_idx').on(t.comboId, t.state),
     // rpctl status's failure summary reads only the rows that carry a failure, at any scale.
     index('copy_items_failure_idx').on(t.failureReason, t.state).where(sql`${t.failureReason} IS NOT NULL`),
