@@ -46,6 +46,9 @@ const { values } = parseArgs({
     'daemon-stdout': { type: 'string' },
     // Keep each run's sandbox and state directory (its log, store and events) for a look afterwards.
     keep: { type: 'boolean' },
+    // Run the daemon under strace, recording its syncs and truncations (the calls that block a thread on the disk)
+    // to this file, and print the main thread's. The memory figures are then strace's, not the daemon's.
+    strace: { type: 'string' },
   },
 });
 const NODE_ARGS = values['node-arg'] ?? [];
@@ -182,12 +185,41 @@ interface Run {
   forecastAfter: number;
 }
 
+/**
+ * From an strace log (`-f -T`, see --strace): the main thread's (the first thread seen, the daemon's own pid) syncs
+ * and truncations, per call: how many, the total and the longest seconds, and how many took over 50 ms.
+ */
+function mainThreadDiskWaits(
+  file: string,
+): Record<string, { calls: number; totalS: number; over50ms: number; maxS: number }> {
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const main = lines[0]?.split(/\s+/)[0];
+  const waits: Record<string, { calls: number; totalS: number; over50ms: number; maxS: number }> = {};
+  for (const line of lines) {
+    const match = /^(\d+)\s+(\w+)\(.*<([\d.]+)>$/.exec(line);
+    if (!match || match[1] !== main) continue;
+    const [, , call = '', seconds = '0'] = match;
+    const s = Number(seconds);
+    const entry = waits[call] ?? { calls: 0, totalS: 0, over50ms: 0, maxS: 0 };
+    waits[call] = entry;
+    entry.calls++;
+    entry.totalS = Math.round((entry.totalS + s) * 1000) / 1000;
+    if (s > 0.05) entry.over50ms++;
+    entry.maxS = Math.max(entry.maxS, s);
+  }
+  return waits;
+}
+
 async function runDaemon(sandbox: Sandbox): Promise<Run> {
   const stateDir = join(sandbox.dir, 'state');
   const config = join(sandbox.dir, 'config.toml');
   const stdout = values['daemon-stdout'] ? openSync(values['daemon-stdout'], 'w') : 'ignore';
   const startedAt = Date.now();
-  const daemon = spawn(process.execPath, [...NODE_ARGS, 'dist/daemon/main.js', '--config', config, '--dry-run'], {
+  const command = [process.execPath, ...NODE_ARGS, 'dist/daemon/main.js', '--config', config, '--dry-run'];
+  const traced = values.strace
+    ? ['strace', '--seccomp-bpf', '-f', '-T', '-e', 'trace=fsync,fdatasync,ftruncate', '-o', values.strace, ...command]
+    : command;
+  const daemon = spawn(traced[0] as string, traced.slice(1), {
     env: sandbox.env,
     stdio: ['ignore', stdout, 'inherit'],
   });
@@ -286,6 +318,7 @@ async function runDaemon(sandbox: Sandbox): Promise<Run> {
     slowByPhase[phase] = [...(slowByPhase[phase] ?? []), s.ms];
   }
   console.log(`status answers slower than 100 ms, by phase: ${JSON.stringify(slowByPhase)}`);
+  if (values.strace) console.log(`main thread's disk waits: ${JSON.stringify(mainThreadDiskWaits(values.strace))}`);
   // Where the peak comes from: the largest resident set sampled in each phase.
   const rssByPhase: Record<string, number> = {};
   for (const r of rss) rssByPhase[phaseAt(r.at)] = Math.max(rssByPhase[phaseAt(r.at)] ?? 0, Math.round(r.mb));

@@ -1,11 +1,31 @@
 // Bench-only preload (`npx tsx bench/inventory.ts ... --node-arg=--require=./bench/main-thread-probe.cjs`): the main
-// thread's event-loop delay and GC pauses, written to /tmp/eld-<pid>.json when the daemon exits.
+// thread's event-loop delay, GC pauses and memory (process.memoryUsage and V8's heap spaces, every 500 ms), written
+// to /tmp/eld-<pid>.json when the daemon exits.
 const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
 const { isMainThread } = require('node:worker_threads');
 if (isMainThread) {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   const gcs = [];
+  // The main thread's memory every 500 ms: the sample with the largest resident set, and each field's largest.
+  const v8 = require('node:v8');
+  const memory = { atPeak: undefined, largest: {} };
+  const mb = (n) => Math.round(n / 1048576);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
+    const sample = {
+      rss: mb(m.rss),
+      heapTotal: mb(m.heapTotal),
+      heapUsed: mb(m.heapUsed),
+      external: mb(m.external),
+      arrayBuffers: mb(m.arrayBuffers),
+      spaces,
+    };
+    if (!memory.atPeak || sample.rss > memory.atPeak.rss) memory.atPeak = sample;
+    for (const k of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'])
+      memory.largest[k] = Math.max(memory.largest[k] ?? 0, sample[k]);
+  }, 500).unref();
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) gcs.push([Math.round(e.startTime), e.duration, e.detail?.kind]);
   }).observe({ entryTypes: ['gc'] });
@@ -26,6 +46,7 @@ if (isMainThread) {
         eld: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },
         gc: { count: d.length, p99: d[Math.floor(d.length * 0.99)], max: d.at(-1), kinds },
         uptimeMs: performance.now(),
+        memory,
       }),
     );
   };

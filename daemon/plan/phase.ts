@@ -12,10 +12,11 @@
 //   Submitting, submitted, completed, verified and failed items belong to the
 //   copy engine and keep their state, and so does an item the copy engine
 //   skipped as already_copied: its copy exists whatever the source does now.
-// - Chunked: the plan is written in transactions of PLAN_CHUNK points, with a
-//   yield between them, so the control API answers while a million points are
-//   planned. A crash mid-plan leaves some items decided and the rest
-//   undecided; the next run plans them all again (idempotent upsert).
+// - Sliced: the plan is written in id ranges sized to about PLAN_SLICE.budgetMs
+//   of work each (store/slice-sizer.ts), with a yield between them, so the
+//   control API answers while a million points are planned. A crash
+//   mid-plan leaves some items decided and the rest undecided; the next run
+//   plans them all again (idempotent upsert).
 // - Ahead of time (start): while the inventory lists, the points already
 //   stored are decided in id ranges right behind it, once the metadata CSV is
 //   loaded. These are drafts: run() still decides every point from scratch
@@ -38,14 +39,17 @@ import type { EventJournal } from '../events.js';
 import type { Logger } from '../log.js';
 import type { PhaseContext, PipelinePhase } from '../pipeline.js';
 import { planTotals } from '../read-model.js';
+import { SliceSizer } from '../store/slice-sizer.js';
 import type { Store } from '../store/store.js';
 import { consentNeeded } from '../vaults/consent.js';
 import { CROSS_ACCOUNT_TYPES, type SkipReason, SOURCE_KEY_TYPES } from './reasons.js';
 import { destinationVaultName } from './vault-names.js';
 
-// Points decided per transaction: small enough that one transaction blocks the event loop (and so
-// `rpctl status`) for tens of milliseconds at most, large enough that per-transaction overhead stays small.
-const PLAN_CHUNK = 2_000;
+// How long one plan transaction may hold the main thread, and so `rpctl status`: the id ranges are sized to it.
+// At 1,000,000 points, fixed ranges of 2,000 held it for 55 ms each when quiet and up to 467 ms while the
+// inventory competed for the core (bench/results/inventory.md). A range is at least `min` ids, so the cost of a
+// statement and a turn of the loop stays small beside the work.
+const PLAN_SLICE = { budgetMs: 10, min: 100, max: 2_000 };
 // How often the drafts look for points the inventory stored since their last round.
 const DRAFT_POLL_MS = 250;
 const DAY_MS = 86_400_000;
@@ -123,9 +127,12 @@ export class PlanPhase implements PipelinePhase {
       now: started,
       expiryHorizon: started + this.options.config.copy.expiryMarginMs,
     };
-    for (let from = 1; from <= maxId; from += PLAN_CHUNK) {
+    const slices = new SliceSizer(PLAN_SLICE);
+    for (let from = 1; from <= maxId; ) {
       if (context.signal.aborted) return 'stopped';
-      decide({ ...parameters, from, to: from + PLAN_CHUNK - 1 });
+      const to = Math.min(from + slices.size - 1, maxId);
+      slices.measure(to - from + 1, () => decide({ ...parameters, from, to }));
+      from = to + 1;
       await yieldToEventLoop();
     }
     const summary = planTotals(store);
@@ -166,6 +173,7 @@ export class PlanPhase implements PipelinePhase {
       .pluck();
     let decide: ReturnType<typeof planDecisionRecorder> | undefined;
     let decidedTo = 0;
+    const slices = new SliceSizer(PLAN_SLICE);
     // The vaults to list are marked when the inventory begins, which may come after the CSV load.
     let listed = false;
     while (!signal.aborted) {
@@ -177,12 +185,13 @@ export class PlanPhase implements PipelinePhase {
         // The vaults' lock details and consent arrive while the inventory lists: the lookups are rebuilt per round.
         this.prepareLookups();
         decide ??= planDecisionRecorder(store, this.decisionSql());
+        const decideRange = decide;
         const at = this.now();
         const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
-        for (let from = decidedTo + 1; from <= maxId; from += PLAN_CHUNK) {
+        for (let from = decidedTo + 1; from <= maxId; from = decidedTo + 1) {
           if (signal.aborted || listing.get() !== 1) return;
-          const to = Math.min(from + PLAN_CHUNK - 1, maxId);
-          decide({ ...parameters, from, to });
+          const to = Math.min(from + slices.size - 1, maxId);
+          slices.measure(to - from + 1, () => decideRange({ ...parameters, from, to }));
           decidedTo = to;
           await yieldToEventLoop();
         }

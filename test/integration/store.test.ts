@@ -36,6 +36,7 @@ t.test('a new store is created in WAL mode with its identity', async (t) => {
   const file = join(shortTempDir(t), 'rpcopy.db');
   const store = openStore(file, identity, options);
   t.equal(store.sqlite.pragma('journal_mode', { simple: true }), 'wal');
+  t.equal(store.sqlite.pragma('journal_size_limit', { simple: true }), 1024 ** 3, 'a WAL spike is given back');
   const meta = Object.fromEntries(
     (store.sqlite.prepare('SELECT key, value FROM store_meta').all() as { key: string; value: string }[]).map((r) => [
       r.key,
