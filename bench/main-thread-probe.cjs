@@ -1,8 +1,28 @@
 // Bench-only preload (`npx tsx bench/inventory.ts ... --node-arg=--require=./bench/main-thread-probe.cjs`): the main
 // thread's event-loop delay, GC pauses and memory (process.memoryUsage and V8's heap spaces, every 500 ms), written
-// to /tmp/eld-<pid>.json when the daemon exits.
+// to /tmp/eld-<pid>.json when the daemon exits; and each worker thread's V8 heap at its largest, to
+// /tmp/eld-<pid>-t<threadId>.json (rewritten when it grows: a worker may end without an exit event).
 const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
-const { isMainThread } = require('node:worker_threads');
+const { isMainThread, threadId } = require('node:worker_threads');
+if (!isMainThread) {
+  const v8 = require('node:v8');
+  const mb = (n) => Math.round(n / 1048576);
+  let largest = 0;
+  setInterval(() => {
+    const h = v8.getHeapStatistics();
+    if (h.total_physical_size <= largest) return;
+    largest = h.total_physical_size;
+    require('node:fs').writeFileSync(
+      `/tmp/eld-${process.pid}-t${threadId}.json`,
+      JSON.stringify({
+        threadId,
+        physicalMb: mb(largest),
+        heapUsedMb: mb(h.used_heap_size),
+        externalMb: mb(h.external_memory),
+      }),
+    );
+  }, 500).unref();
+}
 if (isMainThread) {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
@@ -17,13 +37,14 @@ if (isMainThread) {
     const sample = {
       rss: mb(m.rss),
       heapTotal: mb(m.heapTotal),
+      physical: mb(v8.getHeapStatistics().total_physical_size),
       heapUsed: mb(m.heapUsed),
       external: mb(m.external),
       arrayBuffers: mb(m.arrayBuffers),
       spaces,
     };
     if (!memory.atPeak || sample.rss > memory.atPeak.rss) memory.atPeak = sample;
-    for (const k of ['rss', 'heapTotal', 'heapUsed', 'external', 'arrayBuffers'])
+    for (const k of ['rss', 'heapTotal', 'physical', 'heapUsed', 'external', 'arrayBuffers'])
       memory.largest[k] = Math.max(memory.largest[k] ?? 0, sample[k]);
   }, 500).unref();
   new PerformanceObserver((list) => {
