@@ -185,16 +185,21 @@ interface Run {
   forecastAfter: number;
 }
 
+interface DiskWaits {
+  calls: number;
+  totalS: number;
+  over50ms: number;
+  maxS: number;
+}
+
 /**
  * From an strace log (`-f -T`, see --strace): the main thread's (the first thread seen, the daemon's own pid) syncs
  * and truncations, per call: how many, the total and the longest seconds, and how many took over 50 ms.
  */
-function mainThreadDiskWaits(
-  file: string,
-): Record<string, { calls: number; totalS: number; over50ms: number; maxS: number }> {
+function mainThreadDiskWaits(file: string): Record<string, DiskWaits> {
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
   const main = lines[0]?.split(/\s+/)[0];
-  const waits: Record<string, { calls: number; totalS: number; over50ms: number; maxS: number }> = {};
+  const waits: Record<string, DiskWaits> = {};
   for (const line of lines) {
     const match = /^(\d+)\s+(\w+)\(.*<([\d.]+)>$/.exec(line);
     if (!match || match[1] !== main) continue;
@@ -203,10 +208,11 @@ function mainThreadDiskWaits(
     const entry = waits[call] ?? { calls: 0, totalS: 0, over50ms: 0, maxS: 0 };
     waits[call] = entry;
     entry.calls++;
-    entry.totalS = Math.round((entry.totalS + s) * 1000) / 1000;
+    entry.totalS += s;
     if (s > 0.05) entry.over50ms++;
     entry.maxS = Math.max(entry.maxS, s);
   }
+  for (const entry of Object.values(waits)) entry.totalS = Math.round(entry.totalS * 1000) / 1000;
   return waits;
 }
 

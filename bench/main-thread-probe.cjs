@@ -4,15 +4,16 @@
 // /tmp/eld-<pid>-t<threadId>.json (rewritten when it grows: a worker may end without an exit event).
 const { monitorEventLoopDelay, PerformanceObserver, performance } = require('node:perf_hooks');
 const { isMainThread, threadId } = require('node:worker_threads');
+const { writeFileSync } = require('node:fs');
+const v8 = require('node:v8');
+const mb = (n) => Math.round(n / 1048576);
 if (!isMainThread) {
-  const v8 = require('node:v8');
-  const mb = (n) => Math.round(n / 1048576);
   let largest = 0;
   setInterval(() => {
     const h = v8.getHeapStatistics();
     if (h.total_physical_size <= largest) return;
     largest = h.total_physical_size;
-    require('node:fs').writeFileSync(
+    writeFileSync(
       `/tmp/eld-${process.pid}-t${threadId}.json`,
       JSON.stringify({
         threadId,
@@ -22,15 +23,12 @@ if (!isMainThread) {
       }),
     );
   }, 500).unref();
-}
-if (isMainThread) {
+} else {
   const h = monitorEventLoopDelay({ resolution: 5 });
   h.enable();
   const gcs = [];
   // The main thread's memory every 500 ms: the sample with the largest resident set, and each field's largest.
-  const v8 = require('node:v8');
   const memory = { atPeak: undefined, largest: {} };
-  const mb = (n) => Math.round(n / 1048576);
   setInterval(() => {
     const m = process.memoryUsage();
     const spaces = Object.fromEntries(v8.getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)]));
@@ -61,7 +59,7 @@ if (isMainThread) {
       kinds[k].total += g[1];
       kinds[k].max = Math.max(kinds[k].max, g[1]);
     }
-    require('node:fs').writeFileSync(
+    writeFileSync(
       `/tmp/eld-${process.pid}.json`,
       JSON.stringify({
         eld: { p50: ms(h.percentile(50)), p99: ms(h.percentile(99)), max: ms(h.max), mean: ms(h.mean) },

@@ -40,8 +40,9 @@ export class SliceSizer {
     const result = slice();
     const ms = this.clock() - started;
     const { budgetMs, min, max } = this.limits;
-    const fits = ms > 0 ? Math.floor((Math.max(rows, 1) * budgetMs) / ms) : max;
-    this.next = Math.max(min, Math.min(max, fits, Math.max(rows, 1) * 2));
+    const measured = Math.max(rows, 1);
+    const fits = ms > 0 ? Math.floor((measured * budgetMs) / ms) : max;
+    this.next = Math.max(min, Math.min(max, fits, measured * 2));
     return result;
   }
 }

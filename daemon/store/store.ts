@@ -244,7 +244,7 @@ function openExisting(file: string, version: string, migrationsFolder: string, j
     // an old snapshot while the writer works lets it grow past the safety net (969 MB in a million-point dry run).
     // The writer truncates it back to this at the first commit after the WAL restarts. Not smaller: that
     // truncation runs on the main thread, and at 512 MB it cut the file at most restarts of such a dry run,
-    // 160-190 ms each time (strace, bench/results/inventory.md).
+    // 160-190 ms each time (strace, in a run with this safety net raised to ~1 GB; bench/results/inventory.md).
     sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     sqlite.pragma('foreign_keys = ON');
     const db = drizzle(sqlite, { schema });
