@@ -1,23 +1,88 @@
 // Pipe filter for tap's output: passes everything through and adds the plain
 // closing line CI reads ("tap: N passed, N failed, N skipped"). tap's own
 // summary counts assertions; so does this line.
+// CI keeps only the end of a long log, and the coverage table that tap prints
+// last pushes a failure's own lines out of it. So every failed assertion is
+// named again after the closing line: its file, its subtests, its name and
+// the first lines of its diagnostic.
 // usage: set -o pipefail; npx tap 2>&1 | node scripts/tap-summary.mjs
-let tail = '';
-process.stdin.setEncoding('utf8');
-process.stdin.on('data', (chunk) => {
-  process.stdout.write(chunk);
-  tail = (tail + chunk).slice(-20000);
+import { createInterface } from 'node:readline';
+
+const DIAGNOSTIC_LINES = 24;
+/** Diagnostic keys that repeat the code around the assertion; `at`'s fileName and lineNumber already say where. */
+const NOISE = new Set(['stack', 'source', 'typeName', 'columnNumber', 'isToplevel']);
+
+/** Subtest names by indentation depth (4 spaces a level), as tap's TAP stream nests them. */
+const subtests = [];
+const failures = [];
+let diagnostic = null;
+let summary = '';
+
+function track(line) {
+  const indent = line.length - line.trimStart().length;
+  const depth = Math.floor(indent / 4);
+  const text = line.trim();
+  if (diagnostic) {
+    // The YAML block opens with '---' on the line after 'not ok' and closes with '...' at the same indentation.
+    if (diagnostic.indent === undefined) {
+      if (text === '---') {
+        diagnostic.indent = indent;
+        return;
+      }
+      diagnostic = null;
+    } else if (text === '...' && indent === diagnostic.indent) {
+      diagnostic = null;
+      return;
+    } else {
+      diagnostic.lines.push(line.slice(diagnostic.indent));
+      return;
+    }
+  }
+  const subtest = /^# Subtest: (.*)$/.exec(text);
+  if (subtest) {
+    subtests.length = depth;
+    subtests[depth] = subtest[1];
+    return;
+  }
+  const notOk = /^not ok \d+ - (.*?)(?: # time=[\d.]+ms)?$/.exec(text);
+  if (notOk) {
+    const failure = { path: [...subtests.slice(0, depth), notOk[1]], lines: [], indent: undefined };
+    failures.push(failure);
+    diagnostic = failure;
+    return;
+  }
+  if (/^# \{ total: \d+/.test(text)) summary = text;
+}
+
+/** A failed subtest is reported by its failed assertions; only the innermost failures are listed. */
+function innermost(all) {
+  const key = (f) => f.path.join('\u0000');
+  return all.filter((f) => !all.some((g) => g !== f && key(g).startsWith(`${key(f)}\u0000`)));
+}
+
+/** The diagnostic's YAML without the sections named in NOISE (a section runs to the next key, at any depth). */
+function withoutNoise(yaml) {
+  let skipping = false;
+  return yaml.filter((line) => {
+    const key = /^\s*([\w-]+):/.exec(line);
+    if (key) skipping = NOISE.has(key[1]);
+    return !skipping;
+  });
+}
+
+const lines = createInterface({ input: process.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+lines.on('line', (line) => {
+  process.stdout.write(`${line}\n`);
+  track(line);
 });
-process.stdin.on('end', () => {
-  const match = [...tail.matchAll(/^# \{ (total: \d+[^}]*) \}\s*$/gm)].pop();
-  const n = Object.fromEntries(
-    (match?.[1] ?? '')
-      .split(', ')
-      .filter(Boolean)
-      .map((kv) => {
-        const [k, v] = kv.split(': ');
-        return [k, Number(v)];
-      }),
+lines.on('close', () => {
+  const counts = Object.fromEntries(
+    [...summary.matchAll(/(\w+): (\d+)/g)].map(([, key, value]) => [key, Number(value)]),
   );
-  console.log(`tap: ${n.pass ?? 0} passed, ${n.fail ?? 0} failed, ${(n.skip ?? 0) + (n.todo ?? 0)} skipped`);
+  const skipped = (counts.skip ?? 0) + (counts.todo ?? 0);
+  console.log(`tap: ${counts.pass ?? 0} passed, ${counts.fail ?? 0} failed, ${skipped} skipped`);
+  for (const failure of innermost(failures)) {
+    console.log(`failed: ${failure.path.join(' › ')}`);
+    for (const line of withoutNoise(failure.lines).slice(0, DIAGNOSTIC_LINES)) console.log(`  ${line}`);
+  }
 });
