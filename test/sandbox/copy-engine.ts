@@ -167,8 +167,12 @@ export class CopyEngine {
     return this.byId.get(id);
   }
 
-  activeCount(account: string): number {
-    const now = this.clock.now();
+  /**
+   * Jobs of the account still running at `now`. The caller passes the instant it stamps a new job with: a second
+   * read of the clock is later (by whole virtual seconds at a high time factor), so a job ending between the two
+   * reads would be let go at admission yet overlap the new job's CreationDate, one over the quota.
+   */
+  private activeCount(account: string, now: number): number {
     let n = 0;
     for (const j of this.active) if (j.account === account && j.endAt > now) n++;
     return n;
@@ -230,7 +234,7 @@ export class CopyEngine {
         'Cross-account copy is not supported for DynamoDB backups without AWS Backup advanced features.',
       );
     }
-    if (this.activeCount(caller.id) >= this.knobs.copyJobQuota) {
+    if (this.activeCount(caller.id, now) >= this.knobs.copyJobQuota) {
       throw backupErr.limitExceeded(
         `The number of concurrent copy jobs for account ${caller.id} has reached the limit of ${this.knobs.copyJobQuota}.`,
       );
