@@ -66,11 +66,16 @@ async function killRestartCompare(
   appendFileSync(sandbox.config, '\n[inventory]\npage_size = 25\nparallel_vaults = 2\n');
   const total = (await sandbox.admin.info()).points;
 
+  // The kill must land after the moment is seen and before the last page: at 15 ms a page the 40 pages of a lane
+  // take under a second, which a loaded machine's polling can miss. 150 ms more keeps the first run listing for
+  // about 7 s; the runs compared afterwards list at the usual pace.
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 150 } });
   const interrupted = join(sandbox.dir, 'interrupted');
   const first = spawnDaemon(['--dry-run', '--state-dir', interrupted], sandbox.env, t);
   await waitFor(() => readStore(interrupted, (db) => killWhen(db, total)) === true, what, 90_000);
   first.child.kill('SIGKILL');
   await first.exited;
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 0 } });
   const partial = readStore(interrupted, storedPoints) ?? 0;
   t.ok(partial > 0 && partial < total, `killed with ${partial} of ${total} points inventoried`);
 
@@ -94,8 +99,9 @@ t.setTimeout(600_000);
 
 t.test('enrich overlap: SIGKILL in the middle of the CSV load while the inventory lists', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 2000, seed: 12, latencyMs: 15 });
-  // Enough rows that the load is still running when the kill comes.
-  padCsv(join(sandbox.dir, 'apm.csv'), 40_000);
+  // Enough rows that the load (about 6 s a million rows in bench/results/inventory.md) is still running when the
+  // first listing page, 165 ms after the start, has landed.
+  padCsv(join(sandbox.dir, 'apm.csv'), 200_000);
   await killRestartCompare(
     t,
     sandbox,

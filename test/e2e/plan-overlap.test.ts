@@ -47,6 +47,10 @@ t.test('plan drafts: SIGKILL while points are decided behind the inventory, then
   appendFileSync(sandbox.config, '\n[inventory]\npage_size = 25\nparallel_vaults = 2\n');
   const total = (await sandbox.admin.info()).points;
 
+  // The kill must land after the moment is seen and before the last page: at 15 ms a page the 40 pages of a lane
+  // take under a second, which a loaded machine's polling can miss. 150 ms more keeps the first run listing for
+  // about 7 s; the runs compared afterwards list at the usual pace.
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 150 } });
   const interrupted = join(sandbox.dir, 'interrupted');
   const first = spawnDaemon(['--dry-run', '--state-dir', interrupted], sandbox.env, t);
   await waitFor(
@@ -58,6 +62,7 @@ t.test('plan drafts: SIGKILL while points are decided behind the inventory, then
   );
   first.child.kill('SIGKILL');
   await first.exited;
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 0 } });
   const after = readStore(interrupted, (db) => ({ points: storedPoints(db), decided: decidedItems(db) }));
   t.ok(after && after.points < total, `killed with ${after?.points} of ${total} points inventoried`);
   t.ok(after && after.decided > 0 && after.decided <= after.points, `and ${after?.decided} of them decided`);
