@@ -5,8 +5,13 @@
 // last pushes a failure's own lines out of it. So every failed assertion is
 // named again after the closing line: its file, its subtests, its name and
 // the first lines of its diagnostic.
-// usage: set -o pipefail; npx tap 2>&1 | node scripts/tap-summary.mjs
+// With --failed-files FILE it also writes the test files that failed, one a line, for scripts/test.sh's retry.
+// usage: set -o pipefail; npx tap 2>&1 | node scripts/tap-summary.mjs [--failed-files FILE]
+import { writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
+
+const { values: options } = parseArgs({ options: { 'failed-files': { type: 'string' } } });
 
 const DIAGNOSTIC_LINES = 24;
 /** Diagnostic keys that repeat the code around the assertion; `at`'s fileName and lineNumber already say where. */
@@ -81,8 +86,13 @@ lines.on('close', () => {
   );
   const skipped = (counts.skip ?? 0) + (counts.todo ?? 0);
   console.log(`tap: ${counts.pass ?? 0} passed, ${counts.fail ?? 0} failed, ${skipped} skipped`);
-  for (const failure of innermost(failures)) {
+  const named = innermost(failures);
+  for (const failure of named) {
     console.log(`failed: ${failure.path.join(' › ')}`);
     for (const line of withoutNoise(failure.lines).slice(0, DIAGNOSTIC_LINES)) console.log(`  ${line}`);
+  }
+  if (options['failed-files']) {
+    const files = [...new Set(named.map((f) => f.path[0]))];
+    writeFileSync(options['failed-files'], files.map((file) => `${file}\n`).join(''));
   }
 });

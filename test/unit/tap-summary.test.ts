@@ -3,6 +3,8 @@
 // code around it. The input is the shape tap 21 prints: files, subtests 4 spaces deeper, YAML 2 spaces deeper.
 
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import t, { type Test } from 'tap';
 
 const STREAM = `TAP version 14
@@ -48,8 +50,8 @@ not ok 3 - test/unit/c.test.ts # time=12.0ms
 # { total: 4, pass: 2, fail: 2 }
 `;
 
-function summarize(t: Test, input: string): string[] {
-  const run = spawnSync(process.execPath, ['scripts/tap-summary.mjs'], { input, encoding: 'utf8' });
+function summarize(t: Test, input: string, args: string[] = []): string[] {
+  const run = spawnSync(process.execPath, ['scripts/tap-summary.mjs', ...args], { input, encoding: 'utf8' });
   t.equal(run.status, 0, 'the filter itself exits 0 (the exit code is tap’s)');
   const out = run.stdout.split('\n');
   t.same(out.slice(0, input.split('\n').length - 1), input.split('\n').slice(0, -1), 'every line passes through');
@@ -78,4 +80,12 @@ t.test('a clean run names no failure; a stream without a total counts zero', asy
     '',
   ]);
   t.same(summarize(t, 'Bail out! no tests\n'), ['tap: 0 passed, 0 failed, 0 skipped', '']);
+});
+
+t.test('--failed-files lists each failed file once, for the retry in scripts/test.sh', async (t) => {
+  const list = join(t.testdir(), 'failed');
+  summarize(t, STREAM, ['--failed-files', list]);
+  t.equal(readFileSync(list, 'utf8'), 'test/e2e/a.test.ts\ntest/unit/c.test.ts\n');
+  summarize(t, '# { total: 1, pass: 1 }\n', ['--failed-files', list]);
+  t.equal(readFileSync(list, 'utf8'), '', 'a clean run leaves the list empty');
 });
