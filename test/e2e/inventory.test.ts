@@ -43,11 +43,16 @@ t.test('inventory: SIGKILL mid-listing, restart, same set as an uninterrupted ru
   appendFileSync(sandbox.config, '\n[inventory]\npage_size = 25\nparallel_vaults = 3\n');
   const total = (await sandbox.admin.info()).points;
 
+  // The kill must land before the last page: at 15 ms a page the 40 pages of a lane take under a second, which a
+  // loaded machine's polling can miss. 150 ms more keeps the first run listing for about 7 s; the runs compared
+  // afterwards list at the usual pace.
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 150 } });
   const interrupted = join(sandbox.dir, 'interrupted');
   const first = spawnDaemon(['--dry-run', '--state-dir', interrupted], sandbox.env, t);
   await waitFor(() => storedCount(interrupted) >= 600, 'part of the inventory to be stored', 60_000);
   first.child.kill('SIGKILL');
   await first.exited;
+  await sandbox.admin.setKnobs({ latencyByOperation: { ListRecoveryPointsByBackupVault: 0 } });
   const partial = storedCount(interrupted);
   t.ok(partial > 0 && partial < total, `killed mid-inventory with ${partial} of ${total} points stored`);
 
