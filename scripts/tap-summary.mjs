@@ -50,7 +50,8 @@ function track(line) {
     return;
   }
   const notOk = /^not ok \d+ - (.*?)(?: # time=[\d.]+ms)?$/.exec(text);
-  if (notOk) {
+  // A TODO or SKIP directive makes a 'not ok' expected, not a failure (TAP 14).
+  if (notOk && !/ # (TODO|SKIP)\b/i.test(text)) {
     const failure = { path: [...subtests.slice(0, depth), notOk[1]], lines: [], indent: undefined };
     failures.push(failure);
     diagnostic = failure;

@@ -29,6 +29,10 @@ mapfile -t failed < "$work/failed"
 if [ "${#failed[@]}" -lt 1 ] || [ "${#failed[@]}" -gt 2 ]; then
   exit "$status"
 fi
+# A failure outside any test file (the runner's own) has nothing to run again.
+for file in "${failed[@]}"; do
+  [ -f "$file" ] || exit "$status"
+done
 echo
 echo "retrying once, alone and without coverage: ${failed[*]}"
 npx tap --disable-coverage "${failed[@]}" 2>&1 | node scripts/tap-summary.mjs || exit "$status"

@@ -44,7 +44,8 @@ ok 2 - test/unit/b.test.ts # time=10.0ms
 
 # Subtest: test/unit/c.test.ts
     not ok 1 - top level # time=1.0ms
-    1..1
+    not ok 2 - not yet # TODO the next stop
+    1..2
 not ok 3 - test/unit/c.test.ts # time=12.0ms
 
 # { total: 4, pass: 2, fail: 2 }
@@ -58,7 +59,7 @@ function summarize(t: Test, input: string, args: string[] = []): string[] {
   return out.slice(out.findIndex((line) => line.startsWith('tap: ')));
 }
 
-t.test('the closing line counts assertions and each innermost failure follows it', async (t) => {
+t.test('the closing line counts assertions and each innermost failure follows it, TODOs not among them', async (t) => {
   t.same(summarize(t, STREAM), [
     'tap: 2 passed, 2 failed, 0 skipped',
     'failed: test/e2e/a.test.ts › outer › inner › one is two',
