@@ -99,8 +99,7 @@ t.setTimeout(600_000);
 
 t.test('enrich overlap: SIGKILL in the middle of the CSV load while the inventory lists', async (t) => {
   const sandbox = await startSandboxProcess(t, { points: 2000, seed: 12, latencyMs: 15 });
-  // Enough rows that the load (about 6 s a million rows in bench/results/inventory.md) is still running when the
-  // first listing page, 165 ms after the start, has landed.
+  // Enough rows that the load is still running when the first listing page, 165 ms after the start, has landed.
   padCsv(join(sandbox.dir, 'apm.csv'), 200_000);
   await killRestartCompare(
     t,

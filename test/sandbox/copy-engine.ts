@@ -169,8 +169,9 @@ export class CopyEngine {
 
   /**
    * Jobs of the account still running at `now`. The caller passes the instant it stamps a new job with: a second
-   * read of the clock is later (by whole virtual seconds at a high time factor), so a job ending between the two
-   * reads would be let go at admission yet overlap the new job's CreationDate, one over the quota.
+   * read of the clock comes later (a millisecond or more on a loaded machine, while a job at a high time factor
+   * lasts only milliseconds), so a job ending between the two reads would be let go at admission yet overlap the
+   * new job's CreationDate, one over the quota.
    */
   private activeCount(account: string, now: number): number {
     let n = 0;
