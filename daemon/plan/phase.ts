@@ -128,11 +128,9 @@ export class PlanPhase implements PipelinePhase {
       expiryHorizon: started + this.options.config.copy.expiryMarginMs,
     };
     const slices = new SliceSizer(PLAN_SLICE);
-    for (let from = 1; from <= maxId; ) {
+    for (const range of slices.ranges(1, maxId)) {
       if (context.signal.aborted) return 'stopped';
-      const to = Math.min(from + slices.size - 1, maxId);
-      slices.measure(to - from + 1, () => decide({ ...parameters, from, to }));
-      from = to + 1;
+      slices.measure(range, () => decide({ ...parameters, ...range }));
       await yieldToEventLoop();
     }
     const summary = planTotals(store);
@@ -188,11 +186,10 @@ export class PlanPhase implements PipelinePhase {
         const decideRange = decide;
         const at = this.now();
         const parameters = { now: at, expiryHorizon: at + config.copy.expiryMarginMs };
-        for (let from = decidedTo + 1; from <= maxId; from = decidedTo + 1) {
+        for (const range of slices.ranges(decidedTo + 1, maxId)) {
           if (signal.aborted || listing.get() !== 1) return;
-          const to = Math.min(from + slices.size - 1, maxId);
-          slices.measure(to - from + 1, () => decideRange({ ...parameters, from, to }));
-          decidedTo = to;
+          slices.measure(range, () => decideRange({ ...parameters, ...range }));
+          decidedTo = range.to;
           await yieldToEventLoop();
         }
       }

@@ -16,6 +16,12 @@ export interface SliceLimits {
   max: number;
 }
 
+/** Ids `from` to `to`, both included. */
+export interface IdRange {
+  from: number;
+  to: number;
+}
+
 export class SliceSizer {
   private next: number;
 
@@ -31,16 +37,25 @@ export class SliceSizer {
     return this.next;
   }
 
+  /** The id ranges from `first` to `last` in order, each sized when it is reached: run each one through measure(). */
+  *ranges(first: number, last: number): Generator<IdRange> {
+    for (let from = first; from <= last; ) {
+      const to = Math.min(from + this.next - 1, last);
+      yield { from, to };
+      from = to + 1;
+    }
+  }
+
   /**
-   * Run one slice of `rows` rows and size the next from its cost: the rows that fit the budget at this slice's
+   * Run one slice over `range` and size the next from its cost: the rows that fit the budget at this slice's
    * cost per row, but at most twice this slice (one fast slice, a page already in the cache, is not a trend).
    */
-  measure<T>(rows: number, slice: () => T): T {
+  measure<T>(range: IdRange, slice: () => T): T {
     const started = this.clock();
     const result = slice();
     const ms = this.clock() - started;
     const { budgetMs, min, max } = this.limits;
-    const measured = Math.max(rows, 1);
+    const measured = Math.max(range.to - range.from + 1, 1);
     const fits = ms > 0 ? Math.floor((measured * budgetMs) / ms) : max;
     this.next = Math.max(min, Math.min(max, fits, measured * 2));
     return result;

@@ -1,5 +1,6 @@
 // The slice sizer: the next slice takes the rows that fit the time budget at the last slice's cost per row,
-// never fewer than the minimum, never more than the maximum or twice the last slice.
+// never fewer than the minimum, never more than the maximum or twice the last slice; its ranges cover an id span
+// in order, each sized when it is reached.
 
 import t from 'tap';
 import { SliceSizer } from '../../daemon/store/slice-sizer.js';
@@ -9,7 +10,7 @@ function sizerAt(msPerRow: () => number, limits = { budgetMs: 10, min: 50, max: 
   let now = 0;
   const sizer = new SliceSizer(limits, () => now);
   const slice = (rows = sizer.size) =>
-    sizer.measure(rows, () => {
+    sizer.measure({ from: 1, to: rows }, () => {
       now += rows * msPerRow();
       return rows;
     });
@@ -63,4 +64,22 @@ t.test('a short last slice sizes the next from its own rows', async (t) => {
   t.equal(sizer.size, 20, 'ten rows in 0.1 ms: at most twice them');
   slice(0);
   t.equal(sizer.size, 5, 'an empty slice: the minimum, not zero');
+});
+
+t.test('ranges cover the span in order, each sized from the slice before it', async (t) => {
+  let now = 0;
+  const sizer = new SliceSizer({ budgetMs: 10, min: 50, max: 2_000 }, () => now);
+  const seen: [number, number][] = [];
+  for (const range of sizer.ranges(101, 2_700)) {
+    seen.push([range.from, range.to]);
+    sizer.measure(range, () => {
+      now += (range.to - range.from + 1) * 0.025;
+    });
+  }
+  t.same(seen, [
+    [101, 2_100],
+    [2_101, 2_500],
+    [2_501, 2_700],
+  ]);
+  t.same([...sizer.ranges(5, 4)], [], 'an empty span has no range');
 });
