@@ -193,8 +193,10 @@ interface DiskWaits {
 }
 
 /**
- * From an strace log (`-f -T`, see --strace): the main thread's (the first thread seen, the daemon's own pid) syncs
- * and truncations, per call: how many, the total and the longest seconds, and how many took over 50 ms.
+ * From an strace log (`-f -T`, see --strace): the main thread's syncs and truncations, per call: how many, the total
+ * and the longest seconds, and how many took over 50 ms. The main thread is the first one the log shows: each run
+ * here starts on a new store, which the daemon creates and migrates (syncing) on the main thread before it starts
+ * the checkpointer or any other thread that syncs (daemon/daemon.ts).
  */
 function mainThreadDiskWaits(file: string): Record<string, DiskWaits> {
   const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
